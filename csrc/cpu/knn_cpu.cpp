@@ -1,0 +1,137 @@
+// Public CPU entry points of the kNN: first pass (fused top-k over tiles), certificate and exact
+// re-scoring, and the threshold pass for rows that could not be certified.
+#include <omp.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "knn_internal.hpp"
+#include "knn_tiles.hpp"
+#include "labelgraph/knn.hpp"
+
+namespace labelgraph {
+namespace detail {
+namespace {
+
+// First pass: the best K quantised scores of each row.
+struct CandidateSink {
+  CandidateHeaps* heaps;
+  int32_t row_gt(int64_t i) const { return gt(i); }
+  int32_t col_gt(int64_t j) const { return gt(j); }
+  void offer_row(int64_t i, int32_t s, int64_t j) { heaps->push(i, s, int32_t(j)); }
+  void offer_col(int64_t j, int32_t s, int64_t i) { heaps->push(j, s, int32_t(i)); }
+  int32_t gt(int64_t i) const {
+    // A score equal to the worst kept one may still enter with a lower index, so pass s >= worst.
+    return heaps->full(i) ? heaps->worst_key(i) - 1 : INT32_MIN;
+  }
+};
+
+// Threshold pass: every score at or above the row's proven threshold is re-scored exactly.
+struct RefineSink {
+  const RowSource* queries;
+  const RowSource* base;
+  const std::vector<int32_t>* threshold;
+  ExactHeaps* heaps;
+  int32_t row_gt(int64_t q) const { return (*threshold)[q] - 1; }
+  int32_t col_gt(int64_t) const { return INT32_MAX; }
+  void offer_row(int64_t q, int32_t, int64_t j) { heaps->push(q, exact_similarity(*queries, q, *base, j), int32_t(j)); }
+  void offer_col(int64_t, int32_t, int64_t) {}
+};
+
+int64_t panel_height(const MicroKernel& mk) { return std::lcm<int64_t>(mk.mr, mk.nr); }
+
+int64_t tile_rows_for(const KnnOptions& o, int64_t panel, int64_t d) {
+  int64_t rows = o.tile_rows;
+  if (rows <= 0) {  // two tiles of quantised rows (d / 2 words each) within the cache budget
+    const int64_t bytes_per_row = 2 * 4 * ((d + 1) / 2);
+    rows = std::max<int64_t>(panel, o.cache_budget_bytes / bytes_per_row);
+  }
+  return (rows + panel - 1) / panel * panel;
+}
+
+// Recomputes `rows` of Q with thresholds instead of a fixed number of candidates.
+void refine(const MicroKernel& mk, const float* Q, const Uncertified& todo, const RowSource& base, int64_t k,
+            bool exclude_self, int64_t tile_rows, int n_threads, const RunHooks& hooks, int32_t* out_index,
+            float* out_sim) {
+  const int64_t nf = int64_t(todo.rows.size()), d = base.q->d;
+  std::vector<float> rows(static_cast<size_t>(nf * d));
+  for (int64_t f = 0; f < nf; ++f) std::copy_n(Q + todo.rows[f] * d, d, rows.begin() + f * d);
+  const QuantizedRows rq = quantize_rows(rows.data(), nf, d, base.q->panel, n_threads);
+  const RowSource queries{rows.data(), &rq};
+
+  const int threads = int(std::min<int64_t>(n_threads, std::max<int64_t>(1, base.q->n_pad / tile_rows)));
+  std::vector<ExactHeaps> heaps(static_cast<size_t>(threads), ExactHeaps(nf, k));
+  std::vector<RefineSink> sinks;
+  for (auto& h : heaps) sinks.push_back(RefineSink{&queries, &base, &todo.threshold, &h});
+  run_search_schedule(mk, rq, *base.q, tile_rows, threads, hooks, exclude_self ? todo.rows.data() : nullptr, sinks);
+  for (size_t t = 1; t < heaps.size(); ++t) heaps[0].merge_from(heaps[t]);
+
+  std::vector<std::pair<float, int32_t>> best(static_cast<size_t>(k));
+  for (int64_t f = 0; f < nf; ++f) {
+    for (int64_t e = 0; e < k; ++e) best[e] = {heaps[0].key[f * k + e], heaps[0].index[f * k + e]};
+    std::sort(best.begin(), best.end(),
+              [](auto x, auto y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
+    const int64_t i = todo.rows[f];
+    for (int64_t t = 0; t < k; ++t) {
+      out_index[i * k + t] = best[t].second;
+      out_sim[i * k + t] = best[t].first;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace detail
+
+using namespace detail;
+
+KnnStats knn_graph_cpu(const float* X, int64_t n, int64_t d, const KnnOptions& options, const RunHooks& hooks,
+                       int32_t* out_index, float* out_sim) {
+  if (n < 2) fail("knn_graph needs at least 2 rows");
+  if (d < 1) fail("X must have at least one column");
+  if (options.k < 1 || options.k > n - 1) fail("k must be in [1, n - 1]");
+  const MicroKernel& mk = select_microkernel();
+  const int threads = resolve_threads(options.n_threads);
+  const int64_t panel = panel_height(mk);
+  const int64_t tile_rows = tile_rows_for(options, panel, d);
+  const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
+  const int64_t K = std::min(options.k + margin, n - 1);
+
+  const QuantizedRows xq = quantize_rows(X, n, d, panel, threads);
+  const RowSource xs{X, &xq};
+  CandidateHeaps heaps(n, K);
+  CandidateSink sink{&heaps};
+  run_self_schedule(mk, xq, tile_rows, threads, hooks, sink);
+  const Uncertified todo = certify_and_rescore(xs, xs, options.k, n - 1, heaps, threads, out_index, out_sim);
+  if (!todo.rows.empty()) refine(mk, X, todo, xs, options.k, true, tile_rows, threads, hooks, out_index, out_sim);
+  return KnnStats{tile_rows, K, int64_t(todo.rows.size()), mk.name};
+}
+
+KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, int64_t d, const KnnOptions& options,
+                        const RunHooks& hooks, int32_t* out_index, float* out_sim) {
+  if (nq < 1 || n < 1) fail("knn_search needs at least one query and one database row");
+  if (d < 1) fail("X must have at least one column");
+  if (options.k < 1 || options.k > n) fail("k must be in [1, n]");
+  const MicroKernel& mk = select_microkernel();
+  const int threads = resolve_threads(options.n_threads);
+  const int64_t panel = panel_height(mk);
+  const int64_t tile_rows = tile_rows_for(options, panel, d);
+  const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
+  const int64_t K = std::min(options.k + margin, n);
+
+  const QuantizedRows xq = quantize_rows(X, n, d, panel, threads);
+  const QuantizedRows qq = quantize_rows(Q, nq, d, panel, threads);
+  const RowSource xs{X, &xq}, qs{Q, &qq};
+  // Few query tiles: split the database between threads, each with private heaps.
+  const int64_t q_tiles = (qq.n_pad + tile_rows - 1) / tile_rows;
+  const int split = q_tiles >= 2 * threads ? 1 : int(std::min<int64_t>(threads, (xq.n_pad + tile_rows - 1) / tile_rows));
+  std::vector<CandidateHeaps> heaps(static_cast<size_t>(std::max(split, 1)), CandidateHeaps(nq, K));
+  std::vector<CandidateSink> sinks;
+  for (auto& h : heaps) sinks.push_back(CandidateSink{&h});
+  run_search_schedule(mk, qq, xq, tile_rows, threads, hooks, nullptr, sinks);
+  for (size_t t = 1; t < heaps.size(); ++t) heaps[0].merge_from(heaps[t]);
+  const Uncertified todo = certify_and_rescore(qs, xs, options.k, n, heaps[0], threads, out_index, out_sim);
+  if (!todo.rows.empty()) refine(mk, Q, todo, xs, options.k, false, tile_rows, threads, hooks, out_index, out_sim);
+  return KnnStats{tile_rows, K, int64_t(todo.rows.size()), mk.name};
+}
+
+}  // namespace labelgraph

@@ -1,0 +1,174 @@
+// Internals of the tiled kNN: quantised row panels, microkernel contract, candidate heaps.
+//
+// Method. Rows are normalised and quantised to int16 (q = round(32767 * x / |x|)). Integer dot
+// products are exact, so tile results do not depend on blocking, threads or ISA, and int16
+// multiply-add (vpmaddwd) runs 1.5-2x the MACs/cycle of float32 FMA. Each row keeps its top
+// k + margin candidates by quantised score; they are re-scored exactly (double dot products of the
+// caller's float32 rows) and a per-row certificate proves no true top-k neighbour was dropped:
+// with |cos - q_i.q_j / S^2| <= eps_ij, every true neighbour has quantised score >= A_k - 2 eps,
+// so if the worst kept candidate A_K < A_k - 2 eps nothing was lost. Rows that fail are recomputed
+// with a threshold instead of a fixed candidate count (rare: exact duplicates, near ties).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <vector>
+
+namespace labelgraph::detail {
+
+constexpr double kQuantScale = 32767.0;
+constexpr int kMaxMR = 16;
+constexpr int kMaxNR = 32;
+
+// C[r * nr + c] = sum_t dot2(a[t * stride + r], b[t * stride + c]) for r < mr, c < nr, where each
+// int32 word packs two int16 values (element 2t in the low half). Returns true when any result
+// passes its threshold: C[r][c] > gt_row[r] or C[r][c] > gt_col[c].
+using MicroKernelFn = bool (*)(const int32_t* a, const int32_t* b, int64_t k2, int64_t stride,
+                               const int32_t* gt_row, const int32_t* gt_col, int32_t* c);
+
+struct MicroKernel {
+  int mr;
+  int nr;
+  MicroKernelFn fn;
+  const char* name;
+};
+
+bool microkernel_scalar(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
+constexpr MicroKernel kScalarKernel{4, 8, microkernel_scalar, "scalar_4x8"};
+#if defined(LABELGRAPH_X86)
+bool microkernel_avx2(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
+bool microkernel_avx512(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
+bool microkernel_avx512_vnni(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
+constexpr MicroKernel kAvx2Kernel{6, 16, microkernel_avx2, "avx2_6x16"};
+constexpr MicroKernel kAvx512Kernel{12, 32, microkernel_avx512, "avx512_12x32"};
+constexpr MicroKernel kAvx512VnniKernel{12, 32, microkernel_avx512_vnni, "avx512vnni_12x32"};
+#endif
+
+// Kernel for the active SIMD level. A SIMD kernel that disagrees with the scalar one on a
+// self-test the first time it is selected is never used (the next level down is taken).
+const MicroKernel& select_microkernel();
+
+template <class T>
+struct AlignedDeleter {
+  void operator()(T* p) const { std::free(p); }
+};
+template <class T>
+using AlignedArray = std::unique_ptr<T[], AlignedDeleter<T>>;
+
+template <class T>
+AlignedArray<T> make_aligned(int64_t count) {
+  const size_t bytes = ((static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(T) + 63) / 64) * 64;
+  void* p = std::aligned_alloc(64, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return AlignedArray<T>(static_cast<T*>(p));
+}
+
+// Rows quantised to int16 pairs in panels of `panel` rows: word (t, row) lives at
+// words[(row / panel) * d2 * panel + t * panel + row % panel]. Rows past n are zero.
+struct QuantizedRows {
+  int64_t n = 0, d = 0, d2 = 0, panel = 0, n_pad = 0;
+  AlignedArray<int32_t> words;
+  std::vector<double> inv_norm;  // 1 / |x_i|
+  std::vector<double> err;       // |x_i / |x_i| - q_i / S|, exact up to double rounding
+  double err_max = 0.0;
+
+  const int32_t* at(int64_t row) const { return words.get() + (row / panel) * d2 * panel + row % panel; }
+};
+
+// Throws std::invalid_argument naming all-zero or non-finite rows.
+QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, int64_t panel, int n_threads);
+
+// Best K entries per row by (key desc, index asc), each row a min-heap whose root is the worst
+// entry. The kept set does not depend on the order of pushes, so results are the same for any
+// thread count or tile order.
+template <class Key>
+struct TopKHeaps {
+  int64_t rows = 0, K = 0;
+  std::vector<Key> key;
+  std::vector<int32_t> index, count;
+
+  TopKHeaps(int64_t rows_, int64_t K_)
+      : rows(rows_), K(K_), key(static_cast<size_t>(rows_ * K_)), index(static_cast<size_t>(rows_ * K_)), count(static_cast<size_t>(rows_), 0) {}
+
+  bool full(int64_t i) const { return count[i] == K; }
+  Key worst_key(int64_t i) const { return key[i * K]; }
+
+  void push(int64_t i, Key s, int32_t j) {
+    Key* hk = key.data() + i * K;
+    int32_t* hi = index.data() + i * K;
+    int32_t n = count[i];
+    if (n < K) {  // sift up from the new leaf
+      int32_t c = n;
+      while (c > 0) {
+        const int32_t p = (c - 1) / 2;
+        if (!worse(s, j, hk[p], hi[p])) break;
+        hk[c] = hk[p];
+        hi[c] = hi[p];
+        c = p;
+      }
+      hk[c] = s;
+      hi[c] = j;
+      count[i] = n + 1;
+      return;
+    }
+    if (!worse(hk[0], hi[0], s, j)) return;  // not better than the worst kept entry
+    int32_t c = 0;
+    for (;;) {  // sift down from the root
+      int32_t w = 2 * c + 1;
+      if (w >= n) break;
+      if (w + 1 < n && worse(hk[w + 1], hi[w + 1], hk[w], hi[w])) ++w;
+      if (!worse(hk[w], hi[w], s, j)) break;
+      hk[c] = hk[w];
+      hi[c] = hi[w];
+      c = w;
+    }
+    hk[c] = s;
+    hi[c] = j;
+  }
+
+  void merge_from(const TopKHeaps& other) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int32_t e = 0; e < other.count[i]; ++e) push(i, other.key[i * K + e], other.index[i * K + e]);
+  }
+
+  static bool worse(Key a, int32_t ia, Key b, int32_t ib) { return a < b || (a == b && ia > ib); }
+};
+
+using CandidateHeaps = TopKHeaps<int32_t>;  // quantised scores, first pass
+using ExactHeaps = TopKHeaps<float>;         // exact similarities, refinement pass
+
+// Exact similarity used for the final ranking: float32(dot_double(x_i, x_j) * inv_i * inv_j).
+double dot_double(const float* a, const float* b, int64_t d);
+
+}  // namespace labelgraph::detail
+
+namespace labelgraph::detail {
+
+// One side of a search: the caller's float32 rows and their quantisation.
+struct RowSource {
+  const float* X;
+  const QuantizedRows* q;
+};
+
+inline float exact_similarity(const RowSource& a, int64_t i, const RowSource& b, int64_t j) {
+  const int64_t d = a.q->d;
+  return float(dot_double(a.X + i * d, b.X + j * d, d) * (a.q->inv_norm[i] * b.q->inv_norm[j]));
+}
+
+// Rows whose candidates could not be certified, with the quantised-score threshold that any
+// true top-k neighbour is proven to reach.
+struct Uncertified {
+  std::vector<int64_t> rows;
+  std::vector<int32_t> threshold;
+};
+
+// Certifies each row's candidates (see the top of this file), re-scores the certified ones
+// exactly and writes their top k to out_index / out_sim; returns the rest. `possible` is the
+// number of neighbours a row has at all (n - 1 for the self graph, n for a search).
+Uncertified certify_and_rescore(const RowSource& queries, const RowSource& base, int64_t k, int64_t possible,
+                                const CandidateHeaps& heaps, int n_threads, int32_t* out_index, float* out_sim);
+
+}  // namespace labelgraph::detail

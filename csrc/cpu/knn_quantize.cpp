@@ -1,0 +1,89 @@
+// Normalises rows and quantises them to int16 pairs in microkernel panels, with the exact
+// quantisation error of each row (the certificate in knn_rescore.cpp is built from it).
+#include <omp.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "knn_internal.hpp"
+#include "labelgraph/common.hpp"
+
+namespace labelgraph::detail {
+namespace {
+
+std::string list_rows(const std::vector<int64_t>& rows) {
+  std::ostringstream out;
+  for (size_t i = 0; i < rows.size() && i < 10; ++i) out << (i ? ", " : "") << rows[i];
+  if (rows.size() > 10) out << ", ...";
+  return out.str();
+}
+
+}  // namespace
+
+QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, int64_t panel, int n_threads) {
+  QuantizedRows out;
+  out.n = n;
+  out.d = d;
+  out.d2 = (d + 1) / 2;
+  out.panel = panel;
+  out.n_pad = (n + panel - 1) / panel * panel;
+  out.words = make_aligned<int32_t>(out.n_pad * out.d2);
+  out.inv_norm.assign(static_cast<size_t>(n), 0.0);
+  out.err.assign(static_cast<size_t>(n), 0.0);
+
+  const int64_t n_panels = out.n_pad / panel;
+  std::vector<char> bad(static_cast<size_t>(n), 0);  // 1: zero row, 2: NaN or inf
+  double err_max = 0.0;
+#pragma omp parallel for schedule(static) num_threads(n_threads) reduction(max : err_max)
+  for (int64_t pi = 0; pi < n_panels; ++pi) {
+    int32_t* base = out.words.get() + pi * out.d2 * panel;
+    std::vector<int16_t> q(static_cast<size_t>(out.d2 * 2));
+    for (int64_t r = 0; r < panel; ++r) {
+      const int64_t i = pi * panel + r;
+      std::fill(q.begin(), q.end(), int16_t(0));
+      if (i < n) {
+        const float* x = X + i * d;
+        double sq = 0.0;
+        for (int64_t p = 0; p < d; ++p) sq += double(x[p]) * double(x[p]);
+        if (!std::isfinite(sq)) {
+          bad[i] = 2;
+        } else if (sq == 0.0) {
+          bad[i] = 1;
+        } else {
+          const double inv = 1.0 / std::sqrt(sq);
+          double err = 0.0;
+          for (int64_t p = 0; p < d; ++p) {
+            const double u = double(x[p]) * inv;
+            const double v = std::fmin(std::fmax(std::nearbyint(u * kQuantScale), -kQuantScale), kQuantScale);
+            q[p] = int16_t(v);
+            const double e = u - v / kQuantScale;
+            err += e * e;
+          }
+          out.inv_norm[i] = inv;
+          // Slack covers the rounding of this sum and of u (relative 1e-15 on values below 1e-4).
+          out.err[i] = std::sqrt(err) * (1.0 + 1e-9) + 1e-12;
+          err_max = std::fmax(err_max, out.err[i]);
+        }
+      }
+      for (int64_t t = 0; t < out.d2; ++t)
+        base[t * panel + r] = int32_t(uint32_t(uint16_t(q[2 * t])) | (uint32_t(uint16_t(q[2 * t + 1])) << 16));
+    }
+  }
+  out.err_max = err_max;
+
+  std::vector<int64_t> zero_rows, nonfinite_rows;
+  for (int64_t i = 0; i < n; ++i) {
+    if (bad[i] == 1) zero_rows.push_back(i);
+    if (bad[i] == 2) nonfinite_rows.push_back(i);
+  }
+  if (!nonfinite_rows.empty())
+    fail("X has " + std::to_string(nonfinite_rows.size()) + " rows with NaN or inf (rows " + list_rows(nonfinite_rows) +
+         "); remove or impute them");
+  if (!zero_rows.empty())
+    fail("X has " + std::to_string(zero_rows.size()) + " all-zero rows (rows " + list_rows(zero_rows) +
+         "); cosine similarity is undefined for them: drop them before building the graph");
+  return out;
+}
+
+}  // namespace labelgraph::detail

@@ -1,0 +1,137 @@
+// Tile loops of the kNN: one tile = a block of A rows against a block of B rows, computed
+// microkernel by microkernel with the top-k selection fused (a tile's scores are only looked at
+// while they sit in the microkernel's output, never written to a score matrix).
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "knn_internal.hpp"
+#include "labelgraph/common.hpp"
+
+namespace labelgraph::detail {
+
+struct TileSpan {
+  int64_t begin, end;  // rows [begin, end), multiples of the panel height except end == n_pad
+};
+
+// Feeds every score of A[a] x B[b] that passes a threshold to `sink`:
+//   sink.row_gt(i) / sink.offer_row(i, s, j): candidates for A row i,
+//   sink.col_gt(j) / sink.offer_col(j, s, i): candidates for B row j (only if col_side; this is
+//   how one tile of the symmetric self graph serves both of its row blocks).
+// `same_rows`: A and B are the same rows (skip i == j); `self_id`: B row excluded for each A row.
+template <class Sink>
+void run_tile(const MicroKernel& mk, const QuantizedRows& A, TileSpan a, const QuantizedRows& B, TileSpan b,
+              bool col_side, bool same_rows, const int64_t* self_id, Sink& sink) {
+  const int mr = mk.mr, nr = mk.nr;
+  alignas(64) int32_t C[kMaxMR * kMaxNR];
+  alignas(64) int32_t gt_row[kMaxMR];
+  alignas(64) int32_t gt_col[kMaxNR];
+  for (int64_t c0 = b.begin; c0 < b.end; c0 += nr) {
+    const int32_t* bp = B.at(c0);
+    for (int c = 0; c < nr; ++c) gt_col[c] = (col_side && c0 + c < B.n) ? sink.col_gt(c0 + c) : INT32_MAX;
+    for (int64_t r0 = a.begin; r0 < a.end; r0 += mr) {
+      for (int r = 0; r < mr; ++r) gt_row[r] = r0 + r < A.n ? sink.row_gt(r0 + r) : INT32_MAX;
+      if (!mk.fn(A.at(r0), bp, A.d2, A.panel, gt_row, gt_col, C)) continue;
+      for (int r = 0; r < mr; ++r) {
+        const int64_t i = r0 + r;
+        if (i >= A.n) break;
+        const int64_t excluded = same_rows ? i : (self_id ? self_id[i] : -1);
+        for (int c = 0; c < nr; ++c) {
+          const int64_t j = c0 + c;
+          if (j >= B.n) break;
+          if (j == excluded) continue;
+          const int32_t s = C[r * nr + c];
+          if (s > gt_row[r]) {
+            sink.offer_row(i, s, j);
+            gt_row[r] = sink.row_gt(i);
+          }
+          if (s > gt_col[c]) {
+            sink.offer_col(j, s, i);
+            gt_col[c] = sink.col_gt(j);
+          }
+        }
+      }
+    }
+  }
+}
+
+inline std::vector<TileSpan> split_rows(int64_t n_pad, int64_t tile_rows) {
+  std::vector<TileSpan> spans;
+  for (int64_t b = 0; b < n_pad; b += tile_rows) spans.push_back({b, std::min(b + tile_rows, n_pad)});
+  return spans;
+}
+
+// Self graph schedule. Every unordered pair of row blocks is one task, computed once and feeding
+// both blocks' heaps. Tasks run in rounds of a round-robin tournament (circle method): within a
+// round no two tasks share a block, so threads update disjoint heaps without locks, and each
+// round ends at a barrier where the caller's thread can check for Ctrl-C and report progress.
+template <class Sink>
+void run_self_schedule(const MicroKernel& mk, const QuantizedRows& X, int64_t tile_rows, int n_threads,
+                       const RunHooks& hooks, Sink& sink) {
+  const std::vector<TileSpan> blocks = split_rows(X.n_pad, tile_rows);
+  const int64_t nb = int64_t(blocks.size());
+  const int64_t teams = nb + (nb % 2);  // even number of teams; team nb (if any) sits out
+  const int64_t rounds = teams - 1;
+  const double total = double(nb) * double(nb + 1) / 2.0;
+  double done = 0.0;
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+  for (int64_t b = 0; b < nb; ++b) run_tile(mk, X, blocks[b], X, blocks[b], false, true, nullptr, sink);
+  done += double(nb);
+  hooks.checkpoint(done / total);
+
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  for (int64_t r = 0; r < rounds; ++r) {
+    pairs.clear();
+    pairs.emplace_back(teams - 1, r);
+    for (int64_t t = 1; t < teams / 2; ++t) pairs.emplace_back((r + t) % rounds, (r - t + rounds) % rounds);
+    pairs.erase(std::remove_if(pairs.begin(), pairs.end(), [&](auto p) { return p.first >= nb || p.second >= nb; }),
+                pairs.end());
+    const int64_t np = int64_t(pairs.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for (int64_t t = 0; t < np; ++t)
+      run_tile(mk, X, blocks[pairs[t].first], X, blocks[pairs[t].second], true, false, nullptr, sink);
+    done += double(np);
+    hooks.checkpoint(done / total);
+  }
+}
+
+// Queries against a database. With enough query blocks every thread owns whole query blocks;
+// otherwise the database is split between threads, each with its own sink (sinks[thread]), and
+// the caller merges them.
+template <class Sink>
+void run_search_schedule(const MicroKernel& mk, const QuantizedRows& Q, const QuantizedRows& X, int64_t tile_rows,
+                         int n_threads, const RunHooks& hooks, const int64_t* self_id, std::vector<Sink>& sinks) {
+  const std::vector<TileSpan> qblocks = split_rows(Q.n_pad, tile_rows);
+  const std::vector<TileSpan> xblocks = split_rows(X.n_pad, tile_rows);
+  const int64_t nq = int64_t(qblocks.size()), nx = int64_t(xblocks.size());
+  if (sinks.size() == 1) {
+    const int64_t chunk = std::max<int64_t>(1, 4 * n_threads);
+    for (int64_t q0 = 0; q0 < nq; q0 += chunk) {
+      const int64_t q1 = std::min(nq, q0 + chunk);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+      for (int64_t q = q0; q < q1; ++q)
+        for (int64_t x = 0; x < nx; ++x) run_tile(mk, Q, qblocks[q], X, xblocks[x], false, false, self_id, sinks[0]);
+      hooks.checkpoint(double(q1) / double(nq));
+    }
+    return;
+  }
+  const int64_t chunk = std::max<int64_t>(1, 8 * int64_t(sinks.size()));
+  for (int64_t x0 = 0; x0 < nx; x0 += chunk) {
+    const int64_t x1 = std::min(nx, x0 + chunk);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(int(sinks.size()))
+    for (int64_t x = x0; x < x1; ++x) {
+      Sink& sink = sinks[size_t(omp_get_thread_num())];
+      for (int64_t q = 0; q < nq; ++q) run_tile(mk, Q, qblocks[q], X, xblocks[x], false, false, self_id, sink);
+    }
+    hooks.checkpoint(double(x1) / double(nx));
+  }
+}
+
+}  // namespace labelgraph::detail

@@ -1,0 +1,66 @@
+// AVX-512 int16 microkernels (12 x 32): vpmaddwd + vpaddd (AVX512BW) and vpdpwssd (AVX512-VNNI).
+// Intrinsics: 32 registers leave the compiler room for 24 accumulators, 2 B vectors and the
+// broadcast. Not run on the development machines (no AVX-512 there); select_microkernel() checks
+// each against the scalar kernel before first use and falls back if they disagree.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "knn_internal.hpp"
+
+namespace labelgraph::detail {
+
+#define LG_ROW(r, MADD)                              \
+  {                                                  \
+    const __m512i av = _mm512_set1_epi32(at[r]);     \
+    c##r##a = MADD(c##r##a, av, b0);                 \
+    c##r##b = MADD(c##r##b, av, b1);                 \
+  }
+
+#define LG_KERNEL_BODY(MADD)                                                                                      \
+  const __m512i z = _mm512_setzero_si512();                                                                       \
+  __m512i c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z, c4a = z, c4b = z, c5a = z,      \
+          c5b = z, c6a = z, c6b = z, c7a = z, c7b = z, c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z,    \
+          c11a = z, c11b = z;                                                                                     \
+  for (int64_t t = 0; t < k2; ++t) {                                                                              \
+    const int32_t* at = a + t * stride;                                                                           \
+    const int32_t* bt = b + t * stride;                                                                           \
+    const __m512i b0 = _mm512_loadu_si512(bt);                                                                    \
+    const __m512i b1 = _mm512_loadu_si512(bt + 16);                                                               \
+    LG_ROW(0, MADD) LG_ROW(1, MADD) LG_ROW(2, MADD) LG_ROW(3, MADD) LG_ROW(4, MADD) LG_ROW(5, MADD)               \
+    LG_ROW(6, MADD) LG_ROW(7, MADD) LG_ROW(8, MADD) LG_ROW(9, MADD) LG_ROW(10, MADD) LG_ROW(11, MADD)             \
+  }                                                                                                               \
+  const __m512i rows[24] = {c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b, c4a, c4b, c5a, c5b,                          \
+                            c6a, c6b, c7a, c7b, c8a, c8b, c9a, c9b, c10a, c10b, c11a, c11b};                      \
+  const __m512i col0 = _mm512_loadu_si512(gt_col);                                                                \
+  const __m512i col1 = _mm512_loadu_si512(gt_col + 16);                                                           \
+  __mmask16 any = 0;                                                                                              \
+  for (int r = 0; r < 12; ++r) {                                                                                  \
+    _mm512_storeu_si512(c + 32 * r, rows[2 * r]);                                                                 \
+    _mm512_storeu_si512(c + 32 * r + 16, rows[2 * r + 1]);                                                        \
+    const __m512i row = _mm512_set1_epi32(gt_row[r]);                                                             \
+    any |= _mm512_cmpgt_epi32_mask(rows[2 * r], row) | _mm512_cmpgt_epi32_mask(rows[2 * r + 1], row) |            \
+           _mm512_cmpgt_epi32_mask(rows[2 * r], col0) | _mm512_cmpgt_epi32_mask(rows[2 * r + 1], col1);           \
+  }                                                                                                               \
+  return any != 0;
+
+#define LG_MADD_BW(acc, x, y) _mm512_add_epi32(acc, _mm512_madd_epi16(x, y))
+#define LG_MADD_VNNI(acc, x, y) _mm512_dpwssd_epi32(acc, x, y)
+
+bool microkernel_avx512(const int32_t* a, const int32_t* b, int64_t k2, int64_t stride, const int32_t* gt_row,
+                        const int32_t* gt_col, int32_t* c) {
+  LG_KERNEL_BODY(LG_MADD_BW)
+}
+
+__attribute__((target("avx512vnni"))) bool microkernel_avx512_vnni(const int32_t* a, const int32_t* b, int64_t k2,
+                                                                    int64_t stride, const int32_t* gt_row,
+                                                                    const int32_t* gt_col, int32_t* c) {
+  LG_KERNEL_BODY(LG_MADD_VNNI)
+}
+
+#undef LG_MADD_VNNI
+#undef LG_MADD_BW
+#undef LG_KERNEL_BODY
+#undef LG_ROW
+
+}  // namespace labelgraph::detail

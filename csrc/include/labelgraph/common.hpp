@@ -1,0 +1,36 @@
+// Shared pieces of the C++ core: run hooks (cancellation, progress), thread count, error helpers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace labelgraph {
+
+// Thrown by a kernel when RunHooks::should_stop asked it to stop; the bindings turn it back into
+// the pending Python exception (KeyboardInterrupt for Ctrl-C).
+class Cancelled : public std::exception {
+ public:
+  const char* what() const noexcept override { return "labelgraph: call cancelled"; }
+};
+
+// Callbacks a long-running kernel calls from the calling thread, between tiles, never from an
+// OpenMP worker. Both may be empty.
+struct RunHooks {
+  std::function<bool()> should_stop;     // true when the caller wants the kernel to stop
+  std::function<void(double)> progress;  // fraction of the work done, in [0, 1]
+
+  // Reports progress and throws Cancelled if the caller asked to stop.
+  void checkpoint(double fraction) const {
+    if (should_stop && should_stop()) throw Cancelled();
+    if (progress) progress(fraction);
+  }
+};
+
+// Number of OpenMP threads a kernel uses: `requested` if positive, else the OpenMP default.
+int resolve_threads(int requested);
+
+[[noreturn]] inline void fail(const std::string& message) { throw std::invalid_argument(message); }
+
+}  // namespace labelgraph

@@ -1,0 +1,26 @@
+// Runtime CPU feature detection and the process-wide SIMD level the kernels dispatch on.
+#pragma once
+
+#include <string>
+
+namespace labelgraph {
+
+// Ordered: a level implies every level below it.
+enum class SimdLevel : int { scalar = 0, avx2 = 1, avx512 = 2, avx512_vnni = 3 };
+
+// Highest level this CPU and operating system support (CPUID and XGETBV, so a hypervisor or OS
+// that does not save the ZMM registers reports no AVX-512 even when the silicon has it).
+SimdLevel detected_simd_level();
+
+// Level the kernels use: the detected one, capped by the LABELGRAPH_SIMD environment variable
+// (read once) or by set_simd_level().
+SimdLevel active_simd_level();
+
+// Caps the active level (tests use it to run every compiled path). Throws std::invalid_argument
+// for a level above the detected one.
+void set_simd_level(SimdLevel level);
+
+const char* simd_level_name(SimdLevel level);
+SimdLevel parse_simd_level(const std::string& name);  // throws std::invalid_argument
+
+}  // namespace labelgraph

@@ -1,0 +1,47 @@
+// Exact top-k cosine similarity: the self graph of X (self excluded) and queries against X.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "labelgraph/common.hpp"
+
+namespace labelgraph {
+
+struct KnnOptions {
+  int64_t k = 10;
+  // Rows per tile; 0 sizes tiles so that two tiles of quantised rows fit cache_budget_bytes.
+  // Rounded up to the kernel's panel height. Tests set it small to force many tiles.
+  int64_t tile_rows = 0;
+  int64_t cache_budget_bytes = int64_t(1) << 19;
+  // Candidates kept per row beyond k before exact re-scoring; -1 picks 8 + k / 4.
+  int64_t margin = -1;
+  int n_threads = 0;  // 0: OpenMP default
+};
+
+struct KnnStats {
+  int64_t tile_rows = 0;     // rows per tile used
+  int64_t candidates = 0;    // candidates kept per row in the first pass (k + margin, capped)
+  int64_t rows_refined = 0;  // rows whose candidates could not be certified and were recomputed
+  std::string kernel;        // microkernel used
+};
+
+// Self graph. X: [n, d] float32, row-major, no zero rows. Writes out_index [n, k] (int32) and
+// out_sim [n, k] (float32), each row by decreasing cosine similarity, ties by lower index.
+KnnStats knn_graph_cpu(const float* X, int64_t n, int64_t d, const KnnOptions& options,
+                       const RunHooks& hooks, int32_t* out_index, float* out_sim);
+
+// Queries Q [nq, d] against X [n, d]; k <= n. Same output contract, shapes [nq, k].
+KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, int64_t d,
+                        const KnnOptions& options, const RunHooks& hooks, int32_t* out_index,
+                        float* out_sim);
+
+// Scalar reference: every similarity in double, full sort. O(nq * n * d); tests only.
+// `exclude_self` drops j == i (Q must then be X).
+void knn_reference_cpu(const float* Q, int64_t nq, const float* X, int64_t n, int64_t d, int64_t k,
+                       bool exclude_self, int32_t* out_index, float* out_sim);
+
+// Name of the int16 microkernel the active SIMD level selects ("avx2_6x16", ...).
+std::string knn_kernel_name();
+
+}  // namespace labelgraph

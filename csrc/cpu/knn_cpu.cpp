@@ -13,16 +13,22 @@ namespace labelgraph {
 namespace detail {
 namespace {
 
-// First pass: the best K quantised scores of each row.
+// First pass: the best K quantised scores of each row. thresholds[i] is what a score must
+// exceed to enter row i: an equal score may still enter with a lower index, so worst - 1.
 struct CandidateSink {
   CandidateHeaps* heaps;
-  int32_t row_gt(int64_t i) const { return gt(i); }
-  int32_t col_gt(int64_t j) const { return gt(j); }
-  void offer_row(int64_t i, int32_t s, int64_t j) { heaps->push(i, s, int32_t(j)); }
-  void offer_col(int64_t j, int32_t s, int64_t i) { heaps->push(j, s, int32_t(i)); }
-  int32_t gt(int64_t i) const {
-    // A score equal to the worst kept one may still enter with a lower index, so pass s >= worst.
-    return heaps->full(i) ? heaps->worst_key(i) - 1 : INT32_MIN;
+  std::vector<int32_t> thresholds;  // n_pad entries, INT32_MAX for padded rows
+
+  CandidateSink(CandidateHeaps* h, int64_t n_pad) : heaps(h), thresholds(static_cast<size_t>(n_pad), INT32_MAX) {
+    std::fill_n(thresholds.begin(), h->rows, INT32_MIN);
+  }
+  const int32_t* row_thresholds() const { return thresholds.data(); }
+  const int32_t* col_thresholds() const { return thresholds.data(); }
+  void offer_row(int64_t i, int32_t s, int64_t j) { offer(i, s, j); }
+  void offer_col(int64_t j, int32_t s, int64_t i) { offer(j, s, i); }
+  void offer(int64_t i, int32_t s, int64_t j) {
+    heaps->push(i, s, int32_t(j));
+    if (heaps->full(i)) thresholds[i] = heaps->worst_key(i) - 1;
   }
 };
 
@@ -30,10 +36,10 @@ struct CandidateSink {
 struct RefineSink {
   const RowSource* queries;
   const RowSource* base;
-  const std::vector<int32_t>* threshold;
+  const std::vector<int32_t>* thresholds;  // proven threshold - 1, INT32_MAX for padded rows
   ExactHeaps* heaps;
-  int32_t row_gt(int64_t q) const { return (*threshold)[q] - 1; }
-  int32_t col_gt(int64_t) const { return INT32_MAX; }
+  const int32_t* row_thresholds() const { return thresholds->data(); }
+  const int32_t* col_thresholds() const { return nullptr; }
   void offer_row(int64_t q, int32_t, int64_t j) { heaps->push(q, exact_similarity(*queries, q, *base, j), int32_t(j)); }
   void offer_col(int64_t, int32_t, int64_t) {}
 };
@@ -56,13 +62,15 @@ void refine(const MicroKernel& mk, const float* Q, const Uncertified& todo, cons
   const int64_t nf = int64_t(todo.rows.size()), d = base.q->d;
   std::vector<float> rows(static_cast<size_t>(nf * d));
   for (int64_t f = 0; f < nf; ++f) std::copy_n(Q + todo.rows[f] * d, d, rows.begin() + f * d);
-  const QuantizedRows rq = quantize_rows(rows.data(), nf, d, base.q->panel, n_threads);
+  const QuantizedRows rq = quantize_rows(rows.data(), nf, d, mk, n_threads);
   const RowSource queries{rows.data(), &rq};
 
+  std::vector<int32_t> thresholds(static_cast<size_t>(rq.n_pad), INT32_MAX);
+  for (int64_t f = 0; f < nf; ++f) thresholds[f] = todo.threshold[f] - 1;
   const int threads = int(std::min<int64_t>(n_threads, std::max<int64_t>(1, base.q->n_pad / tile_rows)));
   std::vector<ExactHeaps> heaps(static_cast<size_t>(threads), ExactHeaps(nf, k));
   std::vector<RefineSink> sinks;
-  for (auto& h : heaps) sinks.push_back(RefineSink{&queries, &base, &todo.threshold, &h});
+  for (auto& h : heaps) sinks.push_back(RefineSink{&queries, &base, &thresholds, &h});
   run_search_schedule(mk, rq, *base.q, tile_rows, threads, hooks, exclude_self ? todo.rows.data() : nullptr, sinks);
   for (size_t t = 1; t < heaps.size(); ++t) heaps[0].merge_from(heaps[t]);
 
@@ -96,10 +104,10 @@ KnnStats knn_graph_cpu(const float* X, int64_t n, int64_t d, const KnnOptions& o
   const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
   const int64_t K = std::min(options.k + margin, n - 1);
 
-  const QuantizedRows xq = quantize_rows(X, n, d, panel, threads);
+  const QuantizedRows xq = quantize_rows(X, n, d, mk, threads);
   const RowSource xs{X, &xq};
   CandidateHeaps heaps(n, K);
-  CandidateSink sink{&heaps};
+  CandidateSink sink(&heaps, xq.n_pad);
   run_self_schedule(mk, xq, tile_rows, threads, hooks, sink);
   const Uncertified todo = certify_and_rescore(xs, xs, options.k, n - 1, heaps, threads, out_index, out_sim);
   if (!todo.rows.empty()) refine(mk, X, todo, xs, options.k, true, tile_rows, threads, hooks, out_index, out_sim);
@@ -118,15 +126,15 @@ KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, i
   const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
   const int64_t K = std::min(options.k + margin, n);
 
-  const QuantizedRows xq = quantize_rows(X, n, d, panel, threads);
-  const QuantizedRows qq = quantize_rows(Q, nq, d, panel, threads);
+  const QuantizedRows xq = quantize_rows(X, n, d, mk, threads);
+  const QuantizedRows qq = quantize_rows(Q, nq, d, mk, threads);
   const RowSource xs{X, &xq}, qs{Q, &qq};
   // Few query tiles: split the database between threads, each with private heaps.
   const int64_t q_tiles = (qq.n_pad + tile_rows - 1) / tile_rows;
   const int split = q_tiles >= 2 * threads ? 1 : int(std::min<int64_t>(threads, (xq.n_pad + tile_rows - 1) / tile_rows));
   std::vector<CandidateHeaps> heaps(static_cast<size_t>(std::max(split, 1)), CandidateHeaps(nq, K));
   std::vector<CandidateSink> sinks;
-  for (auto& h : heaps) sinks.push_back(CandidateSink{&h});
+  for (auto& h : heaps) sinks.emplace_back(&h, qq.n_pad);
   run_search_schedule(mk, qq, xq, tile_rows, threads, hooks, nullptr, sinks);
   for (size_t t = 1; t < heaps.size(); ++t) heaps[0].merge_from(heaps[t]);
   const Uncertified todo = certify_and_rescore(qs, xs, options.k, n, heaps[0], threads, out_index, out_sim);

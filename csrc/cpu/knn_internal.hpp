@@ -23,11 +23,11 @@ constexpr double kQuantScale = 32767.0;
 constexpr int kMaxMR = 16;
 constexpr int kMaxNR = 32;
 
-// C[r * nr + c] = sum_t dot2(a[t * stride + r], b[t * stride + c]) for r < mr, c < nr, where each
-// int32 word packs two int16 values (element 2t in the low half). Returns true when any result
-// passes its threshold: C[r][c] > gt_row[r] or C[r][c] > gt_col[c].
-using MicroKernelFn = bool (*)(const int32_t* a, const int32_t* b, int64_t k2, int64_t stride,
-                               const int32_t* gt_row, const int32_t* gt_col, int32_t* c);
+// C[r * nr + c] = sum_t dot2(a[t * mr + r], b[t * nr + c]) for r < mr, c < nr, where each int32
+// word packs two int16 values (element 2t in the low half). Bit c of pass[r] is set when
+// C[r][c] > gt_row[r] or C[r][c] > gt_col[c]; returns whether any bit is set.
+using MicroKernelFn = bool (*)(const int32_t* a, const int32_t* b, int64_t k2, const int32_t* gt_row,
+                               const int32_t* gt_col, int32_t* c, uint32_t* pass);
 
 struct MicroKernel {
   int mr;
@@ -36,19 +36,19 @@ struct MicroKernel {
   const char* name;
 };
 
-bool microkernel_scalar(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
+bool microkernel_scalar(const int32_t*, const int32_t*, int64_t, const int32_t*, const int32_t*, int32_t*, uint32_t*);
 constexpr MicroKernel kScalarKernel{4, 8, microkernel_scalar, "scalar_4x8"};
 #if defined(LABELGRAPH_X86)
-bool microkernel_avx2(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
-bool microkernel_avx512(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
-bool microkernel_avx512_vnni(const int32_t*, const int32_t*, int64_t, int64_t, const int32_t*, const int32_t*, int32_t*);
+bool microkernel_avx2(const int32_t*, const int32_t*, int64_t, const int32_t*, const int32_t*, int32_t*, uint32_t*);
+bool microkernel_avx512(const int32_t*, const int32_t*, int64_t, const int32_t*, const int32_t*, int32_t*, uint32_t*);
+bool microkernel_avx512_vnni(const int32_t*, const int32_t*, int64_t, const int32_t*, const int32_t*, int32_t*, uint32_t*);
 constexpr MicroKernel kAvx2Kernel{6, 16, microkernel_avx2, "avx2_6x16"};
 constexpr MicroKernel kAvx512Kernel{12, 32, microkernel_avx512, "avx512_12x32"};
 constexpr MicroKernel kAvx512VnniKernel{12, 32, microkernel_avx512_vnni, "avx512vnni_12x32"};
 #endif
 
-// Kernel for the active SIMD level. A SIMD kernel that disagrees with the scalar one on a
-// self-test the first time it is selected is never used (the next level down is taken).
+// Kernel for the active SIMD level. A SIMD kernel that fails a self-test against a plain loop
+// (run once, on first use) is never used: the next level down is taken.
 const MicroKernel& select_microkernel();
 
 template <class T>
@@ -66,20 +66,23 @@ AlignedArray<T> make_aligned(int64_t count) {
   return AlignedArray<T>(static_cast<T*>(p));
 }
 
-// Rows quantised to int16 pairs in panels of `panel` rows: word (t, row) lives at
-// words[(row / panel) * d2 * panel + t * panel + row % panel]. Rows past n are zero.
+// Rows quantised to int16 pairs, packed twice: as A micro-panels of mr rows (word (t, row) at
+// a_words[(row / mr) * d2 * mr + t * mr + row % mr]) and as B micro-panels of nr rows (same with
+// nr), so each microkernel streams two contiguous blocks. Rows past n are zero; n_pad is a
+// multiple of lcm(mr, nr).
 struct QuantizedRows {
-  int64_t n = 0, d = 0, d2 = 0, panel = 0, n_pad = 0;
-  AlignedArray<int32_t> words;
+  int64_t n = 0, d = 0, d2 = 0, mr = 0, nr = 0, n_pad = 0;
+  AlignedArray<int32_t> a_words, b_words;
   std::vector<double> inv_norm;  // 1 / |x_i|
   std::vector<double> err;       // |x_i / |x_i| - q_i / S|, exact up to double rounding
   double err_max = 0.0;
 
-  const int32_t* at(int64_t row) const { return words.get() + (row / panel) * d2 * panel + row % panel; }
+  const int32_t* a_panel(int64_t row) const { return a_words.get() + row * d2; }  // row % mr == 0
+  const int32_t* b_panel(int64_t row) const { return b_words.get() + row * d2; }  // row % nr == 0
 };
 
 // Throws std::invalid_argument naming all-zero or non-finite rows.
-QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, int64_t panel, int n_threads);
+QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, const MicroKernel& mk, int n_threads);
 
 // Best K entries per row by (key desc, index asc), each row a min-heap whose root is the worst
 // entry. The kept set does not depend on the order of pushes, so results are the same for any

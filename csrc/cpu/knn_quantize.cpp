@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <numeric>
 #include <sstream>
 #include <string>
 
@@ -21,14 +22,17 @@ std::string list_rows(const std::vector<int64_t>& rows) {
 
 }  // namespace
 
-QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, int64_t panel, int n_threads) {
+QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, const MicroKernel& mk, int n_threads) {
   QuantizedRows out;
   out.n = n;
   out.d = d;
   out.d2 = (d + 1) / 2;
-  out.panel = panel;
+  out.mr = mk.mr;
+  out.nr = mk.nr;
+  const int64_t panel = std::lcm<int64_t>(mk.mr, mk.nr);
   out.n_pad = (n + panel - 1) / panel * panel;
-  out.words = make_aligned<int32_t>(out.n_pad * out.d2);
+  out.a_words = make_aligned<int32_t>(out.n_pad * out.d2);
+  out.b_words = make_aligned<int32_t>(out.n_pad * out.d2);
   out.inv_norm.assign(static_cast<size_t>(n), 0.0);
   out.err.assign(static_cast<size_t>(n), 0.0);
 
@@ -37,7 +41,6 @@ QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, int64_t panel,
   double err_max = 0.0;
 #pragma omp parallel for schedule(static) num_threads(n_threads) reduction(max : err_max)
   for (int64_t pi = 0; pi < n_panels; ++pi) {
-    int32_t* base = out.words.get() + pi * out.d2 * panel;
     std::vector<int16_t> q(static_cast<size_t>(out.d2 * 2));
     for (int64_t r = 0; r < panel; ++r) {
       const int64_t i = pi * panel + r;
@@ -66,8 +69,13 @@ QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, int64_t panel,
           err_max = std::fmax(err_max, out.err[i]);
         }
       }
-      for (int64_t t = 0; t < out.d2; ++t)
-        base[t * panel + r] = int32_t(uint32_t(uint16_t(q[2 * t])) | (uint32_t(uint16_t(q[2 * t + 1])) << 16));
+      int32_t* a = out.a_words.get() + (i / out.mr) * out.d2 * out.mr + i % out.mr;
+      int32_t* b = out.b_words.get() + (i / out.nr) * out.d2 * out.nr + i % out.nr;
+      for (int64_t t = 0; t < out.d2; ++t) {
+        const int32_t word = int32_t(uint32_t(uint16_t(q[2 * t])) | (uint32_t(uint16_t(q[2 * t + 1])) << 16));
+        a[t * out.mr] = word;
+        b[t * out.nr] = word;
+      }
     }
   }
   out.err_max = err_max;

@@ -17,44 +17,48 @@
 namespace labelgraph::detail {
 
 struct TileSpan {
-  int64_t begin, end;  // rows [begin, end), multiples of the panel height except end == n_pad
+  int64_t begin, end;  // rows [begin, end), multiples of lcm(mr, nr)
 };
 
 // Feeds every score of A[a] x B[b] that passes a threshold to `sink`:
-//   sink.row_gt(i) / sink.offer_row(i, s, j): candidates for A row i,
-//   sink.col_gt(j) / sink.offer_col(j, s, i): candidates for B row j (only if col_side; this is
-//   how one tile of the symmetric self graph serves both of its row blocks).
+//   sink.row_thresholds()[i] / sink.offer_row(i, s, j): candidates for A row i,
+//   sink.col_thresholds()[j] / sink.offer_col(j, s, i): candidates for B row j (only if col_side;
+//   this is how one tile of the symmetric self graph serves both of its row blocks).
+// A score passes when it is strictly above the threshold; offers update the thresholds.
+// Threshold arrays cover the padded rows (INT32_MAX there).
 // `same_rows`: A and B are the same rows (skip i == j); `self_id`: B row excluded for each A row.
 template <class Sink>
 void run_tile(const MicroKernel& mk, const QuantizedRows& A, TileSpan a, const QuantizedRows& B, TileSpan b,
               bool col_side, bool same_rows, const int64_t* self_id, Sink& sink) {
   const int mr = mk.mr, nr = mk.nr;
   alignas(64) int32_t C[kMaxMR * kMaxNR];
-  alignas(64) int32_t gt_row[kMaxMR];
-  alignas(64) int32_t gt_col[kMaxNR];
+  alignas(64) uint32_t pass[kMaxMR];
+  alignas(64) static constexpr int32_t kClosed[kMaxNR] = {
+      INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX,
+      INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX,
+      INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX,
+      INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX};
+  const int32_t* row_thr = sink.row_thresholds();
+  const int32_t* col_thr = col_side ? sink.col_thresholds() : nullptr;
   for (int64_t c0 = b.begin; c0 < b.end; c0 += nr) {
-    const int32_t* bp = B.at(c0);
-    for (int c = 0; c < nr; ++c) gt_col[c] = (col_side && c0 + c < B.n) ? sink.col_gt(c0 + c) : INT32_MAX;
+    const int32_t* bp = B.b_panel(c0);
+    const int32_t* gt_col = col_side ? col_thr + c0 : kClosed;
     for (int64_t r0 = a.begin; r0 < a.end; r0 += mr) {
-      for (int r = 0; r < mr; ++r) gt_row[r] = r0 + r < A.n ? sink.row_gt(r0 + r) : INT32_MAX;
-      if (!mk.fn(A.at(r0), bp, A.d2, A.panel, gt_row, gt_col, C)) continue;
+      if (!mk.fn(A.a_panel(r0), bp, A.d2, row_thr + r0, gt_col, C, pass)) continue;
       for (int r = 0; r < mr; ++r) {
+        uint32_t bits = pass[r];
         const int64_t i = r0 + r;
-        if (i >= A.n) break;
+        if (bits == 0 || i >= A.n) continue;  // padded A rows score 0 and must not reach B's heaps
         const int64_t excluded = same_rows ? i : (self_id ? self_id[i] : -1);
-        for (int c = 0; c < nr; ++c) {
+        while (bits != 0) {
+          const int c = __builtin_ctz(bits);
+          bits &= bits - 1;
           const int64_t j = c0 + c;
-          if (j >= B.n) break;
+          if (j >= B.n) break;  // bits ascend, so every later one is padding too
           if (j == excluded) continue;
           const int32_t s = C[r * nr + c];
-          if (s > gt_row[r]) {
-            sink.offer_row(i, s, j);
-            gt_row[r] = sink.row_gt(i);
-          }
-          if (s > gt_col[c]) {
-            sink.offer_col(j, s, i);
-            gt_col[c] = sink.col_gt(j);
-          }
+          if (s > row_thr[i]) sink.offer_row(i, s, j);
+          if (col_side && s > col_thr[j]) sink.offer_col(j, s, i);
         }
       }
     }

@@ -18,9 +18,8 @@ namespace labelgraph::detail {
   "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                   \
   "vpaddd %%ymm15, %%" acc1 ", %%" acc1 "\n\t"
 
-bool microkernel_avx2(const int32_t* a, const int32_t* b, int64_t k2, int64_t stride, const int32_t* gt_row,
-                      const int32_t* gt_col, int32_t* c) {
-  const int64_t stride_bytes = stride * 4;
+bool microkernel_avx2(const int32_t* a, const int32_t* b, int64_t k2, const int32_t* gt_row, const int32_t* gt_col,
+                      int32_t* c, uint32_t* pass) {
   __asm__ volatile(
       "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
       "vpxor %%ymm1, %%ymm1, %%ymm1\n\t"
@@ -43,8 +42,8 @@ bool microkernel_avx2(const int32_t* a, const int32_t* b, int64_t k2, int64_t st
       LG_ROW(3, "ymm6", "ymm7")
       LG_ROW(4, "ymm8", "ymm9")
       LG_ROW(5, "ymm10", "ymm11")
-      "add %[s], %[a]\n\t"
-      "add %[s], %[b]\n\t"
+      "add $24, %[a]\n\t"
+      "add $64, %[b]\n\t"
       "dec %[k]\n\t"
       "jnz 1b\n\t"
       "vmovdqu %%ymm0, 0(%[c])\n\t"
@@ -60,21 +59,25 @@ bool microkernel_avx2(const int32_t* a, const int32_t* b, int64_t k2, int64_t st
       "vmovdqu %%ymm10, 320(%[c])\n\t"
       "vmovdqu %%ymm11, 352(%[c])\n\t"
       : [a] "+r"(a), [b] "+r"(b), [k] "+r"(k2)
-      : [s] "r"(stride_bytes), [c] "r"(c)
+      : [c] "r"(c)
       : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
         "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 
   const __m256i col0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gt_col));
   const __m256i col1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gt_col + 8));
-  __m256i any = _mm256_setzero_si256();
+  uint32_t any = 0;
   for (int r = 0; r < 6; ++r) {
     const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + 16 * r));
     const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + 16 * r + 8));
     const __m256i row = _mm256_set1_epi32(gt_row[r]);
-    any = _mm256_or_si256(any, _mm256_or_si256(_mm256_cmpgt_epi32(v0, row), _mm256_cmpgt_epi32(v1, row)));
-    any = _mm256_or_si256(any, _mm256_or_si256(_mm256_cmpgt_epi32(v0, col0), _mm256_cmpgt_epi32(v1, col1)));
+    const __m256i m0 = _mm256_or_si256(_mm256_cmpgt_epi32(v0, row), _mm256_cmpgt_epi32(v0, col0));
+    const __m256i m1 = _mm256_or_si256(_mm256_cmpgt_epi32(v1, row), _mm256_cmpgt_epi32(v1, col1));
+    const uint32_t bits = uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(m0))) |
+                          (uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(m1))) << 8);
+    pass[r] = bits;
+    any |= bits;
   }
-  return !_mm256_testz_si256(any, any);
+  return any != 0;
 }
 
 #undef LG_ROW

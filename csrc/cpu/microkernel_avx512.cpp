@@ -23,8 +23,8 @@ namespace labelgraph::detail {
           c5b = z, c6a = z, c6b = z, c7a = z, c7b = z, c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z,    \
           c11a = z, c11b = z;                                                                                     \
   for (int64_t t = 0; t < k2; ++t) {                                                                              \
-    const int32_t* at = a + t * stride;                                                                           \
-    const int32_t* bt = b + t * stride;                                                                           \
+    const int32_t* at = a + t * 12;                                                                               \
+    const int32_t* bt = b + t * 32;                                                                               \
     const __m512i b0 = _mm512_loadu_si512(bt);                                                                    \
     const __m512i b1 = _mm512_loadu_si512(bt + 16);                                                               \
     LG_ROW(0, MADD) LG_ROW(1, MADD) LG_ROW(2, MADD) LG_ROW(3, MADD) LG_ROW(4, MADD) LG_ROW(5, MADD)               \
@@ -34,27 +34,29 @@ namespace labelgraph::detail {
                             c6a, c6b, c7a, c7b, c8a, c8b, c9a, c9b, c10a, c10b, c11a, c11b};                      \
   const __m512i col0 = _mm512_loadu_si512(gt_col);                                                                \
   const __m512i col1 = _mm512_loadu_si512(gt_col + 16);                                                           \
-  __mmask16 any = 0;                                                                                              \
+  uint32_t any = 0;                                                                                               \
   for (int r = 0; r < 12; ++r) {                                                                                  \
     _mm512_storeu_si512(c + 32 * r, rows[2 * r]);                                                                 \
     _mm512_storeu_si512(c + 32 * r + 16, rows[2 * r + 1]);                                                        \
     const __m512i row = _mm512_set1_epi32(gt_row[r]);                                                             \
-    any |= _mm512_cmpgt_epi32_mask(rows[2 * r], row) | _mm512_cmpgt_epi32_mask(rows[2 * r + 1], row) |            \
-           _mm512_cmpgt_epi32_mask(rows[2 * r], col0) | _mm512_cmpgt_epi32_mask(rows[2 * r + 1], col1);           \
+    const uint32_t lo = _mm512_cmpgt_epi32_mask(rows[2 * r], row) | _mm512_cmpgt_epi32_mask(rows[2 * r], col0);    \
+    const uint32_t hi = _mm512_cmpgt_epi32_mask(rows[2 * r + 1], row) | _mm512_cmpgt_epi32_mask(rows[2 * r + 1], col1); \
+    pass[r] = lo | (hi << 16);                                                                                    \
+    any |= pass[r];                                                                                               \
   }                                                                                                               \
   return any != 0;
 
 #define LG_MADD_BW(acc, x, y) _mm512_add_epi32(acc, _mm512_madd_epi16(x, y))
 #define LG_MADD_VNNI(acc, x, y) _mm512_dpwssd_epi32(acc, x, y)
 
-bool microkernel_avx512(const int32_t* a, const int32_t* b, int64_t k2, int64_t stride, const int32_t* gt_row,
-                        const int32_t* gt_col, int32_t* c) {
+bool microkernel_avx512(const int32_t* a, const int32_t* b, int64_t k2, const int32_t* gt_row, const int32_t* gt_col,
+                        int32_t* c, uint32_t* pass) {
   LG_KERNEL_BODY(LG_MADD_BW)
 }
 
 __attribute__((target("avx512vnni"))) bool microkernel_avx512_vnni(const int32_t* a, const int32_t* b, int64_t k2,
-                                                                    int64_t stride, const int32_t* gt_row,
-                                                                    const int32_t* gt_col, int32_t* c) {
+                                                                    const int32_t* gt_row, const int32_t* gt_col,
+                                                                    int32_t* c, uint32_t* pass) {
   LG_KERNEL_BODY(LG_MADD_VNNI)
 }
 

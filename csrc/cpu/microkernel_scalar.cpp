@@ -9,26 +9,29 @@ inline int32_t low16(int32_t w) { return static_cast<int16_t>(static_cast<uint16
 inline int32_t high16(int32_t w) { return static_cast<int16_t>(static_cast<uint16_t>(uint32_t(w) >> 16)); }
 }  // namespace
 
-bool microkernel_scalar(const int32_t* a, const int32_t* b, int64_t k2, int64_t stride, const int32_t* gt_row,
-                        const int32_t* gt_col, int32_t* c) {
+bool microkernel_scalar(const int32_t* a, const int32_t* b, int64_t k2, const int32_t* gt_row, const int32_t* gt_col,
+                        int32_t* c, uint32_t* pass) {
   constexpr int MR = 4, NR = 8;
   int32_t acc[MR][NR] = {};
   for (int64_t t = 0; t < k2; ++t) {
-    const int32_t* at = a + t * stride;
-    const int32_t* bt = b + t * stride;
+    const int32_t* at = a + t * MR;
+    const int32_t* bt = b + t * NR;
     for (int r = 0; r < MR; ++r) {
       const int32_t a0 = low16(at[r]), a1 = high16(at[r]);
       for (int j = 0; j < NR; ++j) acc[r][j] += a0 * low16(bt[j]) + a1 * high16(bt[j]);
     }
   }
-  bool any = false;
+  uint32_t any = 0;
   for (int r = 0; r < MR; ++r) {
+    uint32_t bits = 0;
     for (int j = 0; j < NR; ++j) {
       c[r * NR + j] = acc[r][j];
-      any |= acc[r][j] > gt_row[r] || acc[r][j] > gt_col[j];
+      bits |= uint32_t(acc[r][j] > gt_row[r] || acc[r][j] > gt_col[j]) << j;
     }
+    pass[r] = bits;
+    any |= bits;
   }
-  return any;
+  return any != 0;
 }
 
 }  // namespace labelgraph::detail

@@ -13,6 +13,8 @@
 namespace labelgraph::detail {
 namespace {
 
+constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52
+
 std::string list_rows(const std::vector<int64_t>& rows) {
   std::ostringstream out;
   for (size_t i = 0; i < rows.size() && i < 10; ++i) out << (i ? ", " : "") << rows[i];
@@ -57,10 +59,11 @@ QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, const MicroKer
           const double inv = 1.0 / std::sqrt(sq);
           double err = 0.0;
           for (int64_t p = 0; p < d; ++p) {
-            const double u = double(x[p]) * inv;
-            const double v = std::fmin(std::fmax(std::nearbyint(u * kQuantScale), -kQuantScale), kQuantScale);
-            q[p] = int16_t(v);
-            const double e = u - v / kQuantScale;
+            const double u = double(x[p]) * inv;  // |u| <= 1 up to rounding, so |v| <= S
+            // Round to nearest even by the 1.5 * 2^52 trick: no libm call on the baseline ISA.
+            const double v = (u * kQuantScale + kRoundMagic) - kRoundMagic;
+            q[p] = int16_t(v > kQuantScale ? kQuantScale : (v < -kQuantScale ? -kQuantScale : v));
+            const double e = u - double(q[p]) / kQuantScale;
             err += e * e;
           }
           out.inv_norm[i] = inv;

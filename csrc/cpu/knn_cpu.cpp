@@ -44,10 +44,14 @@ struct RefineSink {
   void offer_col(int64_t, int32_t, int64_t) {}
 };
 
+// Share of the progress bar given to the first pass; the refinement pass (usually tiny) has the rest.
+constexpr double kFirstPassShare = 0.98;
+
 int64_t panel_height(const MicroKernel& mk) { return std::lcm<int64_t>(mk.mr, mk.nr); }
 
 int64_t tile_rows_for(const KnnOptions& o, int64_t panel, int64_t d) {
-  int64_t rows = o.tile_rows;
+  // Clamped so that rounding up cannot overflow; a tile larger than the data is one tile anyway.
+  int64_t rows = std::min<int64_t>(o.tile_rows, int64_t(1) << 31);
   if (rows <= 0) {  // two tiles of quantised rows (d / 2 words each) within the cache budget
     const int64_t bytes_per_row = 2 * 4 * ((d + 1) / 2);
     rows = std::max<int64_t>(panel, o.cache_budget_bytes / bytes_per_row);
@@ -108,9 +112,12 @@ KnnStats knn_graph_cpu(const float* X, int64_t n, int64_t d, const KnnOptions& o
   const RowSource xs{X, &xq};
   CandidateHeaps heaps(n, K);
   CandidateSink sink(&heaps, xq.n_pad);
-  run_self_schedule(mk, xq, tile_rows, threads, hooks, sink);
+  run_self_schedule(mk, xq, tile_rows, threads, hooks.stage(0.0, kFirstPassShare), sink);
   const Uncertified todo = certify_and_rescore(xs, xs, options.k, n - 1, heaps, threads, out_index, out_sim);
-  if (!todo.rows.empty()) refine(mk, X, todo, xs, options.k, true, tile_rows, threads, hooks, out_index, out_sim);
+  if (todo.rows.empty())
+    hooks.checkpoint(1.0);
+  else
+    refine(mk, X, todo, xs, options.k, true, tile_rows, threads, hooks.stage(kFirstPassShare, 1.0), out_index, out_sim);
   return KnnStats{tile_rows, K, int64_t(todo.rows.size()), mk.name};
 }
 
@@ -135,10 +142,13 @@ KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, i
   std::vector<CandidateHeaps> heaps(static_cast<size_t>(std::max(split, 1)), CandidateHeaps(nq, K));
   std::vector<CandidateSink> sinks;
   for (auto& h : heaps) sinks.emplace_back(&h, qq.n_pad);
-  run_search_schedule(mk, qq, xq, tile_rows, threads, hooks, nullptr, sinks);
+  run_search_schedule(mk, qq, xq, tile_rows, threads, hooks.stage(0.0, kFirstPassShare), nullptr, sinks);
   for (size_t t = 1; t < heaps.size(); ++t) heaps[0].merge_from(heaps[t]);
   const Uncertified todo = certify_and_rescore(qs, xs, options.k, n, heaps[0], threads, out_index, out_sim);
-  if (!todo.rows.empty()) refine(mk, Q, todo, xs, options.k, false, tile_rows, threads, hooks, out_index, out_sim);
+  if (todo.rows.empty())
+    hooks.checkpoint(1.0);
+  else
+    refine(mk, Q, todo, xs, options.k, false, tile_rows, threads, hooks.stage(kFirstPassShare, 1.0), out_index, out_sim);
   return KnnStats{tile_rows, K, int64_t(todo.rows.size()), mk.name};
 }
 

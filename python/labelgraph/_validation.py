@@ -31,14 +31,15 @@ def embedding_matrix(X: Any, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} is empty (shape {X.shape}); it needs at least one row and one column")
     if not X.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass np.ascontiguousarray({name})")
-    if X.dtype != np.float32:
+    converted = X.dtype != np.float32
+    if converted:
         with np.errstate(over="ignore"):
             X = X.astype(np.float32)
     finite = np.isfinite(X).all(axis=1)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise ValueError(f"{name} has {bad.size} rows with NaN or inf (rows {_rows_preview(bad)}); remove or impute them"
-                         + (" (float64 values beyond float32's range become inf)" if X.dtype != np.float32 else ""))
+                         + (" (values beyond float32's range become inf when converted)" if converted else ""))
     nonzero = X.any(axis=1)
     if not nonzero.all():
         bad = np.flatnonzero(~nonzero)

@@ -26,6 +26,15 @@ struct RunHooks {
     if (should_stop && should_stop()) throw Cancelled();
     if (progress) progress(fraction);
   }
+
+  // Hooks for one stage of a call that covers [lo, hi] of the whole: the stage reports its own
+  // fraction in [0, 1] and the caller sees one monotone progress for all stages.
+  RunHooks stage(double lo, double hi) const {
+    RunHooks out;
+    out.should_stop = should_stop;
+    if (progress) out.progress = [p = progress, lo, hi](double f) { p(lo + (hi - lo) * f); };
+    return out;
+  }
 };
 
 // Number of OpenMP threads a kernel uses: `requested` if positive, else the OpenMP default.

@@ -49,13 +49,13 @@ constexpr double kFirstPassShare = 0.98;
 
 int64_t panel_height(const MicroKernel& mk) { return std::lcm<int64_t>(mk.mr, mk.nr); }
 
-int64_t tile_rows_for(const KnnOptions& o, int64_t panel, int64_t d) {
-  // Clamped so that rounding up cannot overflow; a tile larger than the data is one tile anyway.
-  int64_t rows = std::min<int64_t>(o.tile_rows, int64_t(1) << 31);
+int64_t tile_rows_for(const KnnOptions& o, int64_t panel, int64_t n, int64_t d) {
+  int64_t rows = o.tile_rows;
   if (rows <= 0) {  // two tiles of quantised rows (d / 2 words each) within the cache budget
     const int64_t bytes_per_row = 2 * 4 * ((d + 1) / 2);
     rows = std::max<int64_t>(panel, o.cache_budget_bytes / bytes_per_row);
   }
+  rows = std::min(rows, n);  // one tile covers everything; also keeps the rounding below from overflowing
   return (rows + panel - 1) / panel * panel;
 }
 
@@ -104,7 +104,7 @@ KnnStats knn_graph_cpu(const float* X, int64_t n, int64_t d, const KnnOptions& o
   const MicroKernel& mk = select_microkernel();
   const int threads = resolve_threads(options.n_threads);
   const int64_t panel = panel_height(mk);
-  const int64_t tile_rows = tile_rows_for(options, panel, d);
+  const int64_t tile_rows = tile_rows_for(options, panel, n, d);
   const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
   const int64_t K = std::min(options.k + margin, n - 1);
 
@@ -129,7 +129,7 @@ KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, i
   const MicroKernel& mk = select_microkernel();
   const int threads = resolve_threads(options.n_threads);
   const int64_t panel = panel_height(mk);
-  const int64_t tile_rows = tile_rows_for(options, panel, d);
+  const int64_t tile_rows = tile_rows_for(options, panel, std::max(n, nq), d);
   const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
   const int64_t K = std::min(options.k + margin, n);
 

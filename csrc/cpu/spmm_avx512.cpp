@@ -11,6 +11,10 @@
 namespace labelgraph::detail {
 namespace {
 
+// _mm512_max_ps and _mm512_reduce_max_ps expand to _mm512_undefined_ps(), which GCC 12 flags as
+// uninitialised under -Wall; the masked form with every lane set is the same instruction.
+inline __m512 max_all(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, __mmask16(0xFFFF), a, b); }
+
 inline void prefetch_rows(const SweepArgs& a, const float* src, int64_t p, int64_t p_limit, int64_t c0, int lines) {
   if (p + kPrefetchAhead >= p_limit) return;
   const float* s = src + int64_t(a.indices[p + kPrefetchAhead]) * a.width + c0;
@@ -37,7 +41,7 @@ inline __m512 row_block(const SweepArgs& a, const float* src, float* out, const 
       y = _mm512_mul_ps(_mm512_set1_ps(a.alpha), y);
       y = _mm512_mask_add_ps(y, hit, y, _mm512_set1_ps(a.one_minus_alpha));
     }
-    if (a.track_change) change = _mm512_max_ps(change, _mm512_abs_ps(_mm512_sub_ps(y, _mm512_load_ps(old + c0 + 16 * v))));
+    if (a.track_change) change = max_all(change, _mm512_abs_ps(_mm512_sub_ps(y, _mm512_load_ps(old + c0 + 16 * v))));
     _mm512_store_ps(out + c0 + 16 * v, y);
   }
   return change;
@@ -59,7 +63,7 @@ inline __m512 row_narrow(const SweepArgs& a, const float* src, float* out, const
     acc = _mm512_mul_ps(_mm512_set1_ps(a.alpha), acc);
     acc = _mm512_mask_add_ps(acc, hit, acc, _mm512_set1_ps(a.one_minus_alpha));
   }
-  if (a.track_change) change = _mm512_max_ps(change, _mm512_abs_ps(_mm512_sub_ps(acc, _mm512_maskz_load_ps(lanes, old))));
+  if (a.track_change) change = max_all(change, _mm512_abs_ps(_mm512_sub_ps(acc, _mm512_maskz_load_ps(lanes, old))));
   _mm512_mask_store_ps(out, lanes, acc);
   return change;
 }
@@ -90,7 +94,9 @@ float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t beg
       if (rest == 48) change = row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, change);
     }
   }
-  return _mm512_reduce_max_ps(change);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, change);
+  return *std::max_element(lanes, lanes + 16);
 }
 
 }  // namespace labelgraph::detail

@@ -109,7 +109,8 @@ def _log_weights(data: np.ndarray, temperature: float | None, indptr: np.ndarray
                              "weights >= 0; pass a temperature to treat them as similarities")
         with np.errstate(divide="ignore"):
             return np.log(data.astype(np.float64))
-    log_w = data.astype(np.float64) / temperature
+    with np.errstate(over="ignore"):  # reported below with the fix
+        log_w = data.astype(np.float64) / temperature
     if not np.isfinite(log_w).all():
         raise ValueError(f"graph values / temperature overflow float64 (temperature={temperature}); use a larger temperature")
     return log_w

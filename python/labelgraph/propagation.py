@@ -194,10 +194,20 @@ class LabelPropagator:
         """Stored entries of the operator (after symmetrisation)."""
         return int(self._indices.shape[0])
 
-    def operator(self) -> sp.csr_array:
-        """The normalised operator ``[n, n]`` (float32) as a scipy CSR array, in the caller's order."""
+    @property
+    def order(self) -> np.ndarray | None:
+        """``[n]`` int64 node order the kernel uses (row r is the caller's node order[r]), or None."""
+        return self._order
+
+    def operator(self, *, internal_order: bool = False) -> sp.csr_array:
+        """The normalised operator ``[n, n]`` (float32) as a scipy CSR array.
+
+        Args:
+            internal_order: False: in the caller's node order. True: in the kernel's order
+                (see :attr:`order`; benchmarks use it to give baselines the same locality).
+        """
         S = sp.csr_array((self._values, self._indices, self._indptr), shape=(self.n, self.n))
-        if self._order is None:
+        if self._order is None or internal_order:
             return S
         inverse = np.empty(self.n, dtype=np.int64)
         inverse[self._order] = np.arange(self.n)

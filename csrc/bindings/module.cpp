@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "labelgraph compiled kernels (use the labelgraph package, not this module)";
   labelgraph::bindings::register_build_info(m);
   labelgraph::bindings::register_knn(m);
+  labelgraph::bindings::register_propagate(m);
 }

@@ -6,6 +6,7 @@
 #include "bindings.hpp"
 #include "labelgraph/cpu_features.hpp"
 #include "labelgraph/knn.hpp"
+#include "labelgraph/propagate.hpp"
 #if defined(LABELGRAPH_WITH_CUDA)
 #include "labelgraph/cuda_info.hpp"
 #endif
@@ -19,6 +20,7 @@ void register_build_info(py::module_& m) {
     info["simd"] = simd_level_name(active_simd_level());
     info["simd_detected"] = simd_level_name(detected_simd_level());
     info["knn_kernel"] = knn_kernel_name();
+    info["spmm_kernel"] = spmm_kernel_name();
     info["openmp_threads"] = omp_get_max_threads();
     info["compiler"] = std::string(__VERSION__);
 #if defined(LABELGRAPH_WITH_CUDA)

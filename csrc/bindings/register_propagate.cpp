@@ -1,0 +1,88 @@
+// Bindings of label propagation: normalised weights and the iteration driver, GIL released.
+#include <string>
+
+#include "bindings.hpp"
+#include "labelgraph/propagate.hpp"
+
+namespace labelgraph::bindings {
+namespace {
+
+// The Python layer validated the CSR (square, sorted unique indices in range); this only checks
+// the array lengths agree, so a bypassed check cannot read out of bounds.
+CsrView csr_view(const py::array& indptr, const py::array& indices) {
+  CsrView g;
+  g.indptr = input_data<int64_t>(indptr, "indptr");
+  g.indices = input_data<int32_t>(indices, "indices");
+  if (indptr.ndim() != 1 || indptr.shape(0) < 1) throw py::value_error("indptr must be 1-D with n + 1 entries");
+  g.n = indptr.shape(0) - 1;
+  if (g.indptr[0] != 0 || g.indptr[g.n] != indices.size()) throw py::value_error("indptr must run from 0 to nnz");
+  return g;
+}
+
+Normalization parse_normalization(const std::string& name) {
+  if (name == "symmetric") return Normalization::symmetric;
+  if (name == "row") return Normalization::row;
+  throw py::value_error("normalization must be 'symmetric' or 'row'; got '" + name + "'");
+}
+
+}  // namespace
+
+void register_propagate(py::module_& m) {
+  m.def(
+      "propagation_weights",
+      [](const py::array& indptr, const py::array& indices, const py::array& log_w, const std::string& normalization,
+         int n_threads) {
+        const CsrView g = csr_view(indptr, indices);
+        const double* lw = input_data<double>(log_w, "log_w");
+        if (log_w.size() != indices.size()) throw py::value_error("log_w must have one entry per nonzero");
+        const Normalization norm = parse_normalization(normalization);
+        py::array_t<float> out(indices.size());
+        float* po = out.mutable_data();
+        without_gil([&] { propagation_weights_cpu(g, lw, norm, n_threads, po); });
+        return out;
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("log_w"), py::arg("normalization"), py::arg("n_threads") = 0,
+      "Normalised weights (float32, same pattern) of W = exp(log_w), degrees by per-row logsumexp.");
+
+  m.def(
+      "propagate_csr",
+      [](const py::array& indptr, const py::array& indices, const py::array& values, const py::array& labels,
+         int64_t n_classes, const py::object& init, int64_t n_iter, double alpha, double tol, int n_threads,
+         const py::object& progress) {
+        const CsrView g = csr_view(indptr, indices);
+        const float* pv = input_data<float>(values, "values");
+        const int32_t* pl = input_data<int32_t>(labels, "labels");
+        if (values.size() != indices.size()) throw py::value_error("values must have one entry per nonzero");
+        if (labels.ndim() != 1 || labels.shape(0) != g.n) throw py::value_error("labels must have n entries");
+        if (n_classes < 1) throw py::value_error("n_classes must be >= 1");
+        for (int64_t i = 0; i < g.n; ++i)
+          if (pl[i] < -1 || pl[i] >= n_classes) throw py::value_error("labels must be in [-1, n_classes)");
+        for (int64_t p = 0; p < indices.size(); ++p)
+          if (g.indices[p] < 0 || g.indices[p] >= g.n) throw py::value_error("indices must be in [0, n)");
+        const float* pi = nullptr;
+        if (!init.is_none()) {
+          const py::array a = init.cast<py::array>();
+          pi = input_data<float>(a, "init");
+          if (a.ndim() != 2 || a.shape(0) != g.n || a.shape(1) != n_classes)
+            throw py::value_error("init must have shape (n, n_classes)");
+        }
+        PropagateOptions o;
+        o.n_iter = n_iter;
+        o.alpha = alpha;
+        o.tol = tol;
+        o.n_threads = n_threads;
+        py::array_t<float> soft({g.n, n_classes});
+        float* ps = soft.mutable_data();
+        const RunHooks hooks = python_hooks(progress);
+        const PropagateStats s = without_gil([&] { return propagate_csr_cpu(g, pv, pl, n_classes, pi, o, hooks, ps); });
+        return py::make_tuple(soft, s.n_iter, s.converged, std::string(s.kernel));
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("labels"), py::arg("n_classes"),
+      py::arg("init") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
+      py::arg("n_threads") = 0, py::arg("progress") = py::none(),
+      "All iterations of label propagation on a normalised CSR operator; returns (soft, n_iter, converged, kernel).");
+
+  m.def("spmm_kernel_name", &spmm_kernel_name, "SpMM kernel selected by the active SIMD level.");
+}
+
+}  // namespace labelgraph::bindings

@@ -1,0 +1,178 @@
+// Iteration driver of label propagation: one OpenMP region for all iterations, double buffering.
+//
+// Rows are split once into contiguous per-thread ranges of equal (nonzeros + rows), so every
+// thread sweeps the same rows in every iteration (static schedule, no per-iteration fork/join);
+// a single barrier per iteration separates reading buffer t from writing it again at t + 1.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <vector>
+
+#include "labelgraph/cpu_features.hpp"
+#include "labelgraph/propagate.hpp"
+#include "spmm_internal.hpp"
+
+#if defined(LABELGRAPH_X86)
+#include <immintrin.h>
+#endif
+
+namespace labelgraph {
+namespace {
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
+
+// Zero-filled, 64-byte aligned: padded rows start on a cache line and padding lanes stay 0.
+AlignedFloats aligned_zeros(int64_t count) {
+  const size_t bytes = (size_t(count) * sizeof(float) + 63) / 64 * 64;
+  float* p = static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  return AlignedFloats(p);
+}
+
+struct Sweep {
+  detail::SweepFn fn;
+  const char* name;
+};
+
+Sweep select_sweep() {
+#if defined(LABELGRAPH_X86)
+  const SimdLevel level = active_simd_level();
+  if (level >= SimdLevel::avx512) return {detail::sweep_avx512, "avx512"};
+  if (level >= SimdLevel::avx2) return {detail::sweep_avx2, "avx2"};
+#endif
+  return {detail::sweep_scalar, "scalar"};
+}
+
+// First row of each of `parts` ranges of about equal cost(i) = indptr[i] + i.
+std::vector<int64_t> balanced_row_starts(const CsrView& g, int parts) {
+  std::vector<int64_t> starts(parts + 1);
+  const double total = double(g.indptr[g.n] + g.n);
+  for (int t = 0; t <= parts; ++t) {
+    const double target = total * t / parts;
+    int64_t lo = 0, hi = g.n;  // smallest i with cost(i) >= target
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (double(g.indptr[mid] + mid) < target) lo = mid + 1; else hi = mid;
+    }
+    starts[t] = lo;
+  }
+  starts[parts] = g.n;
+  return starts;
+}
+
+// Flush denormals to zero in this thread while the kernel runs: values far from any label
+// decay through the denormal range, where x86 arithmetic is many times slower.
+class DenormalsAreZero {
+ public:
+#if defined(LABELGRAPH_X86)
+  DenormalsAreZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
+  ~DenormalsAreZero() { _mm_setcsr(saved_); }
+ private:
+  unsigned int saved_;
+#endif
+};
+
+}  // namespace
+
+std::string spmm_kernel_name() { return select_sweep().name; }
+
+PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const int32_t* labels, int64_t n_classes,
+                                 const float* init, const PropagateOptions& o, const RunHooks& hooks, float* soft) {
+  if (n_classes < 1) fail("n_classes must be >= 1");
+  if (o.n_iter < 0) fail("n_iter must be >= 0");
+  const bool clamp = o.alpha < 0.0;
+  if (!clamp && !(o.alpha > 0.0 && o.alpha < 1.0)) fail("alpha must be in (0, 1)");
+  const int64_t n = g.n, c = n_classes, width = detail::padded_width(c);
+  const int threads = resolve_threads(o.n_threads);
+  const Sweep sweep = select_sweep();
+
+  // Y(0): init (or zero), with labeled rows one-hot in clamp mode and when no init is given. In
+  // clamp mode both buffers hold the one-hot rows and sweeps never write them.
+  AlignedFloats buffers[2] = {aligned_zeros(n * width), aligned_zeros(n * width)};
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float* y = buffers[0].get() + i * width;
+    if (init) std::copy(init + i * c, init + (i + 1) * c, y);
+    if (labels[i] >= 0 && (clamp || !init)) {
+      std::fill(y, y + c, 0.0f);
+      y[labels[i]] = 1.0f;
+      if (clamp) buffers[1][i * width + labels[i]] = 1.0f;
+    }
+  }
+
+  const detail::SweepArgs args{g.indptr, g.indices, values, labels, width, clamp, float(o.alpha),
+                               float(1.0 - o.alpha), o.tol > 0.0};
+  const std::vector<int64_t> starts = balanced_row_starts(g, threads);
+  // Ctrl-C / progress checks from the calling thread every ~4M multiply-adds.
+  const int64_t work = std::max<int64_t>(1, (g.indptr[n] + n) * width);
+  const int64_t check_every = std::max<int64_t>(1, (int64_t(1) << 22) / work);
+
+  // Per-iteration slots, double-buffered by parity: a thread may write slot t+1 only after the
+  // barrier of t+1, by which time everyone has read slot t.
+  std::vector<float> change(2 * threads, 0.0f);
+  int stop[2] = {0, 0};
+  std::exception_ptr error;
+  int64_t iterations = 0;
+  bool converged = false;
+  int final_buffer = 0;
+
+#pragma omp parallel num_threads(threads)
+  {
+    DenormalsAreZero daz;
+    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+    // A smaller team than asked (OMP_THREAD_LIMIT, nesting) takes over the missing ranges.
+    int b = 0;
+    for (int64_t t = 0; t < o.n_iter; ++t) {
+      const float* src = buffers[b].get();
+      float* dst = buffers[1 - b].get();
+      float local = 0.0f;
+      for (int part = tid; part < threads; part += team)
+        local = std::max(local, sweep.fn(args, src, dst, starts[part], starts[part + 1]));
+      const int slot = int(t & 1);
+      change[slot * threads + tid] = local;
+#pragma omp master
+      {
+        int want_stop = 0;
+        if ((t + 1) % check_every == 0 || t + 1 == o.n_iter) {
+          try {
+            hooks.checkpoint(double(t + 1) / double(o.n_iter));
+          } catch (...) {
+            error = std::current_exception();
+            want_stop = 1;
+          }
+        }
+        stop[slot] = want_stop;
+      }
+#pragma omp barrier
+      b = 1 - b;
+      float largest = 0.0f;
+      for (int k = 0; k < team; ++k) largest = std::max(largest, change[slot * threads + k]);
+      const bool done = args.track_change && largest <= float(o.tol);
+      if (stop[slot] || done || t + 1 == o.n_iter) {
+#pragma omp master
+        {
+          iterations = t + 1;
+          converged = done;
+          final_buffer = b;
+        }
+        break;
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+
+  const float* y = buffers[final_buffer].get();
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n; ++i) std::copy(y + i * width, y + i * width + c, soft + i * c);
+  return PropagateStats{iterations, converged, sweep.name};
+}
+
+}  // namespace labelgraph

@@ -1,0 +1,38 @@
+// Portable C++ propagation sweep: the oracle the SIMD sweeps are tested against.
+#include <algorithm>
+#include <cmath>
+
+#include "spmm_internal.hpp"
+
+namespace labelgraph::detail {
+
+float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+  constexpr int64_t kBlock = 64;  // columns accumulated at a time (a stack buffer, not n x c)
+  float acc[kBlock];
+  float change = 0.0f;
+  for (int64_t i = begin; i < end; ++i) {
+    const int label = a.labels[i];
+    if (a.clamp && label >= 0) continue;
+    const int64_t p0 = a.indptr[i], p1 = a.indptr[i + 1];
+    float* out = dst + i * a.width;
+    const float* old = src + i * a.width;
+    for (int64_t c0 = 0; c0 < a.width; c0 += kBlock) {
+      const int64_t bw = std::min(kBlock, a.width - c0);
+      std::fill(acc, acc + bw, 0.0f);
+      for (int64_t p = p0; p < p1; ++p) {
+        const float w = a.values[p];
+        const float* s = src + int64_t(a.indices[p]) * a.width + c0;
+        for (int64_t c = 0; c < bw; ++c) acc[c] += w * s[c];
+      }
+      for (int64_t c = 0; c < bw; ++c) {
+        float v = acc[c];
+        if (!a.clamp) v = a.alpha * v + (c0 + c == label ? a.one_minus_alpha : 0.0f);
+        if (a.track_change) change = std::max(change, std::fabs(v - old[c0 + c]));
+        out[c0 + c] = v;
+      }
+    }
+  }
+  return change;
+}
+
+}  // namespace labelgraph::detail

@@ -60,15 +60,16 @@ def read_idx_ubyte(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
     with gzip.open(path, "rb") as f:
         raw = f.read()
     header_bytes = 4 * (1 + ndim)
-    if len(raw) < header_bytes:
-        raise ValueError(f"{path} is too short for an IDX header of {ndim} dimensions ({len(raw)} bytes)")
-    header = np.frombuffer(raw, dtype=">u4", count=1 + ndim)
-    magic = int(header[0])
+    if len(raw) < 4:
+        raise ValueError(f"{path} is too short for an IDX header ({len(raw)} bytes)")
+    magic = int(np.frombuffer(raw, dtype=">u4", count=1)[0])
     expected = _IDX_UBYTE_MAGIC.get(ndim, 0x00000800 | ndim)
     if magic != expected:
         raise ValueError(f"{path} has IDX magic number {magic:#010x}; expected {expected:#010x} "
                          f"(unsigned bytes, {ndim} dimensions); the file is corrupt or not this kind of IDX file")
-    shape = tuple(int(s) for s in header[1:])
+    if len(raw) < header_bytes:
+        raise ValueError(f"{path} is too short for an IDX header of {ndim} dimensions ({len(raw)} bytes)")
+    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     data = np.frombuffer(raw, dtype=np.uint8, offset=header_bytes)
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header gives shape {shape} ({int(np.prod(shape))} bytes) but "

@@ -1,10 +1,80 @@
-"""Float64 numpy/scipy references for the tests: the propagation operator and the update loop."""
+"""Float64 numpy/scipy references, the test oracles beside the scalar C++ ones: exact cosine kNN
+and the label propagation operator and update loop."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
+# Rows of queries per matmul block: a [tile, n] float64 block stays near 64 MiB for n = 32k.
+_DEFAULT_TILE_ROWS = 256
+
+
+def knn_numpy_normalized(X: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` in float64 divided by their float64 norms.
+
+    Args:
+        X: ``[n, d]`` float array with non-zero rows.
+
+    Returns:
+        ``[n, d]`` float64 array of unit rows.
+    """
+    X64 = np.asarray(X, dtype=np.float32).astype(np.float64)
+    return X64 / np.sqrt(np.einsum("ij,ij->i", X64, X64))[:, None]
+
+
+def knn_numpy(
+    Q: np.ndarray, X: np.ndarray, k: int, exclude_self: bool, *, tile_rows: int = _DEFAULT_TILE_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k cosine neighbours in ``X`` of each row of ``Q``, by brute force in float64.
+
+    Follows labelgraph's contract: inputs are first rounded to float32, similarities are
+    ``float32(cos)`` with ``cos`` computed in double, rows are ordered by decreasing float32
+    similarity and equal similarities by increasing index (a stable sort on ``-similarity``).
+    The summation order differs from the C++ kernel's, so a similarity may differ from it by
+    one float32 ulp where the double value sits on a rounding boundary.
+
+    Args:
+        Q: ``[nq, d]`` queries. With ``exclude_self`` they must be the rows of ``X``.
+        X: ``[n, d]`` database.
+        k: neighbours per query, ``1 <= k <= n`` (``n - 1`` with ``exclude_self``).
+        exclude_self: drop ``X[i]`` from the neighbours of ``Q[i]``.
+        tile_rows: queries per float64 matmul block (memory is ``tile_rows * n * 8`` bytes).
+
+    Returns:
+        ``(indices, similarities)``: ``[nq, k]`` int32 and ``[nq, k]`` float32.
+    """
+    Qn, Xn = knn_numpy_normalized(Q), knn_numpy_normalized(X)
+    nq, n = Qn.shape[0], Xn.shape[0]
+    if not 1 <= k <= n - int(exclude_self):
+        raise ValueError(f"k must be in [1, {n - int(exclude_self)}]; got {k}")
+    indices = np.empty((nq, k), dtype=np.int32)
+    sims = np.empty((nq, k), dtype=np.float32)
+    for start in range(0, nq, tile_rows):
+        stop = min(start + tile_rows, nq)
+        block = (Qn[start:stop] @ Xn.T).astype(np.float32)
+        if exclude_self:
+            block[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        # Stable sort on -similarity keeps the lower index first among equal float32 values.
+        order = np.argsort(-block, axis=1, kind="stable")[:, :k]
+        indices[start:stop] = order
+        sims[start:stop] = np.take_along_axis(block, order, axis=1)
+    return indices, sims
+
+
+def knn_numpy_pair_similarities(Q: np.ndarray, X: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """float32 cosine (computed in float64) of each query with each of its listed neighbours.
+
+    Args:
+        Q: ``[nq, d]`` queries.
+        X: ``[n, d]`` database.
+        indices: ``[nq, k]`` integer row numbers into ``X``.
+
+    Returns:
+        ``[nq, k]`` float32 similarities ``cos(Q[i], X[indices[i, t]])``.
+    """
+    Qn, Xn = knn_numpy_normalized(Q), knn_numpy_normalized(X)
+    return np.einsum("id,ikd->ik", Qn, Xn[indices]).astype(np.float32)
 
 def propagation_operator_reference(
     graph: sp.csr_array, temperature: float | None, symmetrize: str = "none", normalization: str = "symmetric"

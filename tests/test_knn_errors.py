@@ -54,8 +54,6 @@ def test_float64_beyond_float32_range_is_named(X: np.ndarray) -> None:
         labelgraph.knn_graph(X64, 3)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in _validation.embedding_matrix: X is already float32 when the hint "
-                   "checks X.dtype != np.float32, so the 'beyond float32's range' hint never shows")
 def test_float64_overflow_message_explains_the_cause(X: np.ndarray) -> None:
     X64 = X.astype(np.float64)
     X64[3, 0] = 1e300
@@ -148,8 +146,6 @@ def test_reference_checks_k(X: np.ndarray) -> None:
         _core.knn_reference(X, X, 30, True)
 
 
-@pytest.mark.xfail(strict=True, reason="kernel bug: tile_rows near 2**63 overflows the rounding up to the panel "
-                   "height in tile_rows_for() and the process segfaults (knn_cpu.cpp)")
 def test_huge_tile_rows_does_not_crash() -> None:
     script = textwrap.dedent("""
         import numpy as np, labelgraph

@@ -98,8 +98,6 @@ def test_progress_increases_to_one_search(rng: np.random.Generator) -> None:
         assert_progress_well_formed(fractions)
 
 
-@pytest.mark.xfail(strict=True, reason="kernel bug: the refinement pass restarts progress from 0 after 1.0 "
-                   "(refine() reuses run_search_schedule with the caller's hooks)")
 def test_progress_never_goes_backwards_when_rows_are_refined(rng: np.random.Generator) -> None:
     X = np.repeat(gaussian(rng, 40, 16), 50, axis=0)  # duplicates: every row is refined
     fractions: list[float] = []

@@ -105,7 +105,7 @@ KnnStats knn_graph_cpu(const float* X, int64_t n, int64_t d, const KnnOptions& o
   const int threads = resolve_threads(options.n_threads);
   const int64_t panel = panel_height(mk);
   const int64_t tile_rows = tile_rows_for(options, panel, n, d);
-  const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
+  const int64_t margin = std::min(options.margin >= 0 ? options.margin : 8 + options.k / 4, n);
   const int64_t K = std::min(options.k + margin, n - 1);
 
   const QuantizedRows xq = quantize_rows(X, n, d, mk, threads);
@@ -130,7 +130,7 @@ KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, i
   const int threads = resolve_threads(options.n_threads);
   const int64_t panel = panel_height(mk);
   const int64_t tile_rows = tile_rows_for(options, panel, std::max(n, nq), d);
-  const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
+  const int64_t margin = std::min(options.margin >= 0 ? options.margin : 8 + options.k / 4, n);
   const int64_t K = std::min(options.k + margin, n);
 
   const QuantizedRows xq = quantize_rows(X, n, d, mk, threads);

@@ -60,9 +60,9 @@ def positive_int(value: Any, name: str, *, low: int = 1, high: int | None = None
     return value
 
 
-def optional_positive_int(value: Any, name: str) -> int:
-    """0 for None (the kernel picks), else a positive int."""
-    return 0 if value is None else positive_int(value, name)
+def optional_positive_int(value: Any, name: str, high: int = 2**31 - 1) -> int:
+    """0 for None (the kernel picks), else an int in [1, high] (the kernels take 32-bit counts)."""
+    return 0 if value is None else positive_int(value, name, high=high)
 
 
 # ---- label propagation -------------------------------------------------------------------

@@ -96,7 +96,7 @@ def knn_graph(
         raise ValueError(f"X needs at least 2 rows for a neighbour graph; got {n}")
     k = positive_int(k, "k", high=n - 1, hint=f"X has {n} rows, so a row has at most {n - 1} neighbours")
     indices, sims, stats = _core.knn_graph(
-        X, k, tile_rows=optional_positive_int(tile_rows, "tile_rows"),
+        X, k, tile_rows=optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1),
         n_threads=optional_positive_int(n_threads, "n_threads"), progress=progress,
     )
     return KnnGraph(indices, sims, dict(stats))
@@ -140,7 +140,7 @@ def knn_search(
     n = X.shape[0]
     k = positive_int(k, "k", high=n, hint=f"X has {n} rows")
     indices, sims, _ = _core.knn_search(
-        queries, X, k, tile_rows=optional_positive_int(tile_rows, "tile_rows"),
+        queries, X, k, tile_rows=optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1),
         n_threads=optional_positive_int(n_threads, "n_threads"), progress=progress,
     )
     return indices, sims

@@ -1,5 +1,6 @@
 // Bindings of label propagation: normalised weights and the iteration driver, GIL released.
 #include <string>
+#include <vector>
 
 #include "bindings.hpp"
 #include "labelgraph/propagate.hpp"
@@ -47,8 +48,8 @@ void register_propagate(py::module_& m) {
   m.def(
       "propagate_csr",
       [](const py::array& indptr, const py::array& indices, const py::array& values, const py::array& labels,
-         int64_t n_classes, const py::object& init, int64_t n_iter, double alpha, double tol, int n_threads,
-         const py::object& progress) {
+         int64_t n_classes, const py::object& init, const py::object& order, int64_t n_iter, double alpha, double tol,
+         int n_threads, const py::object& progress) {
         const CsrView g = csr_view(indptr, indices);
         const float* pv = input_data<float>(values, "values");
         const int32_t* pl = input_data<int32_t>(labels, "labels");
@@ -66,21 +67,37 @@ void register_propagate(py::module_& m) {
           if (a.ndim() != 2 || a.shape(0) != g.n || a.shape(1) != n_classes)
             throw py::value_error("init must have shape (n, n_classes)");
         }
+        const int64_t* po = nullptr;
+        if (!order.is_none()) {
+          const py::array a = order.cast<py::array>();
+          po = input_data<int64_t>(a, "order");
+          if (a.ndim() != 1 || a.shape(0) != g.n) throw py::value_error("order must have n entries");
+          std::vector<uint8_t> seen(static_cast<size_t>(g.n), 0);
+          for (int64_t i = 0; i < g.n; ++i) {
+            if (po[i] < 0 || po[i] >= g.n || seen[po[i]]) throw py::value_error("order must be a permutation of 0..n-1");
+            seen[po[i]] = 1;
+          }
+        }
         PropagateOptions o;
         o.n_iter = n_iter;
         o.alpha = alpha;
         o.tol = tol;
         o.n_threads = n_threads;
         py::array_t<float> soft({g.n, n_classes});
-        float* ps = soft.mutable_data();
+        py::array_t<int64_t> hard(g.n);
+        py::array_t<bool> unreached(g.n);
+        const PropagateOutput out{soft.mutable_data(), hard.mutable_data(),
+                                  reinterpret_cast<uint8_t*>(unreached.mutable_data())};
         const RunHooks hooks = python_hooks(progress);
-        const PropagateStats s = without_gil([&] { return propagate_csr_cpu(g, pv, pl, n_classes, pi, o, hooks, ps); });
-        return py::make_tuple(soft, s.n_iter, s.converged, std::string(s.kernel));
+        const PropagateStats s =
+            without_gil([&] { return propagate_csr_cpu(g, pv, po, pl, n_classes, pi, o, hooks, out); });
+        return py::make_tuple(soft, hard, unreached, s.n_iter, s.converged, s.finite, std::string(s.kernel));
       },
       py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("labels"), py::arg("n_classes"),
-      py::arg("init") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
+      py::arg("init") = py::none(), py::arg("order") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
       py::arg("n_threads") = 0, py::arg("progress") = py::none(),
-      "All iterations of label propagation on a normalised CSR operator; returns (soft, n_iter, converged, kernel).");
+      "All iterations of label propagation on a normalised CSR operator (rows in `order`, if given, of the caller's);\n"
+      "returns (soft, hard, unreached, n_iter, converged, finite, kernel) in the caller's order.");
 
   m.def("spmm_kernel_name", &spmm_kernel_name, "SpMM kernel selected by the active SIMD level.");
 }

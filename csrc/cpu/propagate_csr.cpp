@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -84,8 +85,9 @@ class DenormalsAreZero {
 
 std::string spmm_kernel_name() { return select_sweep().name; }
 
-PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const int32_t* labels, int64_t n_classes,
-                                 const float* init, const PropagateOptions& o, const RunHooks& hooks, float* soft) {
+PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const int64_t* order,
+                                 const int32_t* caller_labels, int64_t n_classes, const float* init,
+                                 const PropagateOptions& o, const RunHooks& hooks, const PropagateOutput& out) {
   if (n_classes < 1) fail("n_classes must be >= 1");
   if (o.n_iter < 0) fail("n_iter must be >= 0");
   const bool clamp = o.alpha < 0.0;
@@ -97,10 +99,14 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   // Y(0): init (or zero), with labeled rows one-hot in clamp mode and when no init is given. In
   // clamp mode both buffers hold the one-hot rows and sweeps never write them.
   AlignedFloats buffers[2] = {aligned_zeros(n * width), aligned_zeros(n * width)};
+  std::vector<int32_t> permuted_labels(order ? static_cast<size_t>(n) : 0);
+  const int32_t* labels = order ? permuted_labels.data() : caller_labels;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
+    const int64_t src_row = order ? order[i] : i;
+    if (order) permuted_labels[i] = caller_labels[src_row];
     float* y = buffers[0].get() + i * width;
-    if (init) std::copy(init + i * c, init + (i + 1) * c, y);
+    if (init) std::copy(init + src_row * c, init + (src_row + 1) * c, y);
     if (labels[i] >= 0 && (clamp || !init)) {
       std::fill(y, y + c, 0.0f);
       y[labels[i]] = 1.0f;
@@ -169,10 +175,29 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   }
   if (error) std::rethrow_exception(error);
 
+  // Scores back in the caller's order, with the argmax and the unreached flag in the same pass.
   const float* y = buffers[final_buffer].get();
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < n; ++i) std::copy(y + i * width, y + i * width + c, soft + i * c);
-  return PropagateStats{iterations, converged, sweep.name};
+  int nonfinite = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(| : nonfinite)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = y + i * width;
+    const int64_t dst = order ? order[i] : i;
+    std::copy(row, row + c, out.soft + dst * c);
+    // Scores are >= 0: the first strictly largest positive entry is the argmax (ties to the lower
+    // class), and a row without one is all zero: unreached.
+    int64_t best = -1;
+    float best_value = 0.0f;
+    for (int64_t k = 0; k < c; ++k) {
+      nonfinite |= !std::isfinite(row[k]);
+      if (row[k] > best_value) {
+        best = k;
+        best_value = row[k];
+      }
+    }
+    out.hard[dst] = best;
+    out.unreached[dst] = best < 0;
+  }
+  return PropagateStats{iterations, converged, nonfinite == 0, sweep.name};
 }
 
 }  // namespace labelgraph

@@ -25,16 +25,35 @@ inline void prefetch_rows(const SweepArgs& a, const float* src, int64_t p, int64
 template <int V>
 inline __m512 row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
                         int64_t p_limit, int64_t c0, int label, __m512 change) {
-  __m512 acc[V];
-  for (int v = 0; v < V; ++v) acc[v] = _mm512_setzero_ps();
-  for (int64_t p = p0; p < p1; ++p) {
+  // Nonzero p adds into accumulator set (p - p0) % kSets (see spmm_avx2.cpp: narrow rows are
+  // otherwise bound by the FMA latency); the sets are summed in a fixed order.
+  constexpr int kSets = V == 1 ? 4 : (V == 2 ? 2 : 1);
+  __m512 acc[kSets][V];
+  for (int s = 0; s < kSets; ++s)
+    for (int v = 0; v < V; ++v) acc[s][v] = _mm512_setzero_ps();
+  int64_t p = p0;
+  for (; p + kSets <= p1; p += kSets) {
+    for (int s = 0; s < kSets; ++s) {
+      prefetch_rows(a, src, p + s, p_limit, c0, V);
+      const float* row = src + int64_t(a.indices[p + s]) * a.width + c0;
+      const __m512 w = _mm512_set1_ps(a.values[p + s]);
+      for (int v = 0; v < V; ++v) acc[s][v] = _mm512_fmadd_ps(w, _mm512_load_ps(row + 16 * v), acc[s][v]);
+    }
+  }
+  for (int s = 0; p < p1; ++p, ++s) {
     prefetch_rows(a, src, p, p_limit, c0, V);
-    const float* s = src + int64_t(a.indices[p]) * a.width + c0;
+    const float* row = src + int64_t(a.indices[p]) * a.width + c0;
     const __m512 w = _mm512_set1_ps(a.values[p]);
-    for (int v = 0; v < V; ++v) acc[v] = _mm512_fmadd_ps(w, _mm512_load_ps(s + 16 * v), acc[v]);
+    for (int v = 0; v < V; ++v) acc[s][v] = _mm512_fmadd_ps(w, _mm512_load_ps(row + 16 * v), acc[s][v]);
+  }
+  if constexpr (kSets == 4) {
+    for (int v = 0; v < V; ++v)
+      acc[0][v] = _mm512_add_ps(_mm512_add_ps(acc[0][v], acc[1][v]), _mm512_add_ps(acc[2][v], acc[3][v]));
+  } else if constexpr (kSets == 2) {
+    for (int v = 0; v < V; ++v) acc[0][v] = _mm512_add_ps(acc[0][v], acc[1][v]);
   }
   for (int v = 0; v < V; ++v) {
-    __m512 y = acc[v];
+    __m512 y = acc[0][v];
     if (!a.clamp) {
       const int lane = label - int(c0) - 16 * v;
       const __mmask16 hit = (lane >= 0 && lane < 16) ? __mmask16(1u << lane) : __mmask16(0);

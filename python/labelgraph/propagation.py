@@ -88,7 +88,7 @@ def _rcm_order(indptr: np.ndarray, indices: np.ndarray, n: int) -> np.ndarray:
     """Reverse Cuthill-McKee order of the symmetrised pattern: new row r is old row order[r]."""
     pattern = sp.csr_array((np.ones(indices.shape[0], dtype=np.int8), indices, indptr), shape=(n, n))
     pattern = (pattern + pattern.T).tocsr()
-    return np.asarray(reverse_cuthill_mckee(pattern, symmetric_mode=True), dtype=np.int64)
+    return np.ascontiguousarray(reverse_cuthill_mckee(pattern, symmetric_mode=True), dtype=np.int64)
 
 
 def _permute(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -263,23 +263,14 @@ class LabelPropagator:
             bad = np.flatnonzero(labels >= n_classes)
             raise ValueError(f"labels must be < n_classes={n_classes}; rows {bad[:10].tolist()} have classes up to "
                              f"{int(labels.max())}; pass n_classes={int(labels.max()) + 1}")
-        if self._order is not None:
-            labels = labels[self._order]
-            init = None if init is None else np.ascontiguousarray(init[self._order])
-        soft, iterations, converged, _ = _core.propagate_csr(
-            self._indptr, self._indices, self._values, labels.astype(np.int32), n_classes, init=init, n_iter=n_iter,
-            alpha=-1.0 if alpha is None else alpha, tol=tol, n_threads=self._n_threads, progress=progress,
+        soft, hard, unreached, iterations, converged, finite, _ = _core.propagate_csr(
+            self._indptr, self._indices, self._values, labels.astype(np.int32), n_classes, init=init,
+            order=self._order, n_iter=n_iter, alpha=-1.0 if alpha is None else alpha, tol=tol,
+            n_threads=self._n_threads, progress=progress,
         )
-        if self._order is not None:
-            caller = np.empty_like(soft)
-            caller[self._order] = soft
-            soft = caller
-        if not np.isfinite(soft).all():
+        if not finite:
             raise ValueError("propagation diverged (inf in the scores): with a non-symmetric graph the symmetric "
                              "operator can amplify; pass symmetrize='max' or 'mean', or normalization='row'")
-        unreached = ~soft.any(axis=1)
-        hard = soft.argmax(axis=1).astype(np.int64)
-        hard[unreached] = -1
         return PropagationResult(soft, hard, unreached, int(iterations), bool(converged))
 
 

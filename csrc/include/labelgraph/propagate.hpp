@@ -35,16 +35,26 @@ struct PropagateOptions {
 struct PropagateStats {
   int64_t n_iter = 0;  // iterations run
   bool converged = false;
+  bool finite = true;  // false if any score is inf or NaN (a diverging non-symmetric operator)
   const char* kernel = "";
 };
 
+// Where the result goes, in the caller's row order.
+struct PropagateOutput {
+  float* soft = nullptr;        // [n, n_classes]
+  int64_t* hard = nullptr;      // [n] argmax (ties to the lowest class), -1 when the row is all zero
+  uint8_t* unreached = nullptr; // [n] 1 when the row is all zero
+};
+
 // Runs all iterations of Y <- S Y (clamped) or Y <- alpha S Y + (1 - alpha) Y0 in one call.
-// labels: [n] (-1 unlabeled, else < n_classes); init: [n, n_classes] or nullptr (Y0);
-// soft: [n, n_classes] output. Each row sums its nonzeros in CSR order, so the result is the
-// same for every run and every thread count. Ctrl-C and progress go through `hooks`.
-PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, const int32_t* labels,
-                                 int64_t n_classes, const float* init, const PropagateOptions& options,
-                                 const RunHooks& hooks, float* soft);
+// The operator may be stored in another node order than the caller's: `order` (nullptr: the
+// same) maps operator row r to caller row order[r]; labels [n] (-1 unlabeled, else <
+// n_classes) and init ([n, n_classes] or nullptr) are in the caller's order, and so is `out`.
+// Each row sums its nonzeros in a fixed order, so the result is the same for every run and
+// every thread count. Ctrl-C and progress go through `hooks`.
+PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, const int64_t* order,
+                                 const int32_t* labels, int64_t n_classes, const float* init,
+                                 const PropagateOptions& options, const RunHooks& hooks, const PropagateOutput& out);
 
 // Name of the SpMM kernel the active SIMD level selects (scalar, avx2, avx512).
 std::string spmm_kernel_name();

@@ -181,14 +181,16 @@ def test_tiny_temperature_with_an_outlier_stays_finite(normalization):
         assert not result.unreached[0]
 
 
-def test_reorder_gives_the_same_answer_in_the_callers_order():
+@pytest.mark.parametrize("reorder", ["bfs", "rcm"])
+def test_reorder_gives_the_same_answer_in_the_callers_order(reorder):
     rng = np.random.default_rng(SEED)
     X = rng.standard_normal((500, 3)).astype(np.float32)
     graph = labelgraph.knn_graph(X, k=8)
     labels = some_labels(rng, 500, 5, 25)
     init = rng.random((500, 5)).astype(np.float32)
-    plain = labelgraph.LabelPropagator(graph, 0.05, symmetrize="max")
-    rcm = labelgraph.LabelPropagator(graph, 0.05, symmetrize="max", reorder="rcm")
+    plain = labelgraph.LabelPropagator(graph, 0.05, symmetrize="max", reorder=None)
+    rcm = labelgraph.LabelPropagator(graph, 0.05, symmetrize="max", reorder=reorder)
+    assert np.array_equal(np.sort(rcm.order), np.arange(500)) and not np.array_equal(rcm.order, np.arange(500))
     np.testing.assert_allclose(rcm.operator().toarray(), plain.operator().toarray(), rtol=1e-6)
     for kwargs in ({}, {"alpha": 0.9, "init": init}):
         a, b = plain.propagate(labels, **kwargs), rcm.propagate(labels, **kwargs)
@@ -290,3 +292,18 @@ def test_relabelling_nodes_permutes_the_result(seed, alpha):
     a = labelgraph.propagate(W, labels, temperature=0.3, alpha=alpha)
     b = labelgraph.propagate(Wp, labels[perm], temperature=0.3, alpha=alpha)
     np.testing.assert_allclose(b.soft, a.soft[perm], rtol=1e-5, atol=1e-7)
+
+
+def test_bfs_order_visits_every_node_once_and_neighbours_early():
+    # Two components, the second reachable only from its own nodes: BFS restarts at the lowest unvisited.
+    A = sp.csr_array(np.array([[0, 0, 1, 0, 0], [0, 0, 0, 0, 1], [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 1, 0, 0, 0]],
+                              dtype=np.float32))
+    order = labelgraph._core.bfs_order(A.indptr.astype(np.int64), A.indices.astype(np.int32))
+    assert order.tolist() == [0, 2, 1, 4, 3]
+
+
+def test_auto_reorder_only_for_large_graphs():
+    rng = np.random.default_rng(SEED)
+    graph = labelgraph.knn_graph(rng.standard_normal((300, 4)).astype(np.float32), k=5)
+    assert labelgraph.LabelPropagator(graph, 0.1).order is None  # "auto" below AUTO_REORDER_MIN_ROWS
+    assert labelgraph.LabelPropagator(graph, 0.1, reorder="bfs").order is not None

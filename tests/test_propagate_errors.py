@@ -112,7 +112,7 @@ def test_temperature_overflowing_float64():
     ({"tol": -1e-3}, ValueError, "tol must be a finite number >= 0"),
     ({"symmetrize": "both"}, ValueError, "symmetrize must be one of 'none', 'max', 'mean'"),
     ({"normalization": "laplacian"}, ValueError, "normalization must be one of 'symmetric', 'row'"),
-    ({"reorder": "metis"}, ValueError, "reorder must be one of None, 'rcm'"),
+    ({"reorder": "metis"}, ValueError, "reorder must be one of None, 'auto', 'bfs', 'rcm'"),
     ({"n_threads": 0}, ValueError, "n_threads must be in"),
     ({"n_classes": 0}, ValueError, "n_classes must be in"),
 ])

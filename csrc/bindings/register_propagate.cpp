@@ -1,8 +1,11 @@
 // Bindings of label propagation: normalised weights and the iteration driver, GIL released.
+#include <algorithm>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bindings.hpp"
+#include "labelgraph/graph_order.hpp"
 #include "labelgraph/propagate.hpp"
 
 namespace labelgraph::bindings {
@@ -100,6 +103,47 @@ void register_propagate(py::module_& m) {
       "returns (soft, hard, unreached, n_iter, converged, finite, kernel) in the caller's order.");
 
   m.def("spmm_kernel_name", &spmm_kernel_name, "SpMM kernel selected by the active SIMD level.");
+
+  m.def(
+      "bfs_order",
+      [](const py::array& indptr, const py::array& indices) {
+        const CsrView g = csr_view(indptr, indices);
+        for (int64_t p = 0; p < indices.size(); ++p)
+          if (g.indices[p] < 0 || g.indices[p] >= g.n) throw py::value_error("indices must be in [0, n)");
+        std::vector<int64_t> order = without_gil([&] { return bfs_order(g); });
+        py::array_t<int64_t> out(g.n);
+        std::copy(order.begin(), order.end(), out.mutable_data());
+        return out;
+      },
+      py::arg("indptr"), py::arg("indices"), "Breadth-first node order (order[r] = old number of new node r).");
+
+  m.def(
+      "permute_csr",
+      [](const py::array& indptr, const py::array& indices, const py::array& values, const py::array& order,
+         int n_threads) {
+        const CsrView g = csr_view(indptr, indices);
+        const double* pv = input_data<double>(values, "values");
+        const int64_t* po = input_data<int64_t>(order, "order");
+        if (values.size() != indices.size() || order.size() != g.n)
+          throw py::value_error("values must have nnz entries and order n entries");
+        std::vector<uint8_t> seen(static_cast<size_t>(g.n), 0);
+        for (int64_t i = 0; i < g.n; ++i) {
+          if (po[i] < 0 || po[i] >= g.n || seen[po[i]]) throw py::value_error("order must be a permutation of 0..n-1");
+          seen[po[i]] = 1;
+        }
+        for (int64_t p = 0; p < indices.size(); ++p)
+          if (g.indices[p] < 0 || g.indices[p] >= g.n) throw py::value_error("indices must be in [0, n)");
+        PermutedCsr out = without_gil([&] { return permute_csr(g, pv, po, n_threads); });
+        auto to_numpy = [](const auto& v) {
+          using T = typename std::decay_t<decltype(v)>::value_type;
+          py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
+          std::copy(v.begin(), v.end(), a.mutable_data());
+          return a;
+        };
+        return py::make_tuple(to_numpy(out.indptr), to_numpy(out.indices), to_numpy(out.values));
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("order"), py::arg("n_threads") = 0,
+      "P A P^T for new node r = old node order[r], column indices sorted per row.");
 }
 
 }  // namespace labelgraph::bindings

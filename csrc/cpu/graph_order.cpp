@@ -1,0 +1,64 @@
+// Breadth-first node order and CSR permutation in O(n + nnz), for cache-friendly propagation.
+#include "labelgraph/graph_order.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace labelgraph {
+
+std::vector<int64_t> bfs_order(const CsrView& g) {
+  std::vector<int64_t> order;
+  order.reserve(static_cast<size_t>(g.n));
+  std::vector<uint8_t> seen(static_cast<size_t>(g.n), 0);
+  for (int64_t start = 0; start < g.n; ++start) {
+    if (seen[start]) continue;
+    seen[start] = 1;
+    size_t head = order.size();
+    order.push_back(start);
+    while (head < order.size()) {  // `order` doubles as the BFS queue
+      const int64_t u = order[head++];
+      for (int64_t p = g.indptr[u]; p < g.indptr[u + 1]; ++p) {
+        const int64_t v = g.indices[p];
+        if (!seen[v]) {
+          seen[v] = 1;
+          order.push_back(v);
+        }
+      }
+    }
+  }
+  return order;
+}
+
+PermutedCsr permute_csr(const CsrView& g, const double* values, const int64_t* order, int n_threads) {
+  const int64_t n = g.n;
+  const int threads = resolve_threads(n_threads);
+  std::vector<int64_t> new_of_old(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) new_of_old[order[r]] = r;
+  PermutedCsr out;
+  out.indptr.assign(static_cast<size_t>(n + 1), 0);
+  for (int64_t r = 0; r < n; ++r) out.indptr[r + 1] = out.indptr[r] + (g.indptr[order[r] + 1] - g.indptr[order[r]]);
+  out.indices.resize(static_cast<size_t>(out.indptr[n]));
+  out.values.resize(static_cast<size_t>(out.indptr[n]));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<std::pair<int32_t, double>> row;
+#pragma omp for schedule(dynamic, 1024)
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t old = order[r];
+      row.clear();
+      for (int64_t p = g.indptr[old]; p < g.indptr[old + 1]; ++p)
+        row.emplace_back(int32_t(new_of_old[g.indices[p]]), values[p]);
+      std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      int64_t q = out.indptr[r];
+      for (const auto& [col, value] : row) {
+        out.indices[q] = col;
+        out.values[q++] = value;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace labelgraph

@@ -8,8 +8,8 @@ import os
 def _openblas_coretype() -> str:
     """OpenBLAS kernel family for this CPU, read from /proc/cpuinfo.
 
-    OpenBLAS picks its kernels from CPUID. Inside some VMs/containers CPUID advertises AVX-512
-    while XCR0 disables it (the case on this EPYC Zen 3 host), or the reverse; a wrong guess
+    OpenBLAS picks its kernels from CPUID unless told. On the development VMs (an EPYC Zen 3
+    host) neither CPUID nor XCR0 offers AVX-512, so forcing "SkylakeX" would fault; a wrong guess
     either faults or falls back to slow generic kernels. /proc/cpuinfo lists only what the
     kernel enabled, so: "SkylakeX" only with avx512f there, else "Zen" on AMD, "Haswell" on Intel.
     """
@@ -25,7 +25,9 @@ def _openblas_coretype() -> str:
 
 
 # Must happen before numpy (and so OpenBLAS) is imported: OpenBLAS reads it once at load time.
-os.environ.setdefault("OPENBLAS_CORETYPE", _openblas_coretype())
+# Overrides what the environment sets (this workplace sets Haswell, which halves OpenBLAS on an
+# AVX-512 CPU), so the baselines run with the best kernels this CPU can execute.
+os.environ["OPENBLAS_CORETYPE"] = _openblas_coretype()
 
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402

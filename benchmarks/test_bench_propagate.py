@@ -53,8 +53,9 @@ def knn_like_graph(n: int) -> sp.csr_array:
 @functools.lru_cache(maxsize=2)
 def prepared(n: int) -> tuple[labelgraph.LabelPropagator, float]:
     """The operator labelgraph users get (reorder="bfs", what "auto" picks at scale), and its cost."""
+    graph = knn_like_graph(n)
     start = time.perf_counter()
-    prop = labelgraph.LabelPropagator(knn_like_graph(n), temperature=None, reorder="bfs")
+    prop = labelgraph.LabelPropagator(graph, temperature=None, reorder="bfs")
     return prop, time.perf_counter() - start
 
 

@@ -81,7 +81,7 @@ def propagate_scipy(graph: labelgraph.KnnGraph, labels: np.ndarray, n_classes: i
 
 
 def run_demo(dataset: str = "auto", n_labels: int = 100, k: int = 10, temperature: float = 0.01, n_iter: int = 20,
-             seed: int = 0, limit: int | None = None, baseline_rows: int = 10_000,
+             seed: int = 0, limit: int | None = None, baseline_rows: int = 3_000,
              echo: Printer = print) -> dict[str, float]:
     """Build the kNN graph of real images, propagate ``n_labels`` random labels, compare with scipy.
 
@@ -121,6 +121,8 @@ def run_demo(dataset: str = "auto", n_labels: int = 100, k: int = 10, temperatur
     n_classes = int(data.labels.max()) + 1
     t = time.perf_counter()
     prop = labelgraph.LabelPropagator(graph, temperature=temperature)
+    t_prepare = time.perf_counter() - t
+    t = time.perf_counter()
     result = prop.propagate(labels, n_iter=n_iter, n_classes=n_classes)
     t_prop = time.perf_counter() - t
     t = time.perf_counter()
@@ -132,9 +134,10 @@ def run_demo(dataset: str = "auto", n_labels: int = 100, k: int = 10, temperatur
     echo(f"label propagation from {n_labels} random labels (T={temperature}, {n_iter} steps): "
          f"accuracy on the {int(unlabeled.sum())} unlabeled images {100 * acc:.1f}% "
          f"(scipy float64: {100 * acc_scipy:.1f}%); {int(result.unreached.sum())} rows unreached")
-    echo(f"  labelgraph {1000 * t_prop:.0f} ms (weights + {n_iter} steps), scipy {1000 * t_prop_scipy:.0f} ms "
-         f"({t_prop_scipy / t_prop:.1f}x)")
+    echo(f"  labelgraph {1000 * (t_prepare + t_prop):.0f} ms ({1000 * t_prepare:.0f} ms to prepare the operator once, "
+         f"{1000 * t_prop:.0f} ms for {n_iter} steps), scipy {1000 * t_prop_scipy:.0f} ms "
+         f"({t_prop_scipy / (t_prepare + t_prop):.1f}x; {t_prop_scipy / t_prop:.1f}x for a new label set)")
     echo(f"total {time.perf_counter() - t0:.1f} s")
     return {"graph_s": t_graph, "knn_accuracy": knn_acc, "graph_subset_s": t_ours, "graph_subset_scipy_s": t_scipy,
-            "propagation_s": t_prop, "propagation_scipy_s": t_prop_scipy, "lp_accuracy": acc,
+            "prepare_s": t_prepare, "propagation_s": t_prop, "propagation_scipy_s": t_prop_scipy, "lp_accuracy": acc,
             "lp_accuracy_scipy": acc_scipy}

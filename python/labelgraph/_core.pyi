@@ -1,0 +1,39 @@
+"""Type stubs of the compiled `labelgraph._core` module (use the labelgraph package API instead)."""
+
+from typing import Any, Callable
+
+import numpy as np
+import numpy.typing as npt
+
+Progress = Callable[[float], None] | None
+
+def build_info() -> dict[str, Any]: ...
+def set_simd_level(level: str) -> None: ...
+def simd_levels_available() -> list[str]: ...
+def spmm_kernel_name() -> str: ...
+def knn_graph(
+    X: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1, n_threads: int = 0,
+    progress: Progress = None,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], dict[str, Any]]: ...
+def knn_search(
+    queries: npt.NDArray[np.float32], X: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1,
+    n_threads: int = 0, progress: Progress = None,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], dict[str, Any]]: ...
+def knn_reference(
+    queries: npt.NDArray[np.float32], X: npt.NDArray[np.float32], k: int, exclude_self: bool
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def propagation_weights(
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], log_w: npt.NDArray[np.float64],
+    normalization: str, n_threads: int = 0,
+) -> npt.NDArray[np.float32]: ...
+def propagate_csr(
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], values: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int32], n_classes: int, init: npt.NDArray[np.float32] | None = None,
+    order: npt.NDArray[np.int64] | None = None, n_iter: int = 20, alpha: float = -1.0, tol: float = 0.0,
+    n_threads: int = 0, progress: Progress = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_], int, bool, bool, str]: ...
+def bfs_order(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]: ...
+def permute_csr(
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], values: npt.NDArray[np.float64],
+    order: npt.NDArray[np.int64], n_threads: int = 0,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...

@@ -1,5 +1,6 @@
 // Bindings of label propagation: normalised weights and the iteration driver, GIL released.
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -22,6 +23,80 @@ CsrView csr_view(const py::array& indptr, const py::array& indices) {
   if (g.indptr[0] != 0 || g.indptr[g.n] != indices.size()) throw py::value_error("indptr must run from 0 to nnz");
   return g;
 }
+
+// Column indices in range and, if given, `order` a permutation: checked once, so the hot path
+// (a new label set every few seconds in active learning) does not re-read the whole graph.
+void check_indices(const CsrView& g) {
+  for (int64_t p = 0; p < g.indptr[g.n]; ++p)
+    if (g.indices[p] < 0 || g.indices[p] >= g.n) throw py::value_error("indices must be in [0, n)");
+}
+
+const int64_t* checked_order(const py::object& order, int64_t n) {
+  if (order.is_none()) return nullptr;
+  const py::array a = order.cast<py::array>();
+  const int64_t* po = input_data<int64_t>(a, "order");
+  if (a.ndim() != 1 || a.shape(0) != n) throw py::value_error("order must have n entries");
+  std::vector<uint8_t> seen(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    if (po[i] < 0 || po[i] >= n || seen[po[i]]) throw py::value_error("order must be a permutation of 0..n-1");
+    seen[po[i]] = 1;
+  }
+  return po;
+}
+
+// Holds the operator's arrays (kept alive, read-only by contract) and the iteration buffers.
+class PreparedOperator {
+ public:
+  PreparedOperator(py::array indptr, py::array indices, py::array values, const py::object& order)
+      : indptr_(std::move(indptr)), indices_(std::move(indices)), values_(std::move(values)) {
+    g_ = csr_view(indptr_, indices_);
+    pv_ = input_data<float>(values_, "values");
+    if (values_.size() != indices_.size()) throw py::value_error("values must have one entry per nonzero");
+    check_indices(g_);
+    if (!order.is_none()) order_ = order.cast<py::array>();
+    po_ = checked_order(order, g_.n);
+  }
+
+  py::tuple propagate(const py::array& labels, int64_t n_classes, const py::object& init, int64_t n_iter,
+                      double alpha, double tol, int n_threads, const py::object& progress) {
+    const int32_t* pl = input_data<int32_t>(labels, "labels");
+    if (labels.ndim() != 1 || labels.shape(0) != g_.n) throw py::value_error("labels must have n entries");
+    if (n_classes < 1) throw py::value_error("n_classes must be >= 1");
+    for (int64_t i = 0; i < g_.n; ++i)
+      if (pl[i] < -1 || pl[i] >= n_classes) throw py::value_error("labels must be in [-1, n_classes)");
+    const float* pi = nullptr;
+    if (!init.is_none()) {
+      const py::array a = init.cast<py::array>();
+      pi = input_data<float>(a, "init");
+      if (a.ndim() != 2 || a.shape(0) != g_.n || a.shape(1) != n_classes)
+        throw py::value_error("init must have shape (n, n_classes)");
+    }
+    PropagateOptions o;
+    o.n_iter = n_iter;
+    o.alpha = alpha;
+    o.tol = tol;
+    o.n_threads = n_threads;
+    py::array_t<float> soft({g_.n, n_classes});
+    py::array_t<int64_t> hard(g_.n);
+    py::array_t<bool> unreached(g_.n);
+    const PropagateOutput out{soft.mutable_data(), hard.mutable_data(),
+                              reinterpret_cast<uint8_t*>(unreached.mutable_data())};
+    const RunHooks hooks = python_hooks(progress);
+    const PropagateStats s = without_gil([&] {
+      std::lock_guard<std::mutex> lock(busy_);  // one call at a time uses the buffers
+      return propagate_csr_cpu(g_, pv_, po_, pl, n_classes, pi, o, hooks, out, workspace_);
+    });
+    return py::make_tuple(soft, hard, unreached, s.n_iter, s.converged, s.finite, std::string(s.kernel));
+  }
+
+ private:
+  py::array indptr_, indices_, values_, order_;
+  CsrView g_;
+  const float* pv_ = nullptr;
+  const int64_t* po_ = nullptr;
+  PropagateWorkspace workspace_;
+  std::mutex busy_;
+};
 
 Normalization parse_normalization(const std::string& name) {
   if (name == "symmetric") return Normalization::symmetric;
@@ -48,59 +123,28 @@ void register_propagate(py::module_& m) {
       py::arg("indptr"), py::arg("indices"), py::arg("log_w"), py::arg("normalization"), py::arg("n_threads") = 0,
       "Normalised weights (float32, same pattern) of W = exp(log_w), degrees by per-row logsumexp.");
 
+  py::class_<PreparedOperator>(m, "PreparedOperator",
+                               "A validated normalised CSR operator with reusable iteration buffers.")
+      .def(py::init<py::array, py::array, py::array, py::object>(), py::arg("indptr"), py::arg("indices"),
+           py::arg("values"), py::arg("order") = py::none())
+      .def("propagate", &PreparedOperator::propagate, py::arg("labels"), py::arg("n_classes"),
+           py::arg("init") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
+           py::arg("n_threads") = 0, py::arg("progress") = py::none(),
+           "All iterations of label propagation in one call; labels, init and the results in the caller's order.\n"
+           "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).");
+
   m.def(
       "propagate_csr",
-      [](const py::array& indptr, const py::array& indices, const py::array& values, const py::array& labels,
-         int64_t n_classes, const py::object& init, const py::object& order, int64_t n_iter, double alpha, double tol,
-         int n_threads, const py::object& progress) {
-        const CsrView g = csr_view(indptr, indices);
-        const float* pv = input_data<float>(values, "values");
-        const int32_t* pl = input_data<int32_t>(labels, "labels");
-        if (values.size() != indices.size()) throw py::value_error("values must have one entry per nonzero");
-        if (labels.ndim() != 1 || labels.shape(0) != g.n) throw py::value_error("labels must have n entries");
-        if (n_classes < 1) throw py::value_error("n_classes must be >= 1");
-        for (int64_t i = 0; i < g.n; ++i)
-          if (pl[i] < -1 || pl[i] >= n_classes) throw py::value_error("labels must be in [-1, n_classes)");
-        for (int64_t p = 0; p < indices.size(); ++p)
-          if (g.indices[p] < 0 || g.indices[p] >= g.n) throw py::value_error("indices must be in [0, n)");
-        const float* pi = nullptr;
-        if (!init.is_none()) {
-          const py::array a = init.cast<py::array>();
-          pi = input_data<float>(a, "init");
-          if (a.ndim() != 2 || a.shape(0) != g.n || a.shape(1) != n_classes)
-            throw py::value_error("init must have shape (n, n_classes)");
-        }
-        const int64_t* po = nullptr;
-        if (!order.is_none()) {
-          const py::array a = order.cast<py::array>();
-          po = input_data<int64_t>(a, "order");
-          if (a.ndim() != 1 || a.shape(0) != g.n) throw py::value_error("order must have n entries");
-          std::vector<uint8_t> seen(static_cast<size_t>(g.n), 0);
-          for (int64_t i = 0; i < g.n; ++i) {
-            if (po[i] < 0 || po[i] >= g.n || seen[po[i]]) throw py::value_error("order must be a permutation of 0..n-1");
-            seen[po[i]] = 1;
-          }
-        }
-        PropagateOptions o;
-        o.n_iter = n_iter;
-        o.alpha = alpha;
-        o.tol = tol;
-        o.n_threads = n_threads;
-        py::array_t<float> soft({g.n, n_classes});
-        py::array_t<int64_t> hard(g.n);
-        py::array_t<bool> unreached(g.n);
-        const PropagateOutput out{soft.mutable_data(), hard.mutable_data(),
-                                  reinterpret_cast<uint8_t*>(unreached.mutable_data())};
-        const RunHooks hooks = python_hooks(progress);
-        const PropagateStats s =
-            without_gil([&] { return propagate_csr_cpu(g, pv, po, pl, n_classes, pi, o, hooks, out); });
-        return py::make_tuple(soft, hard, unreached, s.n_iter, s.converged, s.finite, std::string(s.kernel));
+      [](py::array indptr, py::array indices, py::array values, const py::array& labels, int64_t n_classes,
+         const py::object& init, const py::object& order, int64_t n_iter, double alpha, double tol, int n_threads,
+         const py::object& progress) {
+        PreparedOperator op(std::move(indptr), std::move(indices), std::move(values), order);
+        return op.propagate(labels, n_classes, init, n_iter, alpha, tol, n_threads, progress);
       },
       py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("labels"), py::arg("n_classes"),
-      py::arg("init") = py::none(), py::arg("order") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
-      py::arg("n_threads") = 0, py::arg("progress") = py::none(),
-      "All iterations of label propagation on a normalised CSR operator (rows in `order`, if given, of the caller's);\n"
-      "returns (soft, hard, unreached, n_iter, converged, finite, kernel) in the caller's order.");
+      py::arg("init") = py::none(), py::arg("order") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0,
+      py::arg("tol") = 0.0, py::arg("n_threads") = 0, py::arg("progress") = py::none(),
+      "One-shot PreparedOperator(indptr, indices, values, order).propagate(...).");
 
   m.def("spmm_kernel_name", &spmm_kernel_name, "SpMM kernel selected by the active SIMD level.");
 
@@ -108,8 +152,7 @@ void register_propagate(py::module_& m) {
       "bfs_order",
       [](const py::array& indptr, const py::array& indices) {
         const CsrView g = csr_view(indptr, indices);
-        for (int64_t p = 0; p < indices.size(); ++p)
-          if (g.indices[p] < 0 || g.indices[p] >= g.n) throw py::value_error("indices must be in [0, n)");
+        check_indices(g);
         std::vector<int64_t> order = without_gil([&] { return bfs_order(g); });
         py::array_t<int64_t> out(g.n);
         std::copy(order.begin(), order.end(), out.mutable_data());
@@ -124,15 +167,9 @@ void register_propagate(py::module_& m) {
         const CsrView g = csr_view(indptr, indices);
         const double* pv = input_data<double>(values, "values");
         const int64_t* po = input_data<int64_t>(order, "order");
-        if (values.size() != indices.size() || order.size() != g.n)
-          throw py::value_error("values must have nnz entries and order n entries");
-        std::vector<uint8_t> seen(static_cast<size_t>(g.n), 0);
-        for (int64_t i = 0; i < g.n; ++i) {
-          if (po[i] < 0 || po[i] >= g.n || seen[po[i]]) throw py::value_error("order must be a permutation of 0..n-1");
-          seen[po[i]] = 1;
-        }
-        for (int64_t p = 0; p < indices.size(); ++p)
-          if (g.indices[p] < 0 || g.indices[p] >= g.n) throw py::value_error("indices must be in [0, n)");
+        if (values.size() != indices.size()) throw py::value_error("values must have nnz entries");
+        checked_order(order, g.n);
+        check_indices(g);
         PermutedCsr out = without_gil([&] { return permute_csr(g, pv, po, n_threads); });
         auto to_numpy = [](const auto& v) {
           using T = typename std::decay_t<decltype(v)>::value_type;

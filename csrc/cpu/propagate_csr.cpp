@@ -24,20 +24,6 @@
 namespace labelgraph {
 namespace {
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
-
-// Zero-filled, 64-byte aligned: padded rows start on a cache line and padding lanes stay 0.
-AlignedFloats aligned_zeros(int64_t count) {
-  const size_t bytes = (size_t(count) * sizeof(float) + 63) / 64 * 64;
-  float* p = static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
-  return AlignedFloats(p);
-}
-
 struct Sweep {
   detail::SweepFn fn;
   const char* name;
@@ -85,9 +71,29 @@ class DenormalsAreZero {
 
 std::string spmm_kernel_name() { return select_sweep().name; }
 
+PropagateWorkspace::~PropagateWorkspace() {
+  std::free(buffers_[0]);
+  std::free(buffers_[1]);
+}
+
+void PropagateWorkspace::reserve(int64_t floats_per_buffer) {
+  if (floats_per_buffer <= capacity_) return;
+  const size_t bytes = (size_t(floats_per_buffer) * sizeof(float) + 63) / 64 * 64;
+  for (float*& b : buffers_) {
+    std::free(b);
+    b = static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(bytes, 64)));
+    if (b == nullptr) {
+      capacity_ = 0;
+      throw std::bad_alloc();
+    }
+  }
+  capacity_ = floats_per_buffer;
+}
+
 PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const int64_t* order,
                                  const int32_t* caller_labels, int64_t n_classes, const float* init,
-                                 const PropagateOptions& o, const RunHooks& hooks, const PropagateOutput& out) {
+                                 const PropagateOptions& o, const RunHooks& hooks, const PropagateOutput& out,
+                                 PropagateWorkspace& workspace) {
   if (n_classes < 1) fail("n_classes must be >= 1");
   if (o.n_iter < 0) fail("n_iter must be >= 0");
   const bool clamp = o.alpha < 0.0;
@@ -96,21 +102,24 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   const int threads = resolve_threads(o.n_threads);
   const Sweep sweep = select_sweep();
 
-  // Y(0): init (or zero), with labeled rows one-hot in clamp mode and when no init is given. In
-  // clamp mode both buffers hold the one-hot rows and sweeps never write them.
-  AlignedFloats buffers[2] = {aligned_zeros(n * width), aligned_zeros(n * width)};
+  // Y(0) in buffer 0: init (or zero), padding lanes zero, labeled rows one-hot in clamp mode and
+  // when no init is given. In clamp mode buffer 1 holds the one-hot rows too, and sweeps never
+  // write them; its other rows are written by the first sweep before anything reads them.
+  workspace.reserve(n * width);
+  float* buffers[2] = {workspace.buffer(0), workspace.buffer(1)};
   std::vector<int32_t> permuted_labels(order ? static_cast<size_t>(n) : 0);
   const int32_t* labels = order ? permuted_labels.data() : caller_labels;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const int64_t src_row = order ? order[i] : i;
     if (order) permuted_labels[i] = caller_labels[src_row];
-    float* y = buffers[0].get() + i * width;
+    float* y = buffers[0] + i * width;
+    std::fill(y, y + width, 0.0f);
     if (init) std::copy(init + src_row * c, init + (src_row + 1) * c, y);
     if (labels[i] >= 0 && (clamp || !init)) {
       std::fill(y, y + c, 0.0f);
       y[labels[i]] = 1.0f;
-      if (clamp) buffers[1][i * width + labels[i]] = 1.0f;
+      if (clamp) std::copy(y, y + width, buffers[1] + i * width);
     }
   }
 
@@ -137,8 +146,8 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
     // A smaller team than asked (OMP_THREAD_LIMIT, nesting) takes over the missing ranges.
     int b = 0;
     for (int64_t t = 0; t < o.n_iter; ++t) {
-      const float* src = buffers[b].get();
-      float* dst = buffers[1 - b].get();
+      const float* src = buffers[b];
+      float* dst = buffers[1 - b];
       float local = 0.0f;
       for (int part = tid; part < threads; part += team)
         local = std::max(local, sweep.fn(args, src, dst, starts[part], starts[part + 1]));
@@ -176,7 +185,7 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   if (error) std::rethrow_exception(error);
 
   // Scores back in the caller's order, with the argmax and the unreached flag in the same pass.
-  const float* y = buffers[final_buffer].get();
+  const float* y = buffers[final_buffer];
   int nonfinite = 0;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(| : nonfinite)
   for (int64_t i = 0; i < n; ++i) {

@@ -185,6 +185,11 @@ class LabelPropagator:
         self._indices = np.ascontiguousarray(indices, dtype=np.int32)
         self._values = _core.propagation_weights(self._indptr, self._indices, np.ascontiguousarray(log_w, dtype=np.float64),
                                                  normalization, self._n_threads)
+        for array in (self._indptr, self._indices, self._values, self._order):
+            if array is not None:
+                array.flags.writeable = False  # the C++ operator reads them on every call
+        # Validated once here; it also keeps the iteration buffers between calls.
+        self._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order)
         self.n = n
         self.temperature = temperature
         self.symmetrize = symmetrize
@@ -265,10 +270,9 @@ class LabelPropagator:
             bad = np.flatnonzero(labels >= n_classes)
             raise ValueError(f"labels must be < n_classes={n_classes}; rows {bad[:10].tolist()} have classes up to "
                              f"{int(labels.max())}; pass n_classes={int(labels.max()) + 1}")
-        soft, hard, unreached, iterations, converged, finite, _ = _core.propagate_csr(
-            self._indptr, self._indices, self._values, labels.astype(np.int32), n_classes, init=init,
-            order=self._order, n_iter=n_iter, alpha=-1.0 if alpha is None else alpha, tol=tol,
-            n_threads=self._n_threads, progress=progress,
+        soft, hard, unreached, iterations, converged, finite, _ = self._operator.propagate(
+            labels.astype(np.int32), n_classes, init=init, n_iter=n_iter, alpha=-1.0 if alpha is None else alpha,
+            tol=tol, n_threads=self._n_threads, progress=progress,
         )
         if not finite:
             raise ValueError("propagation diverged (inf in the scores): with a non-symmetric graph the symmetric "

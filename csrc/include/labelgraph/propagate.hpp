@@ -46,6 +46,22 @@ struct PropagateOutput {
   uint8_t* unreached = nullptr; // [n] 1 when the row is all zero
 };
 
+// The two Y buffers of the iteration, 64-byte aligned, kept between calls by a prepared operator
+// so a new label set costs no allocation or page faults (the active-learning loop).
+class PropagateWorkspace {
+ public:
+  PropagateWorkspace() = default;
+  PropagateWorkspace(const PropagateWorkspace&) = delete;
+  PropagateWorkspace& operator=(const PropagateWorkspace&) = delete;
+  ~PropagateWorkspace();
+  float* buffer(int b) { return buffers_[b]; }
+  void reserve(int64_t floats_per_buffer);  // grows only; contents are not kept
+
+ private:
+  float* buffers_[2] = {nullptr, nullptr};
+  int64_t capacity_ = 0;
+};
+
 // Runs all iterations of Y <- S Y (clamped) or Y <- alpha S Y + (1 - alpha) Y0 in one call.
 // The operator may be stored in another node order than the caller's: `order` (nullptr: the
 // same) maps operator row r to caller row order[r]; labels [n] (-1 unlabeled, else <
@@ -54,7 +70,8 @@ struct PropagateOutput {
 // every thread count. Ctrl-C and progress go through `hooks`.
 PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, const int64_t* order,
                                  const int32_t* labels, int64_t n_classes, const float* init,
-                                 const PropagateOptions& options, const RunHooks& hooks, const PropagateOutput& out);
+                                 const PropagateOptions& options, const RunHooks& hooks, const PropagateOutput& out,
+                                 PropagateWorkspace& workspace);
 
 // Name of the SpMM kernel the active SIMD level selects (scalar, avx2, avx512).
 std::string spmm_kernel_name();

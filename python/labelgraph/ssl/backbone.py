@@ -123,7 +123,7 @@ def create_backbone(
         kwargs["pretrained_cfg_overlay"] = pretrained_cfg_overlay
     try:
         model = timm.create_model(name, pretrained=pretrained, **kwargs)
-    except (OSError, RuntimeError, ConnectionError) as exc:
+    except Exception as exc:  # hub errors vary (OSError, httpx/hf_hub errors); wrap them all with the fix
         if not pretrained:
             raise
         raise RuntimeError(

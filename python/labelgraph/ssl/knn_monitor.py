@@ -44,7 +44,7 @@ def weighted_knn_predict(
         ``[nq]`` int64 predicted labels (ties to the lower label).
 
     Example:
-        >>> db = np.eye(3, dtype=np.float32); q = np.array([[1, 0.1, 0]], np.float32)
+        >>> db = np.eye(3, dtype=np.float32); q = np.array([[0.1, 1, 1]], np.float32)
         >>> weighted_knn_predict(db, np.array([0, 1, 1]), q, k=3).tolist()
         [1]
     """

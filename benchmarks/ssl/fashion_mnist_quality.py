@@ -10,12 +10,14 @@ temperatures) of the trained backbone and of the same backbone at random initial
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
 import numpy as np
 import torch
 
+from labelgraph.ssl.augment import BYOL_VIEW1, BYOL_VIEW2
 from labelgraph.ssl.data import read_fashion_mnist
 from labelgraph.ssl.knn_monitor import weighted_knn_accuracy
 from labelgraph.ssl.trainer import BYOLConfig, BYOLTrainer
@@ -36,6 +38,7 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=1024, help="projector/predictor hidden units")
     ap.add_argument("--proj-dim", type=int, default=128)
     ap.add_argument("--base-tau", type=float, default=0.99)
+    ap.add_argument("--crop-min", type=float, default=0.08, help="smallest random-resized-crop area (BYOL: 0.08)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster than 2 on cores shared with other jobs)")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--temperatures", type=float, nargs="+", default=[0.03, 0.05, 0.07, 0.1])
@@ -52,7 +55,16 @@ def main() -> None:
         return BYOLConfig(backbone=args.backbone, image_size=args.image_size, batch_size=args.batch_size,
                           steps=steps, lr=args.lr, projection_hidden_dim=args.hidden, projection_dim=args.proj_dim,
                           prediction_hidden_dim=args.hidden, base_tau=args.base_tau, seed=args.seed,
-                          log_every=5, device="cpu")
+                          log_every=5, device="cpu",
+                          view1=dataclasses.replace(BYOL_VIEW1, scale=(args.crop_min, 1.0)),
+                          view2=dataclasses.replace(BYOL_VIEW2, scale=(args.crop_min, 1.0)))
+
+    # Context: the same vote on raw pixels (no network at all).
+    def unit_pixels(x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), -1).astype(np.float32) + 1.0  # +1: no all-zero rows
+    pixels = {f"T={t}": weighted_knn_accuracy(unit_pixels(xtr), ytr, unit_pixels(xte), yte, k=args.k, temperature=t)
+              for t in args.temperatures}
+    print("raw pixels:", pixels, flush=True)
 
     # Random-initialisation baseline (the same seed gives the same initial weights as the run).
     t0 = time.perf_counter()
@@ -83,7 +95,8 @@ def main() -> None:
         "epochs": round(trainer.step * args.batch_size / len(xtr), 2),
         "images_per_s": round(trainer.step * args.batch_size / train_s, 1),
         "loss_first": history[0]["loss"], "loss_last": history[-1]["loss"],
-        "knn_k": args.k, "random_init": baseline, "byol": trained,
+        "crop_min": args.crop_min, "lr": args.lr, "threads": args.threads,
+        "knn_k": args.k, "raw_pixels": pixels, "random_init": baseline, "byol": trained,
         "best_random_init": max(baseline.values()), "best_byol": max(trained.values()),
     }
     print(json.dumps(result, indent=1))

@@ -124,3 +124,12 @@ def test_byol_module_gradients_only_online():
     model(x, x.flip(-1)).backward()
     assert all(p.grad is not None for p in model.predictor.parameters())
     assert all(p.grad is None for p in model.target_projector.parameters())
+
+
+def test_gpu_only_options_are_harmless_on_cpu():
+    # bf16 autocast applies on CUDA only; channels-last is a memory format and works on CPU too.
+    trainer = BYOLTrainer(_config(steps=2, amp=True, channels_last=True))
+    history = trainer.fit(_images(32), progress=False)
+    assert np.isfinite(history[-1]["loss"])
+    emb = trainer.embed(_images(4))
+    assert emb.dtype == np.float32 and np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)

@@ -220,7 +220,13 @@ class BYOLTrainer:
             group["lr"] = lr
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
-        """One BYOL step on a uint8 ``[B, C, H, W]`` batch already on the device."""
+        """One BYOL step on a uint8 ``[B, C, H, W]`` batch already on the device: ``{"loss", "lr", "tau"}``."""
+        loss, lr, tau = self._step(batch)
+        return {"loss": float(loss), "lr": lr, "tau": tau}
+
+    def _step(self, batch: torch.Tensor) -> tuple[torch.Tensor, float, float]:
+        # Returns the loss as a detached device tensor: fit() reads it only when it logs, so a
+        # CUDA run does not wait for the GPU after every step.
         assert self.model is not None and self.optimizer is not None and self.generator is not None
         cfg = self.config
         lr = warmup_cosine_schedule(self.step, cfg.steps, cfg.warmup, cfg.lr, cfg.min_lr)
@@ -240,7 +246,7 @@ class BYOLTrainer:
         self.optimizer.step()
         self.model.update_target(tau)
         self.step += 1
-        return {"loss": float(loss.detach()), "lr": lr, "tau": tau}
+        return loss.detach(), lr, tau
 
     def fit(
         self,
@@ -295,17 +301,20 @@ class BYOLTrainer:
                     batch = data[torch.from_numpy(idx).to(data.device)]
                     if batch.device != self.device:
                         batch = batch.pin_memory().to(self.device, non_blocking=True) if self.device.type == "cuda" else batch.to(self.device)
-                    stats = self.train_step(batch)
-                    losses.append(stats["loss"])
+                    loss, lr, tau = self._step(batch)
+                    losses.append(loss)
                     window_n += cfg.batch_size
-                    if not math.isfinite(stats["loss"]):
-                        raise FloatingPointError(f"BYOL loss is {stats['loss']} at step {self.step}; lower lr or enable grad_clip")
                     done = self.step >= last or (cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds)
-                    if self.step % cfg.log_every == 0 or done:
+                    knn_due = monitor is not None and cfg.knn_every > 0 and self.step % cfg.knn_every == 0
+                    if self.step % cfg.log_every == 0 or done or knn_due:
+                        mean_loss = float(torch.stack(losses).float().mean())  # the only device sync
+                        if not math.isfinite(mean_loss):
+                            raise FloatingPointError(f"BYOL loss is {mean_loss} before step {self.step}; lower lr or enable grad_clip")
                         now = time.perf_counter()
-                        record = {"step": float(self.step), "loss": float(np.mean(losses)), "lr": stats["lr"],
-                                  "tau": stats["tau"], "images_per_s": window_n / max(now - window_t, 1e-9)}
-                        if monitor is not None and cfg.knn_every and self.step % cfg.knn_every == 0:
+                        record = {"step": float(self.step), "loss": mean_loss, "lr": lr,
+                                  "tau": tau, "images_per_s": window_n / max(now - window_t, 1e-9)}
+                        if knn_due:
+                            assert monitor is not None
                             record["knn_acc"] = monitor(self.embed)
                         self.history.append(record)
                         bar.update(self.step, self.step - reported, {k: v for k, v in record.items() if k != "step"})

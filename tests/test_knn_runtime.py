@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -158,6 +159,9 @@ def test_gil_is_released_while_the_kernel_runs(rng: np.random.Generator) -> None
 
 def test_keyboard_interrupt_stops_the_kernel(rng: np.random.Generator) -> None:
     X = gaussian(rng, 20000, 64)
+    # A shell starts background jobs with SIGINT ignored, and interrupt_main() then does nothing:
+    # install Python's own handler for the duration of the test.
+    previous_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     # Reference time for the whole run would be about 1 s on 2 cores; interrupt after 50 ms.
     timer = threading.Timer(0.05, _thread.interrupt_main)
     finished = False
@@ -170,5 +174,6 @@ def test_keyboard_interrupt_stops_the_kernel(rng: np.random.Generator) -> None:
             time.sleep(5)  # the interrupt lands here if the kernel ignored it: bounded either way
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous_handler)
     assert not finished, "knn_graph ran to the end instead of stopping at Ctrl-C"
     assert time.perf_counter() - t0 < 3.0

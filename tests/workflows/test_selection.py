@@ -155,3 +155,16 @@ def test_bad_embeddings_and_graph(rng):
         usl_select(X, 3, graph=labelgraph.knn_graph(X, 5), density_k=20)
     with pytest.raises(ValueError, match="typicality_k must be in"):
         typiclust_select(X, 3, typicality_k=0)
+
+
+def test_precomputed_clusters_give_the_same_picks(rng):
+    X, _ = gaussian_clusters(rng, spread=0.6)
+    cluster, _ = kmeans_clusters(X, 6, seed=8, n_init=3)
+    np.testing.assert_array_equal(usl_select(X, 6, clusters=cluster), usl_select(X, 6, seed=8))
+    np.testing.assert_array_equal(typiclust_select(X, 6, clusters=cluster), typiclust_select(X, 6, seed=8))
+    with pytest.raises(ValueError, match="clusters must use every id"):
+        usl_select(X, 7, clusters=cluster)
+    with pytest.raises(ValueError, match="clusters must have shape"):
+        usl_select(X, 6, clusters=cluster[:-1])
+    with pytest.raises(TypeError, match="clusters must be an integer array"):
+        usl_select(X, 6, clusters=cluster.astype(np.float64))

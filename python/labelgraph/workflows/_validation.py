@@ -11,7 +11,7 @@ from labelgraph._validation import embedding_matrix, label_vector, positive_int
 from labelgraph.graph import KnnGraph
 
 __all__ = ["embedding_matrix", "label_vector", "positive_int", "bounded_float", "seed_value", "unit_rows",
-           "graph_of", "labeled_vector"]
+           "graph_of", "knn_graph_arg", "labeled_vector"]
 
 
 def bounded_float(value: Any, name: str, *, low: float, high: float = float("inf"), low_open: bool = False,
@@ -40,11 +40,17 @@ def unit_rows(X: Any, name: str = "X") -> np.ndarray:
     return np.ascontiguousarray(X / norms, dtype=np.float32)
 
 
-def graph_of(graph: Any, n: int, name: str = "graph", min_k: int = 1) -> KnnGraph:
-    """Check ``graph`` is a :class:`KnnGraph` over ``n`` rows with at least ``min_k`` neighbours."""
+def knn_graph_arg(graph: Any, name: str = "graph") -> KnnGraph:
+    """Check ``graph`` is a :class:`KnnGraph`."""
     if not isinstance(graph, KnnGraph):
         raise TypeError(f"{name} must be a labelgraph.KnnGraph; got {type(graph).__name__}; "
                         f"build it with labelgraph.knn_graph(X, k)")
+    return graph
+
+
+def graph_of(graph: Any, n: int, name: str = "graph", min_k: int = 1) -> KnnGraph:
+    """Check ``graph`` is a :class:`KnnGraph` over ``n`` rows with at least ``min_k`` neighbours."""
+    graph = knn_graph_arg(graph, name)
     if graph.n != n:
         raise ValueError(f"{name} has {graph.n} rows but the data have {n}; build it from the same rows")
     if graph.k < min_k:

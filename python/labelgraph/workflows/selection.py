@@ -50,6 +50,23 @@ def kmeans_clusters(X: np.ndarray, n_clusters: int, seed: int = 0, n_init: int =
     return renumber[labels], centres
 
 
+def _clusters_or_kmeans(clusters: np.ndarray | None, X: np.ndarray, n_select: int, seed: int,
+                        n_init: int) -> np.ndarray:
+    """The caller's cluster ids, checked (``[n]`` ints, each of ``0 .. n_select - 1`` used), or k-means."""
+    if clusters is None:
+        return kmeans_clusters(X, n_select, seed, n_init)[0]
+    clusters = np.asarray(clusters)
+    if clusters.dtype.kind not in "iu" or clusters.dtype == np.bool_:
+        raise TypeError(f"clusters must be an integer array; got dtype {clusters.dtype}; pass clusters.astype(np.int64)")
+    if clusters.shape != (X.shape[0],):
+        raise ValueError(f"clusters must have shape ({X.shape[0]},), one id per row of X; got {clusters.shape}")
+    if clusters.size and (clusters.min() < 0 or clusters.max() >= n_select
+                          or np.unique(clusters).size != n_select):
+        raise ValueError(f"clusters must use every id 0 .. n_select - 1 = {n_select - 1} (one pick per cluster); "
+                         f"got ids in [{clusters.min()}, {clusters.max()}], {np.unique(clusters).size} distinct")
+    return clusters.astype(np.int64)
+
+
 def _argmax_per_cluster(score: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
     """Row of the largest score in each cluster (ties to the lower row); -1 for an empty cluster."""
     order = np.lexsort((np.arange(score.shape[0]), -score, cluster))
@@ -86,6 +103,7 @@ def usl_select(
     n_rounds: int = 10,
     seed: int = 0,
     kmeans_n_init: int = 3,
+    clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """Unsupervised selective labeling (USL; Wang, Lian & Yu, ECCV 2022): representative and diverse picks.
 
@@ -112,6 +130,8 @@ def usl_select(
         n_rounds: selection rounds, >= 1.
         seed: k-means seed; the result is a function of (X, arguments, seed).
         kmeans_n_init: k-means restarts (scikit-learn keeps the lowest inertia).
+        clusters: optional ``[n]`` int cluster of every row, ids ``0 .. n_select - 1``, none empty
+            (e.g. from :func:`kmeans_clusters`, shared between methods); default: k-means here.
 
     Returns:
         ``[n_select]`` int64 row numbers, distinct, one per k-means cluster (clusters numbered by
@@ -141,7 +161,7 @@ def usl_select(
     graph = knn_graph(X, density_k) if graph is None else graph_of(graph, n, "graph", min_k=density_k)
 
     density = knn_density(graph, density_k)
-    cluster, _ = kmeans_clusters(X, n_select, seed, kmeans_n_init)
+    cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
     regulariser = np.zeros(n, dtype=np.float64)
     picks = _argmax_per_cluster(density, cluster, n_select)
     for _ in range(1, n_rounds):
@@ -165,6 +185,7 @@ def typiclust_select(
     typicality_k: int = 20,
     seed: int = 0,
     kmeans_n_init: int = 3,
+    clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """TypiClust (Hacohen, Dekel & Weinshall, ICML 2022): the most typical item of each k-means cluster.
 
@@ -178,6 +199,7 @@ def typiclust_select(
         typicality_k: neighbours of the typicality estimate (the paper uses 20).
         seed: k-means seed.
         kmeans_n_init: k-means restarts.
+        clusters: optional ``[n]`` precomputed clusters, as in :func:`usl_select`.
 
     Returns:
         ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
@@ -190,7 +212,7 @@ def typiclust_select(
     kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
     if n < 2:
         return np.zeros(1, dtype=np.int64)
-    cluster, _ = kmeans_clusters(X, n_select, seed, kmeans_n_init)
+    cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
     picks = np.empty(n_select, dtype=np.int64)
     for c in range(n_select):
         members = np.flatnonzero(cluster == c)

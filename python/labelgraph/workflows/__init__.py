@@ -1,0 +1,22 @@
+"""Workflows on kNN graphs: cold-start selection, label audit, learning under label noise."""
+
+from labelgraph.workflows.audit import AUDIT_DTYPE, LabelAudit, audit_labels, out_of_sample_probabilities
+from labelgraph.workflows.selection import (
+    kmeans_centre_select,
+    knn_density,
+    random_select,
+    typiclust_select,
+    usl_select,
+)
+
+__all__ = [
+    "AUDIT_DTYPE",
+    "LabelAudit",
+    "audit_labels",
+    "out_of_sample_probabilities",
+    "kmeans_centre_select",
+    "knn_density",
+    "random_select",
+    "typiclust_select",
+    "usl_select",
+]

@@ -1,0 +1,250 @@
+"""Cold-start selection: which items to label first, with no labels at all (USL, TypiClust, baselines)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from labelgraph.graph import KnnGraph, knn_graph
+from labelgraph.workflows._validation import bounded_float, graph_of, positive_int, seed_value, unit_rows
+
+# Rows of the [rows, n_select] distance block the USL regulariser holds at once (bounds memory to
+# 16k * n_select floats, e.g. 6 MiB for 100 picks).
+_REGULARISER_BLOCK_ROWS = 16_384
+# Squared distances below this count as this (exact duplicates of a pick would otherwise give 1/0).
+_MIN_SQUARED_DISTANCE = 1e-6
+
+
+def knn_density(graph: KnnGraph, k: int | None = None) -> np.ndarray:
+    """kNN density ``1 / mean squared distance`` to the ``k`` nearest neighbours (USL, Wang et al. 2022).
+
+    On unit rows the squared distance is ``2 - 2 cos``; the graph's similarities are used directly.
+
+    Args:
+        graph: a :class:`KnnGraph` of the (unit) embeddings, self excluded.
+        k: neighbours to average over, ``1 <= k <= graph.k``; default all of them.
+
+    Returns:
+        ``[n]`` float64 densities (larger = denser neighbourhood).
+    """
+    k = graph.k if k is None else positive_int(k, "k", high=graph.k, hint=f"the graph has k={graph.k}")
+    squared = 2.0 - 2.0 * graph.similarities[:, :k].astype(np.float64)
+    return 1.0 / np.maximum(squared.mean(axis=1), _MIN_SQUARED_DISTANCE)
+
+
+def kmeans_clusters(X: np.ndarray, n_clusters: int, seed: int = 0, n_init: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """k-means (scikit-learn, k-means++ init, fixed ``random_state``) of unit rows.
+
+    Returns:
+        ``(cluster [n] int64, centres [n_clusters, d] float32)``; clusters numbered by their
+        smallest member index, so the numbering does not depend on the k-means internals.
+    """
+    model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(X)
+    labels = model.labels_.astype(np.int64)
+    first = np.full(n_clusters, X.shape[0], dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(X.shape[0]))
+    renumber = np.empty(n_clusters, dtype=np.int64)
+    renumber[np.argsort(first, kind="stable")] = np.arange(n_clusters)
+    centres = np.empty_like(model.cluster_centers_, dtype=np.float32)
+    centres[renumber] = model.cluster_centers_
+    return renumber[labels], centres
+
+
+def _clusters_or_kmeans(clusters: np.ndarray | None, X: np.ndarray, n_select: int, seed: int,
+                        n_init: int) -> np.ndarray:
+    """The caller's cluster ids, checked (``[n]`` ints, each of ``0 .. n_select - 1`` used), or k-means."""
+    if clusters is None:
+        return kmeans_clusters(X, n_select, seed, n_init)[0]
+    clusters = np.asarray(clusters)
+    if clusters.dtype.kind not in "iu" or clusters.dtype == np.bool_:
+        raise TypeError(f"clusters must be an integer array; got dtype {clusters.dtype}; pass clusters.astype(np.int64)")
+    if clusters.shape != (X.shape[0],):
+        raise ValueError(f"clusters must have shape ({X.shape[0]},), one id per row of X; got {clusters.shape}")
+    if clusters.size and (clusters.min() < 0 or clusters.max() >= n_select
+                          or np.unique(clusters).size != n_select):
+        raise ValueError(f"clusters must use every id 0 .. n_select - 1 = {n_select - 1} (one pick per cluster); "
+                         f"got ids in [{clusters.min()}, {clusters.max()}], {np.unique(clusters).size} distinct")
+    return clusters.astype(np.int64)
+
+
+def _argmax_per_cluster(score: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Row of the largest score in each cluster (ties to the lower row); -1 for an empty cluster."""
+    order = np.lexsort((np.arange(score.shape[0]), -score, cluster))
+    sorted_clusters = cluster[order]
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = sorted_clusters[1:] != sorted_clusters[:-1]
+    best = np.full(n_clusters, -1, dtype=np.int64)
+    best[sorted_clusters[first]] = order[first]
+    return best
+
+
+def _usl_regulariser(X: np.ndarray, cluster: np.ndarray, picks: np.ndarray, alpha: float, horizon: float) -> np.ndarray:
+    """``sum_j 1 / d2(i, pick_j)^alpha`` over the picks of *other* clusters within the horizon, per row."""
+    pick_cluster = cluster[picks]
+    out = np.empty(X.shape[0], dtype=np.float64)
+    for start in range(0, X.shape[0], _REGULARISER_BLOCK_ROWS):
+        block = slice(start, start + _REGULARISER_BLOCK_ROWS)
+        squared = np.maximum(2.0 - 2.0 * (X[block] @ X[picks].T).astype(np.float64), _MIN_SQUARED_DISTANCE)
+        ignore = (cluster[block, None] == pick_cluster[None, :]) | (squared >= horizon)
+        out[block] = np.where(ignore, 0.0, squared ** -alpha).sum(axis=1)
+    return out
+
+
+def usl_select(
+    X: np.ndarray,
+    n_select: int,
+    *,
+    graph: KnnGraph | None = None,
+    density_k: int = 20,
+    reg_weight: float = 0.5,
+    reg_alpha: float = 0.5,
+    horizon: float = 4.0,
+    momentum: float = 0.9,
+    n_rounds: int = 10,
+    seed: int = 0,
+    kmeans_n_init: int = 3,
+    clusters: np.ndarray | None = None,
+) -> np.ndarray:
+    """Unsupervised selective labeling (USL; Wang, Lian & Yu, ECCV 2022): representative and diverse picks.
+
+    1. Representativeness: kNN density ``1 / mean d^2`` to the ``density_k`` nearest neighbours.
+    2. Diversity: k-means with ``n_select`` clusters on the unit rows; one pick per cluster.
+    3. Regularised pick: round 0 takes the densest row of every cluster; each later round takes
+       ``argmax density - reg_weight * R`` per cluster, where ``R`` is a momentum average of
+       ``sum_j 1 / d^2(i, pick_j)^reg_alpha`` over the previous round's picks in *other* clusters
+       closer than ``horizon`` (squared distance). This pushes picks of neighbouring clusters apart.
+       The defaults are those of the authors' code (W=0.5, ALPHA=0.5, HORIZON_DIST=4,
+       MOMENTUM=0.9, NITERS=10).
+
+    Args:
+        X: ``[n, d]`` float embeddings (any model); rows are L2-normalised here.
+        n_select: items to pick, ``1 <= n_select <= n``.
+        graph: optional precomputed :class:`KnnGraph` of ``X`` with ``k >= density_k`` (saves the
+            kNN build); default: built here.
+        density_k: neighbours of the density estimate (the authors used 400 on 50k CIFAR images
+            with 4096 squared-distance candidates; 20 suits pixel embeddings).
+        reg_weight: lambda, weight of the regulariser, >= 0 (0 = density peaks of the clusters).
+        reg_alpha: exponent of the inverse squared distance, > 0.
+        horizon: picks farther than this squared distance are ignored, in (0, 4] on unit rows.
+        momentum: weight of the previous regulariser, in [0, 1).
+        n_rounds: selection rounds, >= 1.
+        seed: k-means seed; the result is a function of (X, arguments, seed).
+        kmeans_n_init: k-means restarts (scikit-learn keeps the lowest inertia).
+        clusters: optional ``[n]`` int cluster of every row, ids ``0 .. n_select - 1``, none empty
+            (e.g. from :func:`kmeans_clusters`, shared between methods); default: k-means here.
+
+    Returns:
+        ``[n_select]`` int64 row numbers, distinct, one per k-means cluster (clusters numbered by
+        their first row).
+
+    Example:
+        >>> import numpy as np
+        >>> from labelgraph.workflows import usl_select
+        >>> X = np.random.default_rng(0).standard_normal((300, 8)).astype(np.float32)
+        >>> usl_select(X, 5, seed=0).shape
+        (5,)
+    """
+    X = unit_rows(X, "X")
+    n = X.shape[0]
+    n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
+    density_k = positive_int(density_k, "density_k", high=max(n - 1, 1), hint=f"X has {n} rows")
+    reg_weight = bounded_float(reg_weight, "reg_weight", low=0.0)
+    reg_alpha = bounded_float(reg_alpha, "reg_alpha", low=0.0, low_open=True)
+    horizon = bounded_float(horizon, "horizon", low=0.0, high=4.0, low_open=True,
+                            hint="squared distances of unit rows lie in [0, 4]")
+    momentum = bounded_float(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+    n_rounds = positive_int(n_rounds, "n_rounds")
+    seed = seed_value(seed)
+    kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
+    if n < 2:
+        return np.zeros(1, dtype=np.int64)
+    graph = knn_graph(X, density_k) if graph is None else graph_of(graph, n, "graph", min_k=density_k)
+
+    density = knn_density(graph, density_k)
+    cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
+    regulariser = np.zeros(n, dtype=np.float64)
+    picks = _argmax_per_cluster(density, cluster, n_select)
+    for _ in range(1, n_rounds):
+        regulariser = momentum * regulariser + (1.0 - momentum) * _usl_regulariser(
+            X, cluster, picks, reg_alpha, horizon)
+        picks = _argmax_per_cluster(density - reg_weight * regulariser, cluster, n_select)
+    return picks
+
+
+def _typicality_in(X: np.ndarray, k: int) -> np.ndarray:
+    """TypiClust typicality of each row among ``X``: ``1 / mean d^2`` to its ``k`` nearest other rows."""
+    if X.shape[0] == 1:
+        return np.ones(1)
+    return knn_density(knn_graph(X, min(k, X.shape[0] - 1)))
+
+
+def typiclust_select(
+    X: np.ndarray,
+    n_select: int,
+    *,
+    typicality_k: int = 20,
+    seed: int = 0,
+    kmeans_n_init: int = 3,
+    clusters: np.ndarray | None = None,
+) -> np.ndarray:
+    """TypiClust (Hacohen, Dekel & Weinshall, ICML 2022): the most typical item of each k-means cluster.
+
+    k-means with ``n_select`` clusters; in each cluster the row with the largest typicality
+    ``1 / mean d^2`` to its ``min(typicality_k, size // 2)`` nearest neighbours *within the cluster*
+    (the paper's rule; singleton clusters give their only row).
+
+    Args:
+        X: ``[n, d]`` float embeddings; rows are L2-normalised here.
+        n_select: items to pick, ``1 <= n_select <= n``.
+        typicality_k: neighbours of the typicality estimate (the paper uses 20).
+        seed: k-means seed.
+        kmeans_n_init: k-means restarts.
+        clusters: optional ``[n]`` precomputed clusters, as in :func:`usl_select`.
+
+    Returns:
+        ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
+    """
+    X = unit_rows(X, "X")
+    n = X.shape[0]
+    n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
+    typicality_k = positive_int(typicality_k, "typicality_k")
+    seed = seed_value(seed)
+    kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
+    if n < 2:
+        return np.zeros(1, dtype=np.int64)
+    cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
+    picks = np.empty(n_select, dtype=np.int64)
+    for c in range(n_select):
+        members = np.flatnonzero(cluster == c)
+        typicality = _typicality_in(np.ascontiguousarray(X[members]), max(1, min(typicality_k, members.size // 2)))
+        picks[c] = members[int(np.argmax(typicality))]
+    return picks
+
+
+def kmeans_centre_select(X: np.ndarray, n_select: int, *, seed: int = 0, kmeans_n_init: int = 3) -> np.ndarray:
+    """Baseline: the row nearest (cosine) to each of ``n_select`` k-means centres.
+
+    Returns:
+        ``[n_select]`` int64 distinct row numbers, one per cluster.
+    """
+    X = unit_rows(X, "X")
+    n = X.shape[0]
+    n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
+    seed = seed_value(seed)
+    kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
+    if n < 2:
+        return np.zeros(1, dtype=np.int64)
+    cluster, centres = kmeans_clusters(X, n_select, seed, kmeans_n_init)
+    closeness = np.einsum("ij,ij->i", X, centres[cluster]).astype(np.float64)
+    return _argmax_per_cluster(closeness, cluster, n_select)
+
+
+def random_select(n: int, n_select: int, *, seed: int = 0) -> np.ndarray:
+    """Baseline: ``n_select`` distinct rows of ``n`` drawn uniformly (numpy ``default_rng(seed)``).
+
+    Returns:
+        ``[n_select]`` int64 distinct row numbers.
+    """
+    n = positive_int(n, "n")
+    n_select = positive_int(n_select, "n_select", high=n, hint=f"there are {n} rows")
+    return np.random.default_rng(seed_value(seed)).choice(n, size=n_select, replace=False).astype(np.int64)

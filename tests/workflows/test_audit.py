@@ -1,0 +1,135 @@
+"""Label audit: injected label errors rank first, leave-own-vote-out against a dense numpy reference, extras."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from synthetic import gaussian_clusters
+
+import labelgraph
+from labelgraph.workflows import AUDIT_DTYPE, audit_labels, out_of_sample_probabilities
+
+
+def flip_labels(rng: np.random.Generator, y: np.ndarray, fraction: float, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric noise: ``fraction`` of rows get a different class, uniformly."""
+    flipped = rng.choice(y.size, size=int(fraction * y.size), replace=False)
+    noisy = y.copy()
+    noisy[flipped] = (y[flipped] + rng.integers(1, n_classes, size=flipped.size)) % n_classes
+    return noisy, np.sort(flipped)
+
+
+def dense_operator(graph: labelgraph.KnnGraph, T: float) -> np.ndarray:
+    """S = D^-1/2 W D^-1/2, W_ij = exp(s_ij / T) on the kNN edges, D the row sums (as LabelPropagator)."""
+    n = graph.n
+    W = np.zeros((n, n))
+    W[np.repeat(np.arange(n), graph.k), graph.indices.ravel()] = np.exp(graph.similarities.ravel().astype(np.float64) / T)
+    d = W.sum(axis=1)
+    return W / np.sqrt(d)[:, None] / np.sqrt(d)[None, :]
+
+
+def reference_probabilities(graph, labels, T, alpha, n_iter, c):
+    S = dense_operator(graph, T)
+    Y0 = np.zeros((graph.n, c))
+    Y0[labels >= 0, labels[labels >= 0]] = 1
+    F = Y0.copy()
+    for _ in range(n_iter):
+        F = alpha * S @ F + (1 - alpha) * Y0
+    own = (1 - alpha) * (1 + (alpha ** 2 * np.diag(S @ S) if n_iter >= 2 else 0))
+    F[labels >= 0, labels[labels >= 0]] -= np.broadcast_to(own, (graph.n,))[labels >= 0]
+    F = np.maximum(F, 0)
+    return F / F.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("n_iter", [1, 2, 10])
+def test_probabilities_match_dense_reference(rng, n_iter):
+    X, y = gaussian_clusters(rng, spread=0.8)
+    noisy, _ = flip_labels(rng, y, 0.2, 6)
+    noisy[::7] = -1
+    graph = labelgraph.knn_graph(X, 8)
+    got = out_of_sample_probabilities(graph, noisy, temperature=0.1, alpha=0.6, n_iter=n_iter)
+    np.testing.assert_allclose(got, reference_probabilities(graph, noisy, 0.1, 0.6, n_iter, 6), atol=2e-5)
+
+
+def test_own_vote_is_left_out(rng):
+    """Close to a true leave-one-out run (the row's label removed, everything propagated again)."""
+    X, y = gaussian_clusters(rng, spread=0.8)
+    noisy, _ = flip_labels(rng, y, 0.3, 6)
+    graph = labelgraph.knn_graph(X, 10)
+    got = out_of_sample_probabilities(graph, noisy, temperature=0.1, alpha=0.5, n_iter=10)
+    for i in rng.choice(y.size, size=15, replace=False):
+        held_out = noisy.copy()
+        held_out[i] = -1
+        expected = reference_probabilities(graph, held_out, 0.1, 0.5, 10, 6)[i]
+        np.testing.assert_allclose(got[i], expected, atol=0.02)
+
+
+def test_injected_errors_rank_first_and_are_flagged(rng):
+    X, y = gaussian_clusters(rng)
+    noisy, flipped = flip_labels(rng, y, 0.1, 6)
+    audit = audit_labels(labelgraph.knn_graph(X, 10), noisy)
+    assert audit.table.dtype == AUDIT_DTYPE and audit.table.size == y.size
+    assert set(audit.table["index"][: flipped.size].tolist()) == set(flipped.tolist())
+    np.testing.assert_array_equal(np.sort(audit.flagged), flipped)
+    top = audit.table[: flipped.size]
+    np.testing.assert_array_equal(top["suggested"], y[top["index"]])  # the suggestion is the true class
+    assert np.all(np.diff(audit.table["score"]) <= 0)
+
+
+def test_noise_rate_per_class(rng):
+    X, y = gaussian_clusters(rng)
+    noisy = y.copy()
+    class0 = np.flatnonzero(y == 0)
+    noisy[class0[: class0.size // 10]] = 1  # a tenth of class 0 given as class 1
+    audit = audit_labels(labelgraph.knn_graph(X, 10), noisy)
+    given = np.bincount(noisy, minlength=6)
+    expected = np.zeros(6)
+    expected[1] = (class0.size // 10) / given[1]  # the wrong class-1 labels are the flagged ones
+    np.testing.assert_allclose(audit.noise_rate, expected, atol=1e-12)
+
+
+def test_near_duplicates_and_outliers(rng):
+    X, y = gaussian_clusters(rng)
+    far = -X[:5].mean(axis=0, keepdims=True)  # opposite to cluster 0: far from every row
+    X = np.concatenate([X, X[3:4] + 1e-4, far / np.linalg.norm(far)]).astype(np.float32)
+    y = np.concatenate([y, [y[3], 0]])
+    audit = audit_labels(labelgraph.knn_graph(X, 10), y, duplicate_threshold=0.9999, outlier_fraction=0.004)
+    assert [3, X.shape[0] - 2] in audit.near_duplicates.tolist()
+    assert audit.duplicate_similarities.min() >= 0.9999
+    assert audit.outliers[0] == X.shape[0] - 1
+
+
+def test_unlabeled_rows_are_not_audited_and_csv(rng, tmp_path):
+    X, y = gaussian_clusters(rng)
+    labels = y.copy()
+    labels[::3] = -1
+    audit = audit_labels(labelgraph.knn_graph(X, 10), labels)
+    assert audit.table.size == np.count_nonzero(labels >= 0) and np.all(labels[audit.table["index"]] >= 0)
+    path = tmp_path / "audit.csv"
+    audit.to_csv(path)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == list(AUDIT_DTYPE.names) and len(rows) == audit.table.size + 1
+    assert int(rows[1][0]) == audit.table["index"][0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"alpha": 1.0}, ValueError, "alpha must be in"),
+        ({"temperature": 0.0}, ValueError, "temperature must be in"),
+        ({"n_iter": 0}, ValueError, "n_iter must be in"),
+        ({"duplicate_threshold": 1.5}, ValueError, "duplicate_threshold must be in"),
+        ({"outlier_fraction": -0.1}, ValueError, "outlier_fraction must be in"),
+        ({"labels": np.full(10, -1)}, ValueError, "no labeled row"),
+        ({"labels": np.zeros(9, dtype=np.int64)}, ValueError, r"labels must have shape \(10,\)"),
+        ({"labels": np.zeros(10)}, TypeError, "labels must be an integer array"),
+        ({"graph": np.zeros((10, 3))}, TypeError, "graph must be a labelgraph.KnnGraph"),
+    ],
+)
+def test_bad_arguments(rng, kwargs, error, match):
+    X = rng.standard_normal((10, 4)).astype(np.float32)
+    args = {"graph": labelgraph.knn_graph(X, 3), "labels": np.arange(10) % 2, **kwargs}
+    with pytest.raises(error, match=match):
+        audit_labels(**args)

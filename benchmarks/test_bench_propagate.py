@@ -92,6 +92,14 @@ def test_labelgraph(benchmark, n, c, order):
     benchmark.extra_info["prepare_s"] = prepared(n)[1]
 
 
+def baseline_operator(n: int, c: int, order: str) -> tuple[sp.csr_array, np.ndarray]:
+    """The operator and labels a baseline multiplies: in data order ("random") or labelgraph's order."""
+    prop, labels = case(n, c)
+    if order == "random":
+        return sp.csr_array(prop.operator()), labels
+    return prop.operator(internal_order=True), labels[prop.order]
+
+
 def clamped_loop(matmul, Y0, labeled, onehot):
     Y = Y0  # the first product allocates a new Y, so Y0 is never written
     for _ in range(N_ITER):
@@ -103,12 +111,7 @@ def clamped_loop(matmul, Y0, labeled, onehot):
 @pytest.mark.parametrize(("n", "c", "order"), CASES)
 def test_scipy(benchmark, n, c, order):
     benchmark.group = f"propagate-n{n}-c{c}-{order}"
-    prop, labels = case(n, c)
-    if order == "random":
-        S = sp.csr_array(prop.operator())  # the operator in the caller's (data) order
-    else:
-        S = prop.operator(internal_order=True)
-        labels = labels[prop.order]
+    S, labels = baseline_operator(n, c, order)
     labeled = np.flatnonzero(labels >= 0)
     Y0 = np.zeros((n, c), np.float32)
     Y0[labeled, labels[labeled]] = 1
@@ -122,12 +125,7 @@ def test_torch(benchmark, n, c, order):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(2)
     benchmark.group = f"propagate-n{n}-c{c}-{order}"
-    prop, labels = case(n, c)
-    if order == "random":
-        S = sp.csr_array(prop.operator())  # the operator in the caller's (data) order
-    else:
-        S = prop.operator(internal_order=True)
-        labels = labels[prop.order]
+    S, labels = baseline_operator(n, c, order)
     with warnings.catch_warnings():  # "sparse CSR support is in beta": expected, not a failure
         warnings.simplefilter("ignore", UserWarning)
         St = torch.sparse_csr_tensor(torch.from_numpy(S.indptr.astype(np.int64)), torch.from_numpy(S.indices.astype(np.int64)),

@@ -45,7 +45,7 @@ SEED = int(os.environ.get("LABELGRAPH_TEST_SEED", "20240611"))
 ROUNDS = int(os.environ.get("LABELGRAPH_BENCH_ROUNDS", "3" if FULL else "1"))
 TRUTH_ROWS = 256  # rows whose exact neighbours (numpy float64) check every result
 # scikit-learn and scipy take minutes at n = 100k on 2 cores: they only run up to this size.
-SLOW_BASELINE_MAX_N = 20_000
+SLOW_BASELINE_MAX_N = int(os.environ.get("LABELGRAPH_BENCH_SLOW_MAX_N", "20000"))
 
 
 @dataclass(frozen=True)

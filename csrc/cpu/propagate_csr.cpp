@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "labelgraph/cpu_features.hpp"
@@ -29,11 +30,56 @@ struct Sweep {
   const char* name;
 };
 
+#if defined(LABELGRAPH_X86)
+// True if `sweep` matches the scalar sweep on a small random graph, for every padded width and
+// both update forms. Guards the sweeps no development machine can run (AVX-512): one that
+// disagrees is never selected.
+bool agrees_with_scalar(detail::SweepFn sweep) {
+  constexpr int64_t n = 37, degree = 5;
+  std::mt19937 rng(777);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::vector<int64_t> indptr(n + 1);
+  std::vector<int32_t> indices, labels(n);
+  std::vector<float> values;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t e = 0; e < degree + i % 3; ++e) {  // rows of 5 to 7 nonzeros: every tail length
+      indices.push_back(int32_t((i * 7 + e * 11) % n));
+      values.push_back(unit(rng));
+    }
+    indptr[i + 1] = int64_t(indices.size());
+  }
+  for (int64_t width : {int64_t(4), int64_t(8), int64_t(16), int64_t(32), int64_t(48), int64_t(64), int64_t(112)}) {
+    for (const bool clamp : {true, false}) {
+      for (int64_t i = 0; i < n; ++i) labels[i] = i % 4 == 0 ? int32_t(i % std::min<int64_t>(width, 7)) : -1;
+      const detail::SweepArgs args{indptr.data(), indices.data(), values.data(), labels.data(), width, clamp,
+                                   0.7f, 0.3f, true};
+      PropagateWorkspace in_out, scalar_out;  // 64-byte aligned rows, as the sweeps require
+      in_out.reserve(n * width);
+      scalar_out.reserve(n * width);
+      float *src = in_out.buffer(0), *got = in_out.buffer(1), *want = scalar_out.buffer(0);
+      for (int64_t e = 0; e < n * width; ++e) src[e] = unit(rng);
+      const float change_want = detail::sweep_scalar(args, src, want, 0, n);
+      const float change_got = sweep(args, src, got, 0, n);
+      if (std::fabs(change_got - change_want) > 1e-4f * (1.0f + change_want)) return false;
+      for (int64_t i = 0; i < n; ++i) {
+        if (clamp && labels[i] >= 0) continue;  // not written in clamp mode
+        for (int64_t k = 0; k < width; ++k)
+          if (std::fabs(got[i * width + k] - want[i * width + k]) > 1e-4f * (1.0f + std::fabs(want[i * width + k])))
+            return false;
+      }
+    }
+  }
+  return true;
+}
+#endif
+
 Sweep select_sweep() {
 #if defined(LABELGRAPH_X86)
+  static const bool avx512_ok = detected_simd_level() >= SimdLevel::avx512 && agrees_with_scalar(detail::sweep_avx512);
+  static const bool avx2_ok = detected_simd_level() >= SimdLevel::avx2 && agrees_with_scalar(detail::sweep_avx2);
   const SimdLevel level = active_simd_level();
-  if (level >= SimdLevel::avx512) return {detail::sweep_avx512, "avx512"};
-  if (level >= SimdLevel::avx2) return {detail::sweep_avx2, "avx2"};
+  if (level >= SimdLevel::avx512 && avx512_ok) return {detail::sweep_avx512, "avx512"};
+  if (level >= SimdLevel::avx2 && avx2_ok) return {detail::sweep_avx2, "avx2"};
 #endif
   return {detail::sweep_scalar, "scalar"};
 }

@@ -1,6 +1,7 @@
-"""Workflows on kNN graphs: cold-start selection, label audit, learning under label noise."""
+"""Workflows on kNN graphs: annotation session, cold-start selection, label audit, learning under label noise."""
 
 from labelgraph.workflows.audit import AUDIT_DTYPE, LabelAudit, audit_labels, out_of_sample_probabilities
+from labelgraph.workflows.session import STRATEGIES, AnnotationSession, SessionState
 from labelgraph.workflows.selection import (
     kmeans_centre_select,
     knn_density,
@@ -10,6 +11,9 @@ from labelgraph.workflows.selection import (
 )
 
 __all__ = [
+    "STRATEGIES",
+    "AnnotationSession",
+    "SessionState",
     "AUDIT_DTYPE",
     "LabelAudit",
     "audit_labels",

@@ -1,0 +1,222 @@
+"""The annotation session: labels arrive in batches, pseudo-labels follow incrementally, next batch proposed."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from labelgraph.graph import KnnGraph
+from labelgraph.propagation import LabelPropagator, PropagationResult
+from labelgraph.workflows._validation import bounded_float, positive_int, seed_value
+
+STRATEGIES = ("random", "least_confidence", "margin", "entropy", "cluster_margin")
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """Everything a session exports, rows in the caller's order.
+
+    Attributes:
+        labels: ``[n]`` int64 human labels so far, -1 where none.
+        pseudo_labels: ``[n]`` int64 propagated class, -1 where no label reaches the row.
+        confidence: ``[n]`` float64 share of the top class in the row's propagated scores (0 unreached).
+        queue: indices proposed for labelling next, most useful first.
+    """
+
+    labels: np.ndarray
+    pseudo_labels: np.ndarray
+    confidence: np.ndarray
+    queue: np.ndarray
+
+
+def class_probabilities(soft: np.ndarray) -> np.ndarray:
+    """Rows of propagated scores ``[n, c]`` scaled to sum to 1; unreached (all-zero) rows uniform."""
+    soft = soft.astype(np.float64)
+    totals = soft.sum(axis=1, keepdims=True)
+    return np.divide(soft, totals, out=np.full_like(soft, 1.0 / soft.shape[1]), where=totals > 0)
+
+
+def uncertainty(probabilities: np.ndarray, strategy: str) -> np.ndarray:
+    """Per-row uncertainty (larger = ask sooner) of ``[n, c]`` class probabilities.
+
+    least_confidence: 1 - p_max. margin: 1 - (p_max - p_second). entropy: -sum p log p.
+    """
+    if strategy == "least_confidence":
+        return 1.0 - probabilities.max(axis=1)
+    if strategy in ("margin", "cluster_margin"):
+        if probabilities.shape[1] == 1:
+            return np.zeros(probabilities.shape[0])
+        top2 = -np.partition(-probabilities, 1, axis=1)[:, :2]
+        return 1.0 - (top2[:, 0] - top2[:, 1])
+    if strategy == "entropy":
+        p = np.clip(probabilities, 1e-300, 1.0)
+        return -(probabilities * np.log(p)).sum(axis=1)
+    raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
+
+
+def _most_uncertain_first(score: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """``candidates`` by decreasing score, ties to the lower index (deterministic)."""
+    return candidates[np.lexsort((candidates, -score[candidates]))]
+
+
+class AnnotationSession:
+    """Human-in-the-loop labelling on a kNN graph (Bai et al. 2021's active-learning loop).
+
+    Each batch of new labels updates the pseudo-labels by warm-starting the clamped propagation
+    from the previous scores and sweeping only until the largest change of one sweep is at most
+    ``tol`` (at most ``max_iter`` sweeps), instead of starting over: a new label only moves scores
+    near it. The operator (weights, normalisation, node order) is prepared once.
+
+    Args:
+        graph: :class:`KnnGraph` (similarities) or a square scipy CSR adjacency.
+        n_classes: number of classes, >= 1.
+        temperature: edge weight ``exp(s / T)``; see :class:`LabelPropagator`.
+        symmetrize: "none" (paper), "max" or "mean"; "max" keeps rows reachable both ways.
+        alpha: None for the paper's clamped update, or Zhou et al.'s ``alpha`` in (0, 1). The
+            clamped update converges slowly while few rows are labeled (the unlabeled part of S
+            has spectral radius near 1); the alpha form converges at rate ``alpha`` whatever the
+            labels, so its fixed point is reached from scratch and from a warm start alike.
+        tol: stop once one sweep changes no score by more than this (> 0).
+        max_iter: most sweeps per update.
+        clusters: ``[n]`` int cluster of every row, for the "cluster_margin" strategy (e.g. k-means
+            of the embeddings); without it that strategy is unavailable.
+        seed: seed of the "random" strategy.
+        n_threads: OpenMP threads of the propagation.
+
+    Example:
+        >>> import numpy as np, labelgraph
+        >>> from labelgraph.workflows import AnnotationSession
+        >>> X = np.random.default_rng(0).standard_normal((500, 8)).astype(np.float32)
+        >>> session = AnnotationSession(labelgraph.knn_graph(X, k=10), n_classes=3, temperature=0.1)
+        >>> batch = session.query(5, strategy="random")
+        >>> _ = session.add_labels(batch, [0, 1, 2, 0, 1])
+        >>> session.query(5, strategy="margin").shape
+        (5,)
+    """
+
+    def __init__(self, graph: KnnGraph | sp.csr_matrix | sp.csr_array, n_classes: int, *, temperature: float = 0.01,
+                 symmetrize: str = "none", alpha: float | None = None, tol: float = 1e-4, max_iter: int = 200,
+                 clusters: np.ndarray | None = None, seed: int = 0, n_threads: int | None = None) -> None:
+        self.n_classes = positive_int(n_classes, "n_classes")
+        self.tol = bounded_float(tol, "tol", low=0.0, low_open=True)
+        self.max_iter = positive_int(max_iter, "max_iter")
+        self.alpha = None if alpha is None else bounded_float(alpha, "alpha", low=0.0, high=1.0, low_open=True,
+                                                              high_open=True)
+        self._rng = np.random.default_rng(seed_value(seed))
+        self._propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, n_threads=n_threads)
+        n = self._propagator.n
+        self.labels = np.full(n, -1, dtype=np.int64)
+        self._clusters = None
+        if clusters is not None:
+            clusters = np.asarray(clusters)
+            if clusters.shape != (n,) or clusters.dtype.kind not in "iu":
+                raise ValueError(f"clusters must be an int array of shape ({n},); got {clusters.dtype} {clusters.shape}")
+            self._clusters = clusters.astype(np.int64)
+        self._result: PropagationResult | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of items."""
+        return self._propagator.n
+
+    @property
+    def result(self) -> PropagationResult | None:
+        """The latest propagation (None before the first label)."""
+        return self._result
+
+    def add_labels(self, indices: Any, classes: Any) -> PropagationResult:
+        """Record human labels and update the pseudo-labels incrementally.
+
+        Args:
+            indices: ``[m]`` row numbers (relabelling a row overwrites its label).
+            classes: ``[m]`` classes in ``[0, n_classes)``.
+
+        Returns:
+            The updated :class:`PropagationResult` (``n_iter`` = sweeps this update took).
+        """
+        indices = np.asarray(indices)
+        classes = np.asarray(classes)
+        if indices.dtype.kind not in "iu" or classes.dtype.kind not in "iu":
+            raise TypeError(f"indices and classes must be integer arrays; got {indices.dtype} and {classes.dtype}")
+        if indices.ndim != 1 or indices.shape != classes.shape:
+            raise ValueError(f"indices and classes must be 1-D of the same length; got {indices.shape} and {classes.shape}")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.n):
+            raise ValueError(f"indices must be in [0, {self.n}); got values from {indices.min()} to {indices.max()}")
+        if classes.size and (classes.min() < 0 or classes.max() >= self.n_classes):
+            raise ValueError(f"classes must be in [0, {self.n_classes}) (n_classes={self.n_classes}); got values "
+                             f"from {classes.min()} to {classes.max()}")
+        self.labels[indices] = classes
+        if not (self.labels >= 0).any():
+            raise ValueError("no row is labeled yet: pass at least one label")
+        # Warm start: the previous scores are near the new fixed point except around the new labels.
+        init = None if self._result is None else self._result.soft
+        self._result = self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
+                                                  n_classes=self.n_classes, init=init)
+        return self._result
+
+    def query(self, batch_size: int, strategy: str = "margin") -> np.ndarray:
+        """Rows to label next: the ``batch_size`` most useful unlabeled rows by ``strategy``.
+
+        Strategies: "random" (the paper's), "least_confidence", "margin", "entropy" (on the
+        propagated class probabilities; unreached rows count as uniform, so they come first) and
+        "cluster_margin" (diversity: the lowest-margin row of each cluster in turn, clusters in
+        order of their most uncertain row). Deterministic for a given seed and state.
+        """
+        batch_size = positive_int(batch_size, "batch_size")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
+        unlabeled = np.flatnonzero(self.labels < 0)
+        batch_size = min(batch_size, unlabeled.size)
+        if strategy == "random" or self._result is None:
+            return np.sort(self._rng.choice(unlabeled, size=batch_size, replace=False))
+        score = uncertainty(class_probabilities(self._result.soft), strategy)
+        ranked = _most_uncertain_first(score, unlabeled)
+        if strategy != "cluster_margin":
+            return ranked[:batch_size]
+        if self._clusters is None:
+            raise ValueError("strategy='cluster_margin' needs clusters=: pass the cluster of every row "
+                             "(e.g. k-means of the embeddings) when creating the session")
+        # Round-robin over clusters: each round takes every cluster's most uncertain remaining row,
+        # rounds in order of uncertainty.
+        cluster = self._clusters[ranked]
+        round_of = np.zeros(ranked.size, dtype=np.int64)
+        seen: dict[int, int] = {}
+        for position, c in enumerate(cluster.tolist()):
+            round_of[position] = seen.get(c, 0)
+            seen[c] = round_of[position] + 1
+        return ranked[np.argsort(round_of, kind="stable")][:batch_size]
+
+    def state(self, batch_size: int = 10, strategy: str = "margin") -> SessionState:
+        """Current labels, pseudo-labels with confidence, and the next ``batch_size`` to label."""
+        if self._result is None:
+            pseudo = np.full(self.n, -1, dtype=np.int64)
+            confidence = np.zeros(self.n)
+        else:
+            pseudo = self._result.labels.copy()
+            confidence = np.where(self._result.unreached, 0.0, class_probabilities(self._result.soft).max(axis=1))
+        return SessionState(self.labels.copy(), pseudo, confidence, self.query(batch_size, strategy))
+
+    def export(self, folder: str | Path, batch_size: int = 10, strategy: str = "margin") -> SessionState:
+        """Write ``labels.csv`` (index,label), ``pseudo_labels.csv`` (index,pseudo_label,confidence)
+        and ``queue.csv`` (rank,index) into ``folder``; returns the exported state."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = self.state(batch_size, strategy)
+        labeled = np.flatnonzero(state.labels >= 0)
+        _write_rows(folder / "labels.csv", ("index", "label"), zip(labeled.tolist(), state.labels[labeled].tolist()))
+        _write_rows(folder / "pseudo_labels.csv", ("index", "pseudo_label", "confidence"),
+                    ((i, int(p), f"{c:.6g}") for i, (p, c) in enumerate(zip(state.pseudo_labels, state.confidence))))
+        _write_rows(folder / "queue.csv", ("rank", "index"), enumerate(state.queue.tolist()))
+        return state
+
+
+def _write_rows(path: Path, header: tuple[str, ...], rows: Any) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)

@@ -1,0 +1,127 @@
+"""AnnotationSession: incremental updates agree with cold runs, strategies, exports, bad input."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+import pytest
+
+import labelgraph
+from labelgraph.workflows import AnnotationSession
+from labelgraph.workflows.session import class_probabilities, uncertainty
+
+SEED = int(os.environ.get("LABELGRAPH_TEST_SEED", "20240611"))
+
+
+def clustered(rng: np.random.Generator, n_per: int = 150, n_classes: int = 4, d: int = 8):
+    centres = rng.standard_normal((n_classes, d)) * 3
+    y = np.repeat(np.arange(n_classes), n_per)
+    X = (centres[y] + rng.standard_normal((y.size, d))).astype(np.float32)
+    return X, y
+
+
+@pytest.fixture
+def setup():
+    rng = np.random.default_rng(SEED)
+    X, y = clustered(rng)
+    return labelgraph.knn_graph(X, k=10), y, rng
+
+
+def test_warm_updates_agree_with_a_cold_run_and_take_fewer_sweeps(setup) -> None:
+    graph, y, rng = setup
+    tol = 1e-6
+    session = AnnotationSession(graph, 4, temperature=0.1, symmetrize="max", tol=tol, max_iter=2000)
+    first = session.add_labels(np.array([0, 150, 300, 450]), np.array([0, 1, 2, 3]))
+    sweeps = []
+    for _ in range(5):
+        batch = session.query(10, strategy="margin")
+        sweeps.append(session.add_labels(batch, y[batch]).n_iter)
+    cold = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max").propagate(session.labels, 2000, tol=tol,
+                                                                               n_classes=4)
+    np.testing.assert_allclose(session.result.soft, cold.soft, atol=1e3 * tol)
+    np.testing.assert_array_equal(session.result.labels, cold.labels)
+    assert max(sweeps) < first.n_iter  # each update moves only what the new labels change
+
+
+def test_uncertainty_scores_match_numpy() -> None:
+    p = np.array([[0.7, 0.2, 0.1], [0.4, 0.35, 0.25], [1 / 3, 1 / 3, 1 / 3]])
+    np.testing.assert_allclose(uncertainty(p, "least_confidence"), [0.3, 0.6, 2 / 3])
+    np.testing.assert_allclose(uncertainty(p, "margin"), [0.5, 0.95, 1.0])
+    np.testing.assert_allclose(uncertainty(p, "entropy"), -(p * np.log(p)).sum(axis=1))
+    np.testing.assert_allclose(class_probabilities(np.array([[0.0, 0.0], [1.0, 3.0]])), [[0.5, 0.5], [0.25, 0.75]])
+
+
+@pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy"])
+def test_uncertainty_strategies_pick_the_most_uncertain_unlabeled_rows(setup, strategy) -> None:
+    graph, y, _ = setup
+    session = AnnotationSession(graph, 4, temperature=0.1)
+    session.add_labels(np.array([0, 150, 300, 450, 5]), y[[0, 150, 300, 450, 5]])
+    picked = session.query(7, strategy=strategy)
+    score = uncertainty(class_probabilities(session.result.soft), strategy)
+    unlabeled = np.flatnonzero(session.labels < 0)
+    expected = sorted(unlabeled.tolist(), key=lambda i: (-score[i], i))[:7]
+    assert picked.tolist() == expected
+    assert np.all(session.labels[picked] < 0)
+
+
+def test_cluster_margin_spreads_over_clusters_and_is_deterministic(setup) -> None:
+    graph, y, _ = setup
+    clusters = y.copy()  # the true clusters stand in for k-means here
+    session = AnnotationSession(graph, 4, temperature=0.1, clusters=clusters)
+    session.add_labels(np.array([0, 150]), np.array([0, 1]))
+    picked = session.query(4, strategy="cluster_margin")
+    assert sorted(clusters[picked].tolist()) == [0, 1, 2, 3]
+    assert picked.tolist() == session.query(4, strategy="cluster_margin").tolist()
+
+
+def test_random_strategy_is_reproducible_under_a_seed(setup) -> None:
+    graph, _, _ = setup
+    a = AnnotationSession(graph, 4, seed=3).query(20, strategy="random")
+    b = AnnotationSession(graph, 4, seed=3).query(20, strategy="random")
+    assert a.tolist() == b.tolist() and len(set(a.tolist())) == 20
+
+
+def test_export_writes_the_three_tables(setup, tmp_path) -> None:
+    graph, y, _ = setup
+    session = AnnotationSession(graph, 4, temperature=0.1)
+    session.add_labels(np.array([0, 150, 300, 450]), np.array([0, 1, 2, 3]))
+    state = session.export(tmp_path, batch_size=6)
+    with open(tmp_path / "labels.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(int(r["index"]), int(r["label"])) for r in rows] == [(0, 0), (150, 1), (300, 2), (450, 3)]
+    with open(tmp_path / "pseudo_labels.csv") as f:
+        pseudo = list(csv.DictReader(f))
+    assert len(pseudo) == graph.n and int(pseudo[10]["pseudo_label"]) == state.pseudo_labels[10]
+    assert np.mean(state.pseudo_labels == y) > 0.95  # well separated clusters
+    with open(tmp_path / "queue.csv") as f:
+        assert [int(r["index"]) for r in csv.DictReader(f)] == state.queue.tolist()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda s: s.add_labels(np.array([0.5]), np.array([1])), TypeError, "integer arrays"),
+        (lambda s: s.add_labels(np.array([0, 1]), np.array([1])), ValueError, "same length"),
+        (lambda s: s.add_labels(np.array([10_000]), np.array([1])), ValueError, "indices must be in"),
+        (lambda s: s.add_labels(np.array([3]), np.array([9])), ValueError, "classes must be in"),
+        (lambda s: s.add_labels(np.array([], dtype=int), np.array([], dtype=int)), ValueError, "no row is labeled"),
+        (lambda s: s.query(0), ValueError, "batch_size"),
+        (lambda s: s.query(3, strategy="bald"), ValueError, "strategy must be one of"),
+    ],
+)
+def test_bad_input_is_named(setup, call, error, match) -> None:
+    graph, _, _ = setup
+    with pytest.raises(error, match=match):
+        call(AnnotationSession(graph, 4))
+
+
+def test_cluster_margin_without_clusters_says_how(setup) -> None:
+    graph, _, _ = setup
+    session = AnnotationSession(graph, 4)
+    session.add_labels(np.array([0]), np.array([0]))
+    with pytest.raises(ValueError, match="needs clusters="):
+        session.query(2, strategy="cluster_margin")
+    with pytest.raises(ValueError, match="tol"):
+        AnnotationSession(graph, 4, tol=0.0)

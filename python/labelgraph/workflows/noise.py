@@ -65,6 +65,18 @@ class SmoothedLabels:
     wrong_fraction: np.ndarray | None
 
 
+def _given_labels(labels: Any, n: int, name: str) -> np.ndarray:
+    """A class >= 0 for each of the ``n`` rows; the errors name ``name``."""
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of ints; got {type(labels).__name__}")
+    if labels.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one class per row; got shape {labels.shape}")
+    try:
+        return labeled_vector(labels, n, name)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{name}: {error}") from None
+
+
 def _class_count(labels: np.ndarray, n_classes: Any) -> int:
     if n_classes is None:
         return int(labels.max()) + 1
@@ -98,7 +110,7 @@ def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: flo
     counts as disagreement); used to set ``alpha="auto"`` in :func:`smooth_labels`.
     """
     graph = knn_graph_arg(graph, "graph")
-    labels = labeled_vector(labels, graph.n, "labels")
+    labels = _given_labels(labels, graph.n, "labels")
     temperature = bounded_float(temperature, "temperature", low=0.0, low_open=True)
     c = _class_count(labels, n_classes)
     votes = _vote(graph.indices, _knn_weights(graph.similarities, temperature), labels, c)
@@ -160,7 +172,7 @@ def smooth_labels(
         ((100,), (100, 3))
     """
     graph = knn_graph_arg(graph, "graph")
-    noisy = labeled_vector(noisy_labels, graph.n, "noisy_labels")
+    noisy = _given_labels(noisy_labels, graph.n, "noisy_labels")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     n_iter = positive_int(n_iter, "n_iter")
@@ -170,7 +182,7 @@ def smooth_labels(
     c = _class_count(noisy, n_classes)
     truth = None
     if true_labels is not None:
-        truth = labeled_vector(true_labels, graph.n, "true_labels")
+        truth = _given_labels(true_labels, graph.n, "true_labels")
     if isinstance(alpha, str):
         if alpha != "auto":
             raise ValueError(f"alpha must be 'auto' or a float in (0, 1); got {alpha!r}")
@@ -258,8 +270,10 @@ def weighted_knn_probabilities(
     else:
         if not isinstance(train_labels, np.ndarray):
             raise TypeError(f"train_labels must be a numpy array; got {type(train_labels).__name__}")
-        n = train_labels.shape[0] if train_labels.ndim >= 1 else 0
-        train = labeled_vector(train_labels, n, "train_labels")
+        if train_labels.ndim != 1:
+            raise ValueError(f"train_labels must be [n] ints or [n, c] soft labels; got shape {train_labels.shape}")
+        n = train_labels.shape[0]
+        train = _given_labels(train_labels, n, "train_labels")
         c = _class_count(train, n_classes)
 
     if isinstance(queries_or_graph, KnnGraph):

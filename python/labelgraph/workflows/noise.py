@@ -17,7 +17,7 @@ What we chose, and why (measured on Fashion-MNIST, PCA-256 pixels, k=50, T=0.02;
   with ``gap = 1 - eta c / (c - 1)`` the neighbours' expected margin for the true class (see
   :func:`auto_alpha`), clipped to [0.5, 0.99]: the noisier the labels, the less the own label weighs.
 * Class-balanced normalisation (each class column scaled to equal total mass before the argmax,
-  ``balance=True``) moved weighted-kNN accuracy by at most 0.3 points here; offered, off by default.
+  ``balance=True``) moved weighted-kNN accuracy by at most 0.4 points here; offered, off by default.
 * Weighted kNN can vote with hard smoothed labels or with the soft smoothed rows (``[n, c]``
   probabilities); the soft vote carries the confidence and scored higher at every noise level.
 """

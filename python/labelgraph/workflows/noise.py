@@ -19,7 +19,7 @@ What we chose, and why (measured on Fashion-MNIST, PCA-256 pixels, k=50, T=0.02;
 * Class-balanced normalisation (each class column scaled to equal total mass before the argmax,
   ``balance=True``) moved weighted-kNN accuracy by at most 0.4 points here; offered, off by default.
 * Weighted kNN can vote with hard smoothed labels or with the soft smoothed rows (``[n, c]``
-  probabilities); the soft vote carries the confidence and scored higher at every noise level.
+  probabilities); the soft vote carries the confidence and scored at least as high in every run.
 """
 
 from __future__ import annotations

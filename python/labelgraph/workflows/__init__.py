@@ -1,6 +1,14 @@
 """Workflows on kNN graphs: annotation session, cold-start selection, label audit, learning under label noise."""
 
 from labelgraph.workflows.audit import AUDIT_DTYPE, LabelAudit, audit_labels, out_of_sample_probabilities
+from labelgraph.workflows.noise import (
+    SmoothedLabels,
+    auto_alpha,
+    estimate_noise_rate,
+    smooth_labels,
+    weighted_knn_classify,
+    weighted_knn_probabilities,
+)
 from labelgraph.workflows.session import STRATEGIES, AnnotationSession, SessionState
 from labelgraph.workflows.selection import (
     kmeans_centre_select,
@@ -18,6 +26,12 @@ __all__ = [
     "LabelAudit",
     "audit_labels",
     "out_of_sample_probabilities",
+    "SmoothedLabels",
+    "auto_alpha",
+    "estimate_noise_rate",
+    "smooth_labels",
+    "weighted_knn_classify",
+    "weighted_knn_probabilities",
     "kmeans_centre_select",
     "knn_density",
     "random_select",

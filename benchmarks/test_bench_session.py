@@ -61,10 +61,14 @@ def test_add_10_labels_warm(benchmark) -> None:
                                 warmup_rounds=0)
     cold = labelgraph.LabelPropagator(knn_graph_csr(N)[0], 0.1, symmetrize="max").propagate(
         session.labels, MAX_ITER, alpha=ALPHA, tol=TOL, n_classes=N_CLASSES)
-    agree = float(np.mean(cold.labels == result.labels))
-    benchmark.extra_info.update(n=N, sweeps=result.n_iter, agreement_with_cold=agree,
-                                max_abs_diff=float(np.abs(cold.soft - result.soft).max()))
-    assert agree > 0.99
+    # Rows whose scores are all below the tolerance carry no decision (labels far away): compare the
+    # argmax where either run has a score above 10 tol.
+    decided = (cold.soft.max(axis=1) > 10 * TOL) | (result.soft.max(axis=1) > 10 * TOL)
+    agree = float(np.mean(cold.labels[decided] == result.labels[decided]))
+    max_diff = float(np.abs(cold.soft - result.soft).max())
+    benchmark.extra_info.update(n=N, sweeps=result.n_iter, agreement_with_cold=agree, rows_decided=int(decided.sum()),
+                                max_abs_diff=max_diff)
+    assert agree > 0.99 and max_diff < 100 * TOL
 
 
 def test_cold_propagation_same_tolerance(benchmark) -> None:

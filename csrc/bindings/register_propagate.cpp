@@ -84,9 +84,65 @@ class PreparedOperator {
     const RunHooks hooks = python_hooks(progress);
     const PropagateStats s = without_gil([&] {
       std::lock_guard<std::mutex> lock(busy_);  // one call at a time uses the buffers
-      return propagate_csr_cpu(g_, pv_, po_, pl, n_classes, pi, o, hooks, out, workspace_);
+      state_ready_ = false;
+      PropagateStats stats = propagate_csr_cpu(g_, pv_, po_, pl, n_classes, pi, o, hooks, out, workspace_);
+      // Keep what update() continues from: the final Y and the labels, in operator order.
+      state_labels_.resize(static_cast<size_t>(g_.n));
+      for (int64_t i = 0; i < g_.n; ++i) state_labels_[i] = pl[po_ ? po_[i] : i];
+      state_buffer_ = stats.final_buffer;
+      state_classes_ = n_classes;
+      state_alpha_ = alpha;
+      state_ready_ = true;
+      return stats;
     });
     return py::make_tuple(soft, hard, unreached, s.n_iter, s.converged, s.finite, std::string(s.kernel));
+  }
+
+  // Continues the last propagate() after labels were added to `rows` (caller order, with their
+  // classes in `classes`): see propagate_update_cpu. Returns (rows, soft_rows, sweeps): every
+  // caller row whose scores changed (ascending in operator order) and its new scores.
+  py::tuple update(const py::array& rows, const py::array& classes, int64_t n_classes, double alpha, double tol,
+                   int64_t max_iter) {
+    const int64_t* pr = input_data<int64_t>(rows, "rows");
+    const int32_t* pc = input_data<int32_t>(classes, "classes");
+    if (rows.ndim() != 1 || classes.ndim() != 1 || rows.shape(0) != classes.shape(0))
+      throw py::value_error("rows and classes must be 1-D of the same length");
+    if (!state_ready_) throw py::value_error("update() continues a propagate(): call propagate() first");
+    if (n_classes != state_classes_ || alpha != state_alpha_)
+      throw py::value_error("update() must use the n_classes and alpha of the last propagate()");
+    if (max_iter < 0 || !(tol > 0.0)) throw py::value_error("update() needs max_iter >= 0 and tol > 0");
+    std::vector<int64_t> seeds;
+    for (int64_t q = 0; q < rows.shape(0); ++q) {
+      if (pr[q] < 0 || pr[q] >= g_.n) throw py::value_error("rows must be in [0, n)");
+      if (pc[q] < 0 || pc[q] >= n_classes) throw py::value_error("classes must be in [0, n_classes)");
+    }
+    const int64_t width = propagation_row_width(n_classes);
+    std::vector<int64_t> touched;
+    const int64_t sweeps = without_gil([&] {
+      std::lock_guard<std::mutex> lock(busy_);
+      if (transpose_indptr_.empty()) build_transpose();
+      if (po_ && new_of_old_.empty()) {
+        new_of_old_.resize(static_cast<size_t>(g_.n));
+        for (int64_t i = 0; i < g_.n; ++i) new_of_old_[po_[i]] = i;
+      }
+      for (int64_t q = 0; q < rows.shape(0); ++q) {
+        const int64_t i = po_ ? new_of_old_[pr[q]] : pr[q];
+        state_labels_[i] = pc[q];
+        seeds.push_back(i);
+      }
+      return propagate_update_cpu(g_, transpose_indptr_.data(), transpose_indices_.data(), pv_, state_labels_.data(),
+                                  width, alpha, tol, max_iter, seeds, workspace_.buffer(state_buffer_), touched);
+    });
+    const int64_t m = int64_t(touched.size());
+    py::array_t<int64_t> out_rows(m);
+    py::array_t<float> out_soft({m, n_classes});
+    const float* y = workspace_.buffer(state_buffer_);
+    for (int64_t q = 0; q < m; ++q) {
+      const int64_t i = touched[q];
+      out_rows.mutable_data()[q] = po_ ? po_[i] : i;
+      std::copy(y + i * width, y + i * width + n_classes, out_soft.mutable_data() + q * n_classes);
+    }
+    return py::make_tuple(out_rows, out_soft, sweeps);
   }
 
  private:
@@ -96,6 +152,26 @@ class PreparedOperator {
   const int64_t* po_ = nullptr;
   PropagateWorkspace workspace_;
   std::mutex busy_;
+  // State of the last propagate(), continued by update().
+  bool state_ready_ = false;
+  int state_buffer_ = 0;
+  int64_t state_classes_ = 0;
+  double state_alpha_ = -1.0;
+  std::vector<int32_t> state_labels_;
+  std::vector<int64_t> new_of_old_, transpose_indptr_;
+  std::vector<int32_t> transpose_indices_;
+
+  // For each column j, the rows whose sums read j (their order ascending).
+  void build_transpose() {
+    transpose_indptr_.assign(static_cast<size_t>(g_.n + 1), 0);
+    const int64_t nnz = g_.indptr[g_.n];
+    for (int64_t p = 0; p < nnz; ++p) ++transpose_indptr_[g_.indices[p] + 1];
+    for (int64_t j = 0; j < g_.n; ++j) transpose_indptr_[j + 1] += transpose_indptr_[j];
+    transpose_indices_.resize(static_cast<size_t>(nnz));
+    std::vector<int64_t> fill(transpose_indptr_.begin(), transpose_indptr_.end() - 1);
+    for (int64_t i = 0; i < g_.n; ++i)
+      for (int64_t p = g_.indptr[i]; p < g_.indptr[i + 1]; ++p) transpose_indices_[fill[g_.indices[p]]++] = int32_t(i);
+  }
 };
 
 Normalization parse_normalization(const std::string& name) {
@@ -131,7 +207,11 @@ void register_propagate(py::module_& m) {
            py::arg("init") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
            py::arg("n_threads") = 0, py::arg("progress") = py::none(),
            "All iterations of label propagation in one call; labels, init and the results in the caller's order.\n"
-           "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).");
+           "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).")
+      .def("update", &PreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
+           py::arg("alpha") = -1.0, py::arg("tol") = 1e-4, py::arg("max_iter") = 200,
+           "Continue the last propagate() after new labels at `rows` (caller order): sweeps only the rows the\n"
+           "new labels change. Returns (rows, soft_rows, sweeps) for every row whose scores changed.");
 
   m.def(
       "propagate_csr",

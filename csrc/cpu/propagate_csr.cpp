@@ -117,6 +117,8 @@ class DenormalsAreZero {
 
 std::string spmm_kernel_name() { return select_sweep().name; }
 
+int64_t propagation_row_width(int64_t n_classes) { return detail::padded_width(n_classes); }
+
 PropagateWorkspace::~PropagateWorkspace() {
   std::free(buffers_[0]);
   std::free(buffers_[1]);
@@ -252,7 +254,7 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
     out.hard[dst] = best;
     out.unreached[dst] = best < 0;
   }
-  return PropagateStats{iterations, converged, nonfinite == 0, sweep.name};
+  return PropagateStats{iterations, converged, nonfinite == 0, sweep.name, final_buffer};
 }
 
 }  // namespace labelgraph

@@ -125,3 +125,32 @@ def test_cluster_margin_without_clusters_says_how(setup) -> None:
         session.query(2, strategy="cluster_margin")
     with pytest.raises(ValueError, match="tol"):
         AnnotationSession(graph, 4, tol=0.0)
+
+
+def test_update_touches_only_the_region_the_new_labels_change(setup) -> None:
+    graph, y, _ = setup
+    prop = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max")
+    labels = np.full(graph.n, -1)
+    labels[[0, 150, 300, 450]] = [0, 1, 2, 3]
+    prop.propagate(labels, 2000, alpha=0.9, tol=1e-6, n_classes=4)
+    rows, soft_rows, sweeps = prop._operator.update(np.array([10], np.int64), np.array([0], np.int32), 4, alpha=0.9,
+                                                    tol=1e-3, max_iter=100)
+    assert 0 < rows.size < graph.n and sweeps < 100
+    labels[10] = 0
+    full = prop.propagate(labels, 2000, alpha=0.9, tol=1e-6, n_classes=4)  # from scratch
+    np.testing.assert_allclose(soft_rows, full.soft[rows], atol=0.05)
+
+
+def test_update_needs_a_matching_propagate_first(setup) -> None:
+    graph, _, _ = setup
+    prop = labelgraph.LabelPropagator(graph, 0.1)
+    one, cls = np.array([3], np.int64), np.array([1], np.int32)
+    with pytest.raises(ValueError, match="call propagate"):
+        prop._operator.update(one, cls, 4)
+    labels = np.full(graph.n, -1)
+    labels[0] = 0
+    prop.propagate(labels, 5, n_classes=4)
+    with pytest.raises(ValueError, match="n_classes and alpha"):
+        prop._operator.update(one, cls, 5)
+    with pytest.raises(ValueError, match="classes must be in"):
+        prop._operator.update(one, np.array([7], np.int32), 4)

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "labelgraph/common.hpp"
 
@@ -37,6 +38,7 @@ struct PropagateStats {
   bool converged = false;
   bool finite = true;  // false if any score is inf or NaN (a diverging non-symmetric operator)
   const char* kernel = "";
+  int final_buffer = 0;  // workspace buffer holding the final Y (operator order, padded rows)
 };
 
 // Where the result goes, in the caller's row order.
@@ -72,6 +74,22 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
                                  const int32_t* labels, int64_t n_classes, const float* init,
                                  const PropagateOptions& options, const RunHooks& hooks, const PropagateOutput& out,
                                  PropagateWorkspace& workspace);
+
+// Incremental update of a propagated state after new labels (active learning). `y` holds the
+// previous scores in operator order (rows of `width` floats); `labels` the labels in operator
+// order, already including the new ones; `seeds` the operator rows whose label is new. Only rows
+// an input of which changed are re-swept (Jacobi on that active set), and a row whose value moved
+// by at most `tol` does not wake its dependants: the result matches full sweeps run until no row
+// moves by more than tol, at the cost of the region the new labels actually change.
+// `transpose_indptr` / `transpose_indices` give, for each row j, the rows whose sums read j.
+// Returns the sweeps run and fills `touched` with every row whose value changed.
+int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indptr, const int32_t* transpose_indices,
+                             const float* values, const int32_t* labels, int64_t width, double alpha, double tol,
+                             int64_t max_iter, const std::vector<int64_t>& seeds, float* y,
+                             std::vector<int64_t>& touched);
+
+// Floats per row of Y for n_classes classes (padded so a row starts on a cache line).
+int64_t propagation_row_width(int64_t n_classes);
 
 // Name of the SpMM kernel the active SIMD level selects (scalar, avx2, avx512).
 std::string spmm_kernel_name();

@@ -67,10 +67,11 @@ def _most_uncertain_first(score: np.ndarray, candidates: np.ndarray) -> np.ndarr
 class AnnotationSession:
     """Human-in-the-loop labelling on a kNN graph (Bai et al. 2021's active-learning loop).
 
-    Each batch of new labels updates the pseudo-labels by warm-starting the clamped propagation
-    from the previous scores and sweeping only until the largest change of one sweep is at most
-    ``tol`` (at most ``max_iter`` sweeps), instead of starting over: a new label only moves scores
-    near it. The operator (weights, normalisation, node order) is prepared once.
+    The first labels run a full propagation until no score moves by more than ``tol`` in a sweep
+    (at most ``max_iter`` sweeps). Each later batch continues from those scores and re-sweeps only
+    the rows whose inputs moved by more than ``tol`` (the new labels' neighbourhood, widening while
+    the change lasts), instead of starting over. The operator (weights, normalisation, node order)
+    is prepared once. The arrays of :attr:`result` are updated in place by later batches.
 
     Args:
         graph: :class:`KnnGraph` (similarities) or a square scipy CSR adjacency.
@@ -153,10 +154,21 @@ class AnnotationSession:
         self.labels[indices] = classes
         if not (self.labels >= 0).any():
             raise ValueError("no row is labeled yet: pass at least one label")
-        # Warm start: the previous scores are near the new fixed point except around the new labels.
-        init = None if self._result is None else self._result.soft
-        self._result = self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
-                                                  n_classes=self.n_classes, init=init)
+        if self._result is None:
+            self._result = self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
+                                                      n_classes=self.n_classes)
+            return self._result
+        # Continue from the previous scores, re-sweeping only the rows the new labels change.
+        rows, soft_rows, sweeps = self._propagator._operator.update(
+            indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
+            alpha=-1.0 if self.alpha is None else self.alpha, tol=self.tol, max_iter=self.max_iter)
+        soft, hard, unreached = self._result.soft, self._result.labels, self._result.unreached
+        soft[rows] = soft_rows
+        best = soft_rows.argmax(axis=1)  # scores are >= 0: ties to the lower class, all-zero rows unreached
+        reached = soft_rows.max(axis=1) > 0
+        hard[rows] = np.where(reached, best, -1)
+        unreached[rows] = ~reached
+        self._result = PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter)
         return self._result
 
     def query(self, batch_size: int, strategy: str = "margin") -> np.ndarray:

@@ -154,3 +154,13 @@ def test_update_needs_a_matching_propagate_first(setup) -> None:
         prop._operator.update(one, cls, 5)
     with pytest.raises(ValueError, match="classes must be in"):
         prop._operator.update(one, np.array([7], np.int32), 4)
+
+
+def test_query_respects_the_candidate_pool(setup) -> None:
+    graph, y, _ = setup
+    session = AnnotationSession(graph, 4, temperature=0.1)
+    pool = np.arange(100, 200)
+    assert set(session.query(5, strategy="random", candidates=pool).tolist()) <= set(pool.tolist())
+    session.add_labels(np.array([0, 150, 300, 450]), np.array([0, 1, 2, 3]))
+    picked = session.query(5, strategy="entropy", candidates=pool)
+    assert set(picked.tolist()) <= set(pool.tolist()) and 150 not in picked.tolist()

@@ -171,8 +171,11 @@ class AnnotationSession:
         self._result = PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter)
         return self._result
 
-    def query(self, batch_size: int, strategy: str = "margin") -> np.ndarray:
+    def query(self, batch_size: int, strategy: str = "margin", candidates: np.ndarray | None = None) -> np.ndarray:
         """Rows to label next: the ``batch_size`` most useful unlabeled rows by ``strategy``.
+
+        ``candidates`` (row numbers) limits the choice, e.g. to the pool an annotator may see
+        while test rows stay in the graph.
 
         Strategies: "random" (the paper's), "least_confidence", "margin", "entropy" (on the
         propagated class probabilities; unreached rows count as uniform, so they come first) and
@@ -182,7 +185,12 @@ class AnnotationSession:
         batch_size = positive_int(batch_size, "batch_size")
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
-        unlabeled = np.flatnonzero(self.labels < 0)
+        pool = self.labels < 0
+        if candidates is not None:
+            allowed = np.zeros(self.n, dtype=bool)
+            allowed[np.asarray(candidates, dtype=np.int64)] = True
+            pool &= allowed
+        unlabeled = np.flatnonzero(pool)
         batch_size = min(batch_size, unlabeled.size)
         if strategy == "random" or self._result is None:
             return np.sort(self._rng.choice(unlabeled, size=batch_size, replace=False))

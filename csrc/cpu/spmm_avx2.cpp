@@ -12,12 +12,6 @@
 namespace labelgraph::detail {
 namespace {
 
-inline void prefetch_rows(const SweepArgs& a, const float* src, int64_t p, int64_t p_limit, int64_t c0, int lines) {
-  if (p + kPrefetchAhead >= p_limit) return;
-  const float* s = src + int64_t(a.indices[p + kPrefetchAhead]) * a.width + c0;
-  for (int l = 0; l < lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(s + 16 * l), _MM_HINT_T0);
-}
-
 // Columns [c0, c0 + 8V) of row i; returns the running max of |new - old|. Nonzero p adds into
 // accumulator set p % kSets: with one set every FMA waits for the previous one (4 cycles), which
 // bounds narrow rows (c <= 16) at 4 cycles per nonzero; the sets are summed in a fixed order, so
@@ -93,12 +87,7 @@ float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin
   const int64_t p_limit = a.indptr[end];
   __m256 change = _mm256_setzero_ps();
   __m128 change4 = _mm_setzero_ps();
-  for (int64_t i = begin; i < end; ++i) {
-    const int label = a.labels[i];
-    if (a.clamp && label >= 0) continue;
-    const int64_t p0 = a.indptr[i], p1 = a.indptr[i + 1];
-    float* out = dst + i * a.width;
-    const float* old = src + i * a.width;
+  for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
     if (a.width == 4) {
       change4 = row_narrow(a, src, out, old, p0, p1, p_limit, label, change4);
     } else if (a.width == 8) {
@@ -113,7 +102,7 @@ float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin
       if (rest == 32) change = row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, change);
       if (rest == 48) change = row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, change);
     }
-  }
+  });
   alignas(32) float lanes[12];
   _mm256_store_ps(lanes, change);
   _mm_storeu_ps(lanes + 8, change4);

@@ -15,12 +15,6 @@ namespace {
 // uninitialised under -Wall; the masked form with every lane set is the same instruction.
 inline __m512 max_all(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, __mmask16(0xFFFF), a, b); }
 
-inline void prefetch_rows(const SweepArgs& a, const float* src, int64_t p, int64_t p_limit, int64_t c0, int lines) {
-  if (p + kPrefetchAhead >= p_limit) return;
-  const float* s = src + int64_t(a.indices[p + kPrefetchAhead]) * a.width + c0;
-  for (int l = 0; l < lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(s + 16 * l), _MM_HINT_T0);
-}
-
 // Columns [c0, c0 + 16V) of row i; returns the running max of |new - old|.
 template <int V>
 inline __m512 row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
@@ -92,12 +86,7 @@ inline __m512 row_narrow(const SweepArgs& a, const float* src, float* out, const
 float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = a.indptr[end];
   __m512 change = _mm512_setzero_ps();
-  for (int64_t i = begin; i < end; ++i) {
-    const int label = a.labels[i];
-    if (a.clamp && label >= 0) continue;
-    const int64_t p0 = a.indptr[i], p1 = a.indptr[i + 1];
-    float* out = dst + i * a.width;
-    const float* old = src + i * a.width;
+  for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
     if (a.width == 4) {
       change = row_narrow<4>(a, src, out, old, p0, p1, p_limit, label, change);
     } else if (a.width == 8) {
@@ -112,7 +101,7 @@ float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t beg
       if (rest == 32) change = row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, change);
       if (rest == 48) change = row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, change);
     }
-  }
+  });
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, change);
   return *std::max_element(lanes, lanes + 16);

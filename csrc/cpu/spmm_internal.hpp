@@ -3,6 +3,10 @@
 
 #include <cstdint>
 
+#if defined(LABELGRAPH_X86)
+#include <xmmintrin.h>
+#endif
+
 namespace labelgraph::detail {
 
 // Rows of Y are padded to `width` floats: 4, 8 or a multiple of 16, so a row never straddles
@@ -39,5 +43,28 @@ float sweep_avx512(const SweepArgs&, const float*, float*, int64_t, int64_t);
 
 // Nonzeros ahead whose gathered row is prefetched: enough to cover DRAM latency at ~1 row/ns.
 constexpr int64_t kPrefetchAhead = 12;
+
+// Calls row(label, p0, p1, out, old) for each row of [begin, end) a sweep computes: in clamp
+// mode labeled rows are skipped (both buffers hold their one-hot and nothing writes them).
+template <class RowFn>
+inline void for_each_swept_row(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end,
+                               RowFn&& row) {
+  for (int64_t i = begin; i < end; ++i) {
+    const int label = a.labels[i];
+    if (a.clamp && label >= 0) continue;
+    row(label, a.indptr[i], a.indptr[i + 1], dst + i * a.width, src + i * a.width);
+  }
+}
+
+#if defined(LABELGRAPH_X86)
+// Prefetches the `lines` cache lines from column c0 of the row that nonzero p + kPrefetchAhead
+// gathers (crossing row boundaries; nothing past p_limit). `static`: each per-ISA file keeps its
+// own copy, so the linker cannot hand an AVX2 file the copy compiled with AVX-512 flags.
+static inline void prefetch_rows(const SweepArgs& a, const float* src, int64_t p, int64_t p_limit, int64_t c0, int lines) {
+  if (p + kPrefetchAhead >= p_limit) return;
+  const float* s = src + int64_t(a.indices[p + kPrefetchAhead]) * a.width + c0;
+  for (int l = 0; l < lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(s + 16 * l), _MM_HINT_T0);
+}
+#endif
 
 }  // namespace labelgraph::detail

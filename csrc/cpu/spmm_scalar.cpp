@@ -10,12 +10,7 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
   constexpr int64_t kBlock = 64;  // columns accumulated at a time (a stack buffer, not n x c)
   float acc[kBlock];
   float change = 0.0f;
-  for (int64_t i = begin; i < end; ++i) {
-    const int label = a.labels[i];
-    if (a.clamp && label >= 0) continue;
-    const int64_t p0 = a.indptr[i], p1 = a.indptr[i + 1];
-    float* out = dst + i * a.width;
-    const float* old = src + i * a.width;
+  for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
     for (int64_t c0 = 0; c0 < a.width; c0 += kBlock) {
       const int64_t bw = std::min(kBlock, a.width - c0);
       std::fill(acc, acc + bw, 0.0f);
@@ -31,7 +26,7 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
         out[c0 + c] = v;
       }
     }
-  }
+  });
   return change;
 }
 

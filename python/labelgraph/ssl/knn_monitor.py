@@ -55,12 +55,11 @@ def weighted_knn_predict(
     labels = np.asarray(database_labels)
     if labels.ndim != 1 or labels.shape[0] != database.shape[0] or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
         raise ValueError(f"database_labels must be [n] non-negative integers with n = {database.shape[0]}; got {labels.shape} {labels.dtype}")
+    from labelgraph.workflows.noise import weighted_knn_classify  # the one weighted vote of the package
+
     idx, sim = labelgraph.knn_search(_nonzero_rows(queries), _nonzero_rows(database), k)
-    n_classes = int(labels.max()) + 1
-    weights = np.exp((sim.astype(np.float64) - 1.0) / temperature)  # shifted by 1 (max cosine) against overflow
-    votes = np.zeros((idx.shape[0], n_classes), dtype=np.float64)
-    np.add.at(votes, (np.arange(idx.shape[0])[:, None], labels[idx]), weights)
-    return votes.argmax(axis=1).astype(np.int64)
+    return weighted_knn_classify(labelgraph.KnnGraph(idx, sim), labels, k=k, temperature=temperature,
+                                 n_classes=int(labels.max()) + 1)
 
 
 def weighted_knn_accuracy(

@@ -22,7 +22,7 @@ from labelgraph.workflows import AnnotationSession
 
 FULL = os.environ.get("LABELGRAPH_BENCH", "") == "full"
 N = 1_000_000 if FULL else 20_000
-TOL, MAX_ITER, N_CLASSES, BATCH, ALPHA = 1e-4, 200, 10, 10, 0.9
+TOL, MAX_ITER, N_CLASSES, BATCH, ALPHA = 1e-3, 300, 10, 10, 0.9  # tol: relative to each row's largest score
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,12 +39,18 @@ def knn_graph_csr(n: int) -> tuple[sp.csr_array, np.ndarray]:
     return W, component % N_CLASSES
 
 
-@functools.lru_cache(maxsize=1)
-def warm_session() -> tuple[AnnotationSession, np.ndarray]:
+# Labels already in the session when the timed batches arrive: a sparse start (100 on 1M rows, so
+# most rows are far from every label and a new label moves them relative to their tiny scores),
+# and a session in full swing (1% labeled).
+ALREADY_LABELED = (100, N // 100)
+
+
+@functools.lru_cache(maxsize=2)
+def warm_session(already_labeled: int) -> tuple[AnnotationSession, np.ndarray]:
     W, truth = knn_graph_csr(N)
     session = AnnotationSession(W, N_CLASSES, temperature=0.1, symmetrize="max", alpha=ALPHA, tol=TOL,
                                 max_iter=MAX_ITER)
-    first = np.random.default_rng(1).choice(N, 100, replace=False)
+    first = np.random.default_rng(1).choice(N, already_labeled, replace=False)
     session.add_labels(first, truth[first])
     return session, truth
 
@@ -54,26 +60,27 @@ def next_batch(session: AnnotationSession, truth: np.ndarray):
     return (batch, truth[batch]), {}
 
 
-def test_add_10_labels_warm(benchmark) -> None:
-    benchmark.group = f"session-n{N}"
-    session, truth = warm_session()
+@pytest.mark.parametrize("already_labeled", ALREADY_LABELED)
+def test_add_10_labels_warm(benchmark, already_labeled: int) -> None:
+    benchmark.group = f"session-n{N}-labeled{already_labeled}"
+    session, truth = warm_session(already_labeled)
     result = benchmark.pedantic(session.add_labels, setup=lambda: next_batch(session, truth), rounds=5,
                                 warmup_rounds=0)
     cold = labelgraph.LabelPropagator(knn_graph_csr(N)[0], 0.1, symmetrize="max").propagate(
         session.labels, MAX_ITER, alpha=ALPHA, tol=TOL, n_classes=N_CLASSES)
-    # Rows whose scores are all below the tolerance carry no decision (labels far away): compare the
-    # argmax where either run has a score above 10 tol.
-    decided = (cold.soft.max(axis=1) > 10 * TOL) | (result.soft.max(axis=1) > 10 * TOL)
-    agree = float(np.mean(cold.labels[decided] == result.labels[decided]))
-    max_diff = float(np.abs(cold.soft - result.soft).max())
-    benchmark.extra_info.update(n=N, sweeps=result.n_iter, agreement_with_cold=agree, rows_decided=int(decided.sum()),
-                                max_abs_diff=max_diff)
-    assert agree > 0.99 and max_diff < 100 * TOL
+    # The tolerance is relative to each row's largest score, so compare every row on that scale.
+    scale = np.maximum(cold.soft.max(axis=1), result.soft.max(axis=1))[:, None]
+    relative_diff = float((np.abs(cold.soft - result.soft) / np.where(scale > 0, scale, 1.0)).max())
+    agree = float(np.mean(cold.labels == result.labels))
+    benchmark.extra_info.update(n=N, sweeps=result.n_iter, agreement_with_cold=agree,
+                                max_relative_diff=relative_diff)
+    assert agree > 0.99 and relative_diff < 100 * TOL, benchmark.extra_info
 
 
-def test_cold_propagation_same_tolerance(benchmark) -> None:
-    benchmark.group = f"session-n{N}"
-    session, _ = warm_session()
+@pytest.mark.parametrize("already_labeled", ALREADY_LABELED)
+def test_cold_propagation_same_tolerance(benchmark, already_labeled: int) -> None:
+    benchmark.group = f"session-n{N}-labeled{already_labeled}"
+    session, _ = warm_session(already_labeled)
     propagator = labelgraph.LabelPropagator(knn_graph_csr(N)[0], 0.1, symmetrize="max")
     labels = session.labels.copy()
     result = benchmark.pedantic(lambda: propagator.propagate(labels, MAX_ITER, alpha=ALPHA, tol=TOL, n_classes=N_CLASSES),

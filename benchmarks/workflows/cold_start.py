@@ -41,7 +41,7 @@ def main() -> None:
     X_train = np.ascontiguousarray(X[:N_TRAIN])
     train_graph = graph("train", slice(0, N_TRAIN))
     propagator = labelgraph.LabelPropagator(graph("all"), temperature=TEMPERATURE)
-    methods = ("random", "kmeans_centre", "typiclust", "usl")
+    methods = ("random", "kmeans_centre", "typiclust", "typiclust_core", "usl")
     scores = {(m, b): [] for m in methods for b in args.budgets}
     seconds = {m: 0.0 for m in methods}
     for budget in args.budgets:
@@ -54,6 +54,7 @@ def main() -> None:
                      "kmeans_centre": lambda: np.array([np.flatnonzero(cluster == c)[np.argmax(closeness[cluster == c])]
                                                         for c in range(budget)]),
                      "typiclust": lambda: typiclust_select(X_train, budget, clusters=cluster),
+                     "typiclust_core": lambda: typiclust_select(X_train, budget, clusters=cluster, core_fraction=0.5),
                      "usl": lambda: usl_select(X_train, budget, graph=train_graph, clusters=cluster)}
             for method in methods:
                 t = time.perf_counter()

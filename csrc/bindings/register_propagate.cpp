@@ -102,7 +102,7 @@ class PreparedOperator {
   // classes in `classes`): see propagate_update_cpu. Returns (rows, soft_rows, sweeps): every
   // caller row whose scores changed (ascending in operator order) and its new scores.
   py::tuple update(const py::array& rows, const py::array& classes, int64_t n_classes, double alpha, double tol,
-                   int64_t max_iter) {
+                   int64_t max_iter, int64_t dense_rows) {
     const int64_t* pr = input_data<int64_t>(rows, "rows");
     const int32_t* pc = input_data<int32_t>(classes, "classes");
     if (rows.ndim() != 1 || classes.ndim() != 1 || rows.shape(0) != classes.shape(0))
@@ -118,7 +118,8 @@ class PreparedOperator {
     }
     const int64_t width = propagation_row_width(n_classes);
     std::vector<int64_t> touched;
-    const int64_t sweeps = without_gil([&] {
+    bool needs_full_sweeps = false;
+    int64_t sweeps = without_gil([&] {
       std::lock_guard<std::mutex> lock(busy_);
       if (transpose_indptr_.empty()) build_transpose();
       if (po_ && new_of_old_.empty()) {
@@ -131,8 +132,11 @@ class PreparedOperator {
         seeds.push_back(i);
       }
       return propagate_update_cpu(g_, transpose_indptr_.data(), transpose_indices_.data(), pv_, state_labels_.data(),
-                                  width, alpha, tol, max_iter, seeds, workspace_.buffer(state_buffer_), touched);
+                                  width, alpha, tol, max_iter, seeds, workspace_.buffer(state_buffer_), touched,
+                                  dense_rows >= 0 ? dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows),
+                                  needs_full_sweeps);
     });
+    if (needs_full_sweeps) return continue_with_full_sweeps(n_classes, alpha, tol, max_iter - sweeps, sweeps);
     const int64_t m = int64_t(touched.size());
     py::array_t<int64_t> out_rows(m);
     py::array_t<float> out_soft({m, n_classes});
@@ -160,6 +164,42 @@ class PreparedOperator {
   std::vector<int32_t> state_labels_;
   std::vector<int64_t> new_of_old_, transpose_indptr_;
   std::vector<int32_t> transpose_indices_;
+
+  // An update whose active set passes n / 8 (and 4096 rows) runs full (SIMD, all-row) sweeps instead.
+  static constexpr int64_t kDenseUpdateFraction = 8, kDenseUpdateMinRows = 4096;
+
+  // The rest of an update() whose changed region grew past the dense limit: full sweeps warm-
+  // started from the current state, to the same relative tolerance. Every row is returned.
+  py::tuple continue_with_full_sweeps(int64_t n_classes, double alpha, double tol, int64_t max_iter, int64_t sweeps) {
+    const int64_t width = propagation_row_width(n_classes);
+    py::array_t<float> init({g_.n, n_classes});
+    py::array_t<int32_t> labels(g_.n);
+    py::array_t<int64_t> all_rows(g_.n), hard(g_.n);
+    py::array_t<bool> unreached(g_.n);
+    py::array_t<float> soft({g_.n, n_classes});
+    PropagateOptions o;
+    o.n_iter = std::max<int64_t>(max_iter, 0);
+    o.alpha = alpha;
+    o.tol = tol;
+    const PropagateStats stats = without_gil([&] {
+      std::lock_guard<std::mutex> lock(busy_);
+      const float* y = workspace_.buffer(state_buffer_);
+      float* pi = init.mutable_data();
+      int32_t* pl = labels.mutable_data();
+      for (int64_t i = 0; i < g_.n; ++i) {  // operator order -> caller order
+        const int64_t dst = po_ ? po_[i] : i;
+        std::copy(y + i * width, y + i * width + n_classes, pi + dst * n_classes);
+        pl[dst] = state_labels_[i];
+        all_rows.mutable_data()[i] = i;
+      }
+      const PropagateOutput out{soft.mutable_data(), hard.mutable_data(),
+                                reinterpret_cast<uint8_t*>(unreached.mutable_data())};
+      PropagateStats s = propagate_csr_cpu(g_, pv_, po_, pl, n_classes, pi, o, RunHooks{}, out, workspace_);
+      state_buffer_ = s.final_buffer;
+      return s;
+    });
+    return py::make_tuple(all_rows, soft, sweeps + stats.n_iter);
+  }
 
   // For each column j, the rows whose sums read j (their order ascending).
   void build_transpose() {
@@ -209,9 +249,10 @@ void register_propagate(py::module_& m) {
            "All iterations of label propagation in one call; labels, init and the results in the caller's order.\n"
            "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).")
       .def("update", &PreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
-           py::arg("alpha") = -1.0, py::arg("tol") = 1e-4, py::arg("max_iter") = 200,
+           py::arg("alpha") = -1.0, py::arg("tol") = 1e-4, py::arg("max_iter") = 200, py::arg("dense_rows") = -1,
            "Continue the last propagate() after new labels at `rows` (caller order): sweeps only the rows the\n"
-           "new labels change. Returns (rows, soft_rows, sweeps) for every row whose scores changed.");
+           "new labels change, or every row once a sweep would recompute more than `dense_rows` rows (-1: n/8,\n"
+           "at least 4096). Returns (rows, soft_rows, sweeps) for every row whose scores changed.");
 
   m.def(
       "propagate_csr",

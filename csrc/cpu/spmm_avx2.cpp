@@ -12,13 +12,27 @@
 namespace labelgraph::detail {
 namespace {
 
-// Columns [c0, c0 + 8V) of row i; returns the running max of |new - old|. Nonzero p adds into
+// Largest lane.
+inline float lane_max(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+}
+
+// Per-row lane-wise maxima of |new - old| and max(|new|, |old|), for the relative change.
+struct RowMoves {
+  __m256 move = _mm256_setzero_ps();
+  __m256 scale = _mm256_setzero_ps();
+  float relative() const { return relative_change(lane_max(move), lane_max(scale)); }
+};
+
+// Columns [c0, c0 + 8V) of row i; folds |new - old| and the scores' size into `moves`. Nonzero p adds into
 // accumulator set p % kSets: with one set every FMA waits for the previous one (4 cycles), which
 // bounds narrow rows (c <= 16) at 4 cycles per nonzero; the sets are summed in a fixed order, so
 // results stay the same on every run and thread count.
 template <int V>
-inline __m256 row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                        int64_t p_limit, int64_t c0, int label, __m256 change) {
+inline void row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
+                        int64_t p_limit, int64_t c0, int label, RowMoves& moves) {
   constexpr int kSets = V <= 2 ? 4 : (V <= 4 ? 2 : 1);
   __m256 acc[kSets][V];
   for (int s = 0; s < kSets; ++s)
@@ -54,16 +68,18 @@ inline __m256 row_block(const SweepArgs& a, const float* src, float* out, const 
       const __m256 bias = _mm256_and_ps(_mm256_castsi256_ps(hit), _mm256_set1_ps(a.one_minus_alpha));
       y = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(a.alpha), y), bias);
     }
-    if (a.track_change)
-      change = _mm256_max_ps(change, _mm256_and_ps(abs_mask, _mm256_sub_ps(y, _mm256_load_ps(old + c0 + 8 * v))));
+    if (a.track_change) {
+      const __m256 before = _mm256_load_ps(old + c0 + 8 * v);
+      moves.move = _mm256_max_ps(moves.move, _mm256_and_ps(abs_mask, _mm256_sub_ps(y, before)));
+      moves.scale = _mm256_max_ps(moves.scale, _mm256_max_ps(_mm256_and_ps(abs_mask, y), _mm256_and_ps(abs_mask, before)));
+    }
     _mm256_store_ps(out + c0 + 8 * v, y);
   }
-  return change;
 }
 
-// Width 4 (c <= 4): one 128-bit vector per row.
-inline __m128 row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                         int64_t p_limit, int label, __m128 change) {
+// Width 4 (c <= 4): one 128-bit vector per row; returns the row's relative change.
+inline float row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
+                        int64_t p_limit, int label) {
   __m128 acc = _mm_setzero_ps();
   for (int64_t p = p0; p < p1; ++p) {
     prefetch_rows(a, src, p, p_limit, 0, 1);
@@ -75,38 +91,42 @@ inline __m128 row_narrow(const SweepArgs& a, const float* src, float* out, const
     const __m128 bias = _mm_and_ps(_mm_castsi128_ps(hit), _mm_set1_ps(a.one_minus_alpha));
     acc = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(a.alpha), acc), bias);
   }
-  if (a.track_change)
-    change = _mm_max_ps(change, _mm_and_ps(_mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), _mm_sub_ps(acc, _mm_load_ps(old))));
   _mm_store_ps(out, acc);
-  return change;
+  if (!a.track_change) return 0.0f;
+  const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  const __m128 before = _mm_load_ps(old);
+  RowMoves moves;  // the 128-bit lanes in the low half, zeros above
+  moves.move = _mm256_zextps128_ps256(_mm_and_ps(abs_mask, _mm_sub_ps(acc, before)));
+  moves.scale = _mm256_zextps128_ps256(_mm_max_ps(_mm_and_ps(abs_mask, acc), _mm_and_ps(abs_mask, before)));
+  return moves.relative();
 }
 
 }  // namespace
 
 float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = a.indptr[end];
-  __m256 change = _mm256_setzero_ps();
-  __m128 change4 = _mm_setzero_ps();
+  float change = 0.0f;
   for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
     if (a.width == 4) {
-      change4 = row_narrow(a, src, out, old, p0, p1, p_limit, label, change4);
-    } else if (a.width == 8) {
-      change = row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, change);
+      change = std::max(change, row_narrow(a, src, out, old, p0, p1, p_limit, label));
+      return;
+    }
+    RowMoves moves;
+    if (a.width == 8) {
+      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, moves);
     } else if (a.width == 16) {
-      change = row_block<2>(a, src, out, old, p0, p1, p_limit, 0, label, change);
+      row_block<2>(a, src, out, old, p0, p1, p_limit, 0, label, moves);
     } else {
       int64_t c0 = 0;
-      for (; c0 + 64 <= a.width; c0 += 64) change = row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, change);
+      for (; c0 + 64 <= a.width; c0 += 64) row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
       const int64_t rest = a.width - c0;
-      if (rest == 16) change = row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, change);
-      if (rest == 32) change = row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, change);
-      if (rest == 48) change = row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, change);
+      if (rest == 16) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      if (rest == 32) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      if (rest == 48) row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
     }
+    if (a.track_change) change = std::max(change, moves.relative());
   });
-  alignas(32) float lanes[12];
-  _mm256_store_ps(lanes, change);
-  _mm_storeu_ps(lanes + 8, change4);
-  return *std::max_element(lanes, lanes + 12);
+  return change;
 }
 
 }  // namespace labelgraph::detail

@@ -15,10 +15,29 @@ namespace {
 // uninitialised under -Wall; the masked form with every lane set is the same instruction.
 inline __m512 max_all(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, __mmask16(0xFFFF), a, b); }
 
-// Columns [c0, c0 + 16V) of row i; returns the running max of |new - old|.
+// Largest lane (through 256-bit halves: see max_all on the 512-bit reductions).
+inline float lane_max(__m512 v) {
+  const __m256 half = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+}
+
+// Per-row lane-wise maxima of |new - old| and max(|new|, |old|), for the relative change.
+struct RowMoves {
+  __m512 move = _mm512_setzero_ps();
+  __m512 scale = _mm512_setzero_ps();
+  float relative() const { return relative_change(lane_max(move), lane_max(scale)); }
+  void fold(__m512 now, __m512 before) {
+    move = max_all(move, _mm512_abs_ps(_mm512_sub_ps(now, before)));
+    scale = max_all(scale, max_all(_mm512_abs_ps(now), _mm512_abs_ps(before)));
+  }
+};
+
+// Columns [c0, c0 + 16V) of row i; folds |new - old| and the scores' size into `moves`.
 template <int V>
-inline __m512 row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                        int64_t p_limit, int64_t c0, int label, __m512 change) {
+inline void row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
+                      int64_t p_limit, int64_t c0, int label, RowMoves& moves) {
   // Nonzero p adds into accumulator set (p - p0) % kSets (see spmm_avx2.cpp: narrow rows are
   // otherwise bound by the FMA latency); the sets are summed in a fixed order.
   constexpr int kSets = V == 1 ? 4 : (V == 2 ? 2 : 1);
@@ -54,16 +73,15 @@ inline __m512 row_block(const SweepArgs& a, const float* src, float* out, const 
       y = _mm512_mul_ps(_mm512_set1_ps(a.alpha), y);
       y = _mm512_mask_add_ps(y, hit, y, _mm512_set1_ps(a.one_minus_alpha));
     }
-    if (a.track_change) change = max_all(change, _mm512_abs_ps(_mm512_sub_ps(y, _mm512_load_ps(old + c0 + 16 * v))));
+    if (a.track_change) moves.fold(y, _mm512_load_ps(old + c0 + 16 * v));
     _mm512_store_ps(out + c0 + 16 * v, y);
   }
-  return change;
 }
 
 // Widths 4 and 8 (c <= 8): one 128- or 256-bit vector per row, as in the AVX2 sweep.
 template <int W>
-inline __m512 row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                         int64_t p_limit, int label, __m512 change) {
+inline void row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
+                       int64_t p_limit, int label, RowMoves& moves) {
   const __mmask16 lanes = __mmask16((1u << W) - 1);
   __m512 acc = _mm512_setzero_ps();
   for (int64_t p = p0; p < p1; ++p) {
@@ -76,35 +94,34 @@ inline __m512 row_narrow(const SweepArgs& a, const float* src, float* out, const
     acc = _mm512_mul_ps(_mm512_set1_ps(a.alpha), acc);
     acc = _mm512_mask_add_ps(acc, hit, acc, _mm512_set1_ps(a.one_minus_alpha));
   }
-  if (a.track_change) change = max_all(change, _mm512_abs_ps(_mm512_sub_ps(acc, _mm512_maskz_load_ps(lanes, old))));
+  if (a.track_change) moves.fold(acc, _mm512_maskz_load_ps(lanes, old));  // masked-off lanes: 0 and 0
   _mm512_mask_store_ps(out, lanes, acc);
-  return change;
 }
 
 }  // namespace
 
 float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = a.indptr[end];
-  __m512 change = _mm512_setzero_ps();
+  float change = 0.0f;
   for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
+    RowMoves moves;
     if (a.width == 4) {
-      change = row_narrow<4>(a, src, out, old, p0, p1, p_limit, label, change);
+      row_narrow<4>(a, src, out, old, p0, p1, p_limit, label, moves);
     } else if (a.width == 8) {
-      change = row_narrow<8>(a, src, out, old, p0, p1, p_limit, label, change);
+      row_narrow<8>(a, src, out, old, p0, p1, p_limit, label, moves);
     } else if (a.width == 16) {
-      change = row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, change);
+      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, moves);
     } else {
       int64_t c0 = 0;
-      for (; c0 + 64 <= a.width; c0 += 64) change = row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, change);
+      for (; c0 + 64 <= a.width; c0 += 64) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
       const int64_t rest = a.width - c0;
-      if (rest == 16) change = row_block<1>(a, src, out, old, p0, p1, p_limit, c0, label, change);
-      if (rest == 32) change = row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, change);
-      if (rest == 48) change = row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, change);
+      if (rest == 16) row_block<1>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      if (rest == 32) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      if (rest == 48) row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
     }
+    if (a.track_change) change = std::max(change, moves.relative());
   });
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, change);
-  return *std::max_element(lanes, lanes + 16);
+  return change;
 }
 
 }  // namespace labelgraph::detail

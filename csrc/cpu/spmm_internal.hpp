@@ -29,10 +29,17 @@ struct SweepArgs {
   bool clamp;             // true: clamp mode; false: alpha mode
   float alpha;
   float one_minus_alpha;
-  bool track_change;      // compute max |dst[i] - src[i]| over the swept rows
+  bool track_change;      // compute each swept row's relative change (below)
 };
 
-// Returns the largest absolute change of the swept rows (0 when !track_change).
+// A row's relative change: max_c |new - old| / max_c max(|new|, |old|), 0 for a row that did not
+// move. Relative, not absolute: rows far from every label hold scores far below any absolute
+// tolerance, yet their argmax is still a decision that must converge.
+inline float relative_change(float largest_move, float largest_score) {
+  return largest_move > 0.0f ? largest_move / largest_score : 0.0f;
+}
+
+// Returns the largest relative change of the swept rows (0 when !track_change).
 using SweepFn = float (*)(const SweepArgs& args, const float* src, float* dst, int64_t begin, int64_t end);
 
 float sweep_scalar(const SweepArgs&, const float*, float*, int64_t, int64_t);

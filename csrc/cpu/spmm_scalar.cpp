@@ -11,6 +11,7 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
   float acc[kBlock];
   float change = 0.0f;
   for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
+    float move = 0.0f, scale = 0.0f;
     for (int64_t c0 = 0; c0 < a.width; c0 += kBlock) {
       const int64_t bw = std::min(kBlock, a.width - c0);
       std::fill(acc, acc + bw, 0.0f);
@@ -22,10 +23,14 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
       for (int64_t c = 0; c < bw; ++c) {
         float v = acc[c];
         if (!a.clamp) v = a.alpha * v + (c0 + c == label ? a.one_minus_alpha : 0.0f);
-        if (a.track_change) change = std::max(change, std::fabs(v - old[c0 + c]));
+        if (a.track_change) {
+          move = std::max(move, std::fabs(v - old[c0 + c]));
+          scale = std::max(scale, std::max(std::fabs(v), std::fabs(old[c0 + c])));
+        }
         out[c0 + c] = v;
       }
     }
+    change = std::max(change, relative_change(move, scale));
   });
   return change;
 }

@@ -127,7 +127,10 @@ def propagate_reference(
             new[labeled] = Y0[labeled]
         else:
             new = alpha * new + (1.0 - alpha) * Y0
-        change = np.abs(new - Y).max()
+        # Relative per row: the largest move over the row's largest score (0 for rows that stay).
+        move = np.abs(new - Y).max(axis=1)
+        scale = np.maximum(np.abs(new), np.abs(Y)).max(axis=1)
+        change = np.divide(move, scale, out=np.zeros_like(move), where=move > 0).max(initial=0.0)
         Y = new
         if tol > 0 and change <= tol:
             return Y, t + 1, True

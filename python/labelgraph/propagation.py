@@ -42,7 +42,7 @@ class PropagationResult:
         unreached: ``[n]`` bool, True for rows whose scores are all zero: no label reached them
             within ``n_iter`` steps (or, at very small temperatures, every path weight flushed to 0).
         n_iter: iterations actually run.
-        converged: True when ``tol > 0`` and the largest change of the last iteration was <= tol.
+        converged: True when ``tol > 0`` and no row moved by more than tol (relative) in the last iteration.
     """
 
     soft: np.ndarray
@@ -241,7 +241,9 @@ class LabelPropagator:
                 At least one labeled row is required unless ``init`` is given (ValueError).
             n_iter: maximum iterations, >= 0 (0 returns the initial Y).
             alpha: None for the clamped update, or the Zhou et al. alpha in (0, 1).
-            tol: > 0 stops once the largest absolute change of one iteration is <= tol.
+            tol: > 0 stops once no row moved in one iteration by more than ``tol`` times its
+                largest score (a relative rule: rows far from every label hold tiny scores
+                whose argmax still decides their class).
             n_classes: number of classes; default ``init.shape[1]`` or ``labels.max() + 1``.
             init: ``[n, n_classes]`` float32 initial scores (finite, >= 0) for warm starts;
                 default: one-hot rows for labeled nodes, zeros elsewhere.

@@ -9,6 +9,7 @@ import pytest
 from synthetic import gaussian_clusters
 
 import labelgraph
+from labelgraph.workflows.confident_joint import expected_errors_per_class
 from labelgraph.workflows import AUDIT_DTYPE, audit_labels, out_of_sample_probabilities
 
 
@@ -84,9 +85,24 @@ def test_noise_rate_per_class(rng):
     noisy[class0[: class0.size // 10]] = 1  # a tenth of class 0 given as class 1
     audit = audit_labels(labelgraph.knn_graph(X, 10), noisy)
     given = np.bincount(noisy, minlength=6)
-    expected = np.zeros(6)
-    expected[1] = (class0.size // 10) / given[1]  # the wrong class-1 labels are the flagged ones
-    np.testing.assert_allclose(audit.noise_rate, expected, atol=1e-12)
+    # Only class 1 holds wrong labels; the confident joint sees them (thresholds are class means,
+    # and the wrong rows' p_0 straddles class 0's mean), never more than were injected.
+    assert np.all(audit.noise_rate[[0, 2, 3, 4, 5]] == 0)
+    assert 0 < audit.noise_rate[1] <= (class0.size // 10) / given[1]
+    assert set(audit.flagged.tolist()) <= set(class0[: class0.size // 10].tolist())
+
+
+def test_expected_errors_match_a_hand_count():
+    # thresholds: class 0 mean(0.9, 0.8, 0.4) = 0.7, class 1 mean(0.9, 0.5, 0.28) = 0.56
+    p = np.array([[0.9, 0.1], [0.8, 0.2], [0.4, 0.6], [0.1, 0.9], [0.5, 0.5], [0.72, 0.28], [0.6, 0.4]])
+    given = np.array([0, 0, 0, 1, 1, 1, 1])
+    # (row 6, given 1 with p_1 = 0.4, moves class 1's threshold: mean(0.9, 0.5, 0.28, 0.4) = 0.52)
+    # given 0: rows 0, 1 confident 0; row 2 confident 1 (0.6 >= 0.52) -> joint [2, 1] -> 3 - 2 = 1 error
+    # given 1: row 3 confident 1; row 4 in no class (0.5 < 0.7, 0.5 < 0.52); row 5 confident 0;
+    #          row 6 in no class -> joint [1, 1] scaled to 4 rows -> 4 - 2 = 2 errors
+    np.testing.assert_allclose(expected_errors_per_class(p, given, 2), [1.0, 2.0])
+    padded = np.hstack([p, np.zeros((7, 1))])  # a class nobody was given
+    np.testing.assert_allclose(expected_errors_per_class(padded, given, 3), [1.0, 2.0, 0.0])
 
 
 def test_near_duplicates_and_outliers(rng):

@@ -168,3 +168,24 @@ def test_precomputed_clusters_give_the_same_picks(rng):
         usl_select(X, 6, clusters=cluster[:-1])
     with pytest.raises(TypeError, match="clusters must be an integer array"):
         usl_select(X, 6, clusters=cluster.astype(np.float64))
+
+
+def test_typiclust_core_fraction_keeps_the_pick_near_the_cluster_centre(rng):
+    # One cluster: a spread-out body around e0 and a tight side mode of near-duplicates at its edge.
+    # The paper's rule picks in the side mode (densest); core_fraction=0.5 picks in the body's centre half.
+    body = np.zeros((200, 8))
+    body[:, 0] = 1.0
+    body[:, 1:] = 0.1 * rng.standard_normal((200, 7))
+    edge = np.zeros((25, 8))
+    edge[:, 0], edge[:, 1] = 1.0, 0.6
+    edge[:, 2:] = 1e-3 * rng.standard_normal((25, 6))
+    X = np.concatenate([body, edge]).astype(np.float32)
+    clusters = np.zeros(X.shape[0], dtype=np.int64)
+    assert typiclust_select(X, 1, clusters=clusters)[0] >= 200
+    core_pick = typiclust_select(X, 1, clusters=clusters, core_fraction=0.5)[0]
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    closeness = unit @ unit.mean(axis=0)
+    assert core_pick < 200 and closeness[core_pick] >= np.median(closeness)
+    assert typiclust_select(X, 1, clusters=clusters, core_fraction=1.0)[0] == typiclust_select(X, 1, clusters=clusters)[0]
+    with pytest.raises(ValueError, match="core_fraction"):
+        typiclust_select(X, 1, clusters=clusters, core_fraction=0.0)

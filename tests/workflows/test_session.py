@@ -29,20 +29,22 @@ def setup():
     return labelgraph.knn_graph(X, k=10), y, rng
 
 
-def test_warm_updates_agree_with_a_cold_run_and_take_fewer_sweeps(setup) -> None:
+@pytest.mark.parametrize("alpha", [None, 0.9])
+def test_warm_updates_agree_with_a_cold_run_and_take_fewer_sweeps(setup, alpha) -> None:
     graph, y, rng = setup
     tol = 1e-6
-    session = AnnotationSession(graph, 4, temperature=0.1, symmetrize="max", tol=tol, max_iter=2000)
+    session = AnnotationSession(graph, 4, temperature=0.1, symmetrize="max", alpha=alpha, tol=tol, max_iter=2000)
     first = session.add_labels(np.array([0, 150, 300, 450]), np.array([0, 1, 2, 3]))
     sweeps = []
     for _ in range(5):
         batch = session.query(10, strategy="margin")
         sweeps.append(session.add_labels(batch, y[batch]).n_iter)
-    cold = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max").propagate(session.labels, 2000, tol=tol,
-                                                                               n_classes=4)
+    cold = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max").propagate(session.labels, 2000, alpha=alpha,
+                                                                               tol=tol, n_classes=4)
     np.testing.assert_allclose(session.result.soft, cold.soft, atol=1e3 * tol)
     np.testing.assert_array_equal(session.result.labels, cold.labels)
-    assert max(sweeps) < first.n_iter  # each update moves only what the new labels change
+    if alpha is None:  # the clamped form from scratch crawls (spectral radius near 1); updates need far fewer
+        assert max(sweeps) < first.n_iter
 
 
 def test_uncertainty_scores_match_numpy() -> None:
@@ -164,3 +166,30 @@ def test_query_respects_the_candidate_pool(setup) -> None:
     session.add_labels(np.array([0, 150, 300, 450]), np.array([0, 1, 2, 3]))
     picked = session.query(5, strategy="entropy", candidates=pool)
     assert set(picked.tolist()) <= set(pool.tolist()) and 150 not in picked.tolist()
+
+
+@pytest.mark.parametrize("alpha", [0.9, -1.0])
+@pytest.mark.parametrize("reorder", [None, "bfs"])
+def test_update_hands_over_to_full_sweeps_with_the_same_answer(setup, alpha, reorder) -> None:
+    # dense_rows=0 makes the first sweep hand over to full sweeps (warm-started, operator order
+    # mapped back); the answer must equal the region-limited path and a cold run.
+    graph, _, _ = setup
+    labels = np.full(graph.n, -1)
+    labels[[0, 150, 300, 450]] = [0, 1, 2, 3]
+    answers = []
+    for dense_rows in (0, graph.n):
+        prop = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max", reorder=reorder)
+        prop.propagate(labels, 3000, alpha=None if alpha < 0 else alpha, tol=1e-7, n_classes=4)
+        rows, soft_rows, _ = prop._operator.update(np.array([10, 460], np.int64), np.array([0, 3], np.int32), 4,
+                                                   alpha=alpha, tol=1e-7, max_iter=3000, dense_rows=dense_rows)
+        soft = prop.propagate(labels, 0, n_classes=4, init=np.zeros((graph.n, 4), np.float32)).soft  # zeros
+        soft[rows] = soft_rows
+        answers.append((rows.size, soft))
+    assert answers[0][0] == graph.n
+    after = labels.copy()
+    after[[10, 460]] = [0, 3]
+    cold = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max").propagate(
+        after, 3000, alpha=None if alpha < 0 else alpha, tol=1e-7, n_classes=4)
+    for _, soft in answers:
+        np.testing.assert_allclose(soft, cold.soft, rtol=2e-3, atol=1e-5)  # the clamped form converges slowly
+        np.testing.assert_array_equal(soft.argmax(axis=1), cold.soft.argmax(axis=1))

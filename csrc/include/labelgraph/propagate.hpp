@@ -29,7 +29,7 @@ void propagation_weights_cpu(const CsrView& graph, const double* log_w, Normaliz
 struct PropagateOptions {
   int64_t n_iter = 20;
   double alpha = -1.0;  // < 0: clamp mode (labeled rows reset to one-hot); in (0, 1): Zhou et al.
-  double tol = 0.0;     // > 0: stop once the largest change of one iteration is <= tol
+  double tol = 0.0;     // > 0: stop once no row moved by more than tol x its largest score (relative)
   int n_threads = 0;    // 0: OpenMP default
 };
 
@@ -78,15 +78,17 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
 // Incremental update of a propagated state after new labels (active learning). `y` holds the
 // previous scores in operator order (rows of `width` floats); `labels` the labels in operator
 // order, already including the new ones; `seeds` the operator rows whose label is new. Only rows
-// an input of which changed are re-swept (Jacobi on that active set), and a row whose value moved
-// by at most `tol` does not wake its dependants: the result matches full sweeps run until no row
-// moves by more than tol, at the cost of the region the new labels actually change.
+// an input of which changed are re-swept (Jacobi on that active set), and a row that moved by at
+// most `tol` x its largest score does not wake its dependants: the result matches full sweeps run
+// to the same relative tolerance, at the cost of the region the new labels actually change.
 // `transpose_indptr` / `transpose_indices` give, for each row j, the rows whose sums read j.
-// Returns the sweeps run and fills `touched` with every row whose value changed.
+// Returns the sweeps run and fills `touched` with every row whose value changed. When a sweep
+// would recompute more than `dense_limit` rows it stops before that sweep with
+// `needs_full_sweeps` set (y holds the sweeps done so far): the caller continues with full sweeps.
 int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indptr, const int32_t* transpose_indices,
                              const float* values, const int32_t* labels, int64_t width, double alpha, double tol,
                              int64_t max_iter, const std::vector<int64_t>& seeds, float* y,
-                             std::vector<int64_t>& touched);
+                             std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps);
 
 // Floats per row of Y for n_classes classes (padded so a row starts on a cache line).
 int64_t propagation_row_width(int64_t n_classes);

@@ -10,6 +10,7 @@ from labelgraph.workflows.noise import (
     weighted_knn_probabilities,
 )
 from labelgraph.workflows.session import STRATEGIES, AnnotationSession, SessionState
+from labelgraph.workflows.typiclust_query import typiclust_query
 from labelgraph.workflows.selection import (
     kmeans_centre_select,
     knn_density,
@@ -35,6 +36,7 @@ __all__ = [
     "kmeans_centre_select",
     "knn_density",
     "random_select",
+    "typiclust_query",
     "typiclust_select",
     "usl_select",
 ]

@@ -186,6 +186,7 @@ def typiclust_select(
     seed: int = 0,
     kmeans_n_init: int = 3,
     clusters: np.ndarray | None = None,
+    core_fraction: float = 1.0,
 ) -> np.ndarray:
     """TypiClust (Hacohen, Dekel & Weinshall, ICML 2022): the most typical item of each k-means cluster.
 
@@ -200,6 +201,9 @@ def typiclust_select(
         seed: k-means seed.
         kmeans_n_init: k-means restarts.
         clusters: optional ``[n]`` precomputed clusters, as in :func:`usl_select`.
+        core_fraction: pick among the members closest (cosine) to their cluster's mean, this
+            fraction of them, in (0, 1]; 1 is the paper's rule. The densest point of a large
+            cluster can sit in a tight side mode (near-identical items) rather than at its centre.
 
     Returns:
         ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
@@ -210,6 +214,7 @@ def typiclust_select(
     typicality_k = positive_int(typicality_k, "typicality_k")
     seed = seed_value(seed)
     kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
+    core_fraction = bounded_float(core_fraction, "core_fraction", low=0.0, high=1.0, low_open=True)
     if n < 2:
         return np.zeros(1, dtype=np.int64)
     cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
@@ -217,6 +222,13 @@ def typiclust_select(
     for c in range(n_select):
         members = np.flatnonzero(cluster == c)
         typicality = _typicality_in(np.ascontiguousarray(X[members]), max(1, min(typicality_k, members.size // 2)))
+        if core_fraction < 1.0:
+            closeness = X[members] @ X[members].mean(axis=0)
+            n_core = max(1, int(np.ceil(core_fraction * members.size)))
+            core = np.lexsort((members, -closeness))[:n_core]  # ties to the lower row
+            outside = np.ones(members.size, dtype=bool)
+            outside[core] = False
+            typicality[outside] = -np.inf
         picks[c] = members[int(np.argmax(typicality))]
     return picks
 

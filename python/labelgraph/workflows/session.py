@@ -12,9 +12,10 @@ import scipy.sparse as sp
 
 from labelgraph.graph import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
-from labelgraph.workflows._validation import bounded_float, positive_int, seed_value
+from labelgraph.workflows._validation import bounded_float, embedding_matrix, positive_int, seed_value
+from labelgraph.workflows.typiclust_query import typiclust_query
 
-STRATEGIES = ("random", "least_confidence", "margin", "entropy", "cluster_margin")
+STRATEGIES = ("random", "least_confidence", "margin", "entropy", "cluster_margin", "typiclust")
 
 
 @dataclass(frozen=True)
@@ -67,26 +68,36 @@ def _most_uncertain_first(score: np.ndarray, candidates: np.ndarray) -> np.ndarr
 class AnnotationSession:
     """Human-in-the-loop labelling on a kNN graph (Bai et al. 2021's active-learning loop).
 
-    The first labels run a full propagation until no score moves by more than ``tol`` in a sweep
-    (at most ``max_iter`` sweeps). Each later batch continues from those scores and re-sweeps only
-    the rows whose inputs moved by more than ``tol`` (the new labels' neighbourhood, widening while
-    the change lasts), instead of starting over. The operator (weights, normalisation, node order)
-    is prepared once. The arrays of :attr:`result` are updated in place by later batches.
+    The first labels run a full propagation until no row moves in a sweep by more than ``tol``
+    times its largest score (at most ``max_iter`` sweeps). Each later batch continues from those
+    scores and re-sweeps only the rows whose inputs moved by more than that (the new labels'
+    neighbourhood, widening while the change lasts), handing over to full sweeps when the region
+    passes an eighth of the graph, instead of starting over. The operator (weights,
+    normalisation, node order) is prepared once. The arrays of :attr:`result` are updated in
+    place by later batches.
+
+    The default is Zhou et al.'s alpha form with alpha = 0.9: its fixed point is what a warm
+    start converges to, and on Fashion-MNIST (PCA-256, k=50) it scores as the paper's 20-step
+    clamped propagation from scratch (41.1 / 48.4 / 62.7 / 69.2% test accuracy at 10 / 20 / 50
+    / 100 random labels, against 41.7 / 48.1 / 62.8 / 69.4%), while the clamped update's own
+    fixed point over-smooths (36.2 / 44.1 / 57.7 / 66.4% after 200 sweeps).
 
     Args:
         graph: :class:`KnnGraph` (similarities) or a square scipy CSR adjacency.
         n_classes: number of classes, >= 1.
         temperature: edge weight ``exp(s / T)``; see :class:`LabelPropagator`.
         symmetrize: "none" (paper), "max" or "mean"; "max" keeps rows reachable both ways.
-        alpha: None for the paper's clamped update, or Zhou et al.'s ``alpha`` in (0, 1). The
-            clamped update converges slowly while few rows are labeled (the unlabeled part of S
-            has spectral radius near 1); the alpha form converges at rate ``alpha`` whatever the
-            labels, so its fixed point is reached from scratch and from a warm start alike.
-        tol: stop once one sweep changes no score by more than this (> 0).
+        alpha: Zhou et al.'s ``alpha`` in (0, 1), or None for the paper's clamped update run to
+            convergence. The clamped update converges slowly while few rows are labeled (the
+            unlabeled part of S has spectral radius near 1); the alpha form converges at rate
+            ``alpha`` whatever the labels, so its fixed point is reached from scratch and from a
+            warm start alike.
+        tol: stop once one sweep moves no row by more than ``tol`` times its largest score (> 0).
         max_iter: most sweeps per update.
         clusters: ``[n]`` int cluster of every row, for the "cluster_margin" strategy (e.g. k-means
             of the embeddings); without it that strategy is unavailable.
-        seed: seed of the "random" strategy.
+        embeddings: ``[n, d]`` embeddings of the rows, for the "typiclust" strategy.
+        seed: seed of the "random" strategy and of the k-means of "typiclust".
         n_threads: OpenMP threads of the propagation.
 
     Example:
@@ -101,14 +112,16 @@ class AnnotationSession:
     """
 
     def __init__(self, graph: KnnGraph | sp.csr_matrix | sp.csr_array, n_classes: int, *, temperature: float = 0.01,
-                 symmetrize: str = "none", alpha: float | None = None, tol: float = 1e-4, max_iter: int = 200,
-                 clusters: np.ndarray | None = None, seed: int = 0, n_threads: int | None = None) -> None:
+                 symmetrize: str = "none", alpha: float | None = 0.9, tol: float = 1e-3, max_iter: int = 300,
+                 clusters: np.ndarray | None = None, embeddings: np.ndarray | None = None, seed: int = 0,
+                 n_threads: int | None = None) -> None:
         self.n_classes = positive_int(n_classes, "n_classes")
         self.tol = bounded_float(tol, "tol", low=0.0, low_open=True)
         self.max_iter = positive_int(max_iter, "max_iter")
         self.alpha = None if alpha is None else bounded_float(alpha, "alpha", low=0.0, high=1.0, low_open=True,
                                                               high_open=True)
-        self._rng = np.random.default_rng(seed_value(seed))
+        self._seed = seed_value(seed)
+        self._rng = np.random.default_rng(self._seed)
         self._propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, n_threads=n_threads)
         n = self._propagator.n
         self.labels = np.full(n, -1, dtype=np.int64)
@@ -118,6 +131,12 @@ class AnnotationSession:
             if clusters.shape != (n,) or clusters.dtype.kind not in "iu":
                 raise ValueError(f"clusters must be an int array of shape ({n},); got {clusters.dtype} {clusters.shape}")
             self._clusters = clusters.astype(np.int64)
+        self._embeddings = None
+        if embeddings is not None:
+            embeddings = embedding_matrix(embeddings, "embeddings")
+            if embeddings.shape[0] != n:
+                raise ValueError(f"embeddings must have one row per graph node ({n}); got {embeddings.shape[0]} rows")
+            self._embeddings = embeddings
         self._result: PropagationResult | None = None
 
     @property
@@ -180,7 +199,9 @@ class AnnotationSession:
         Strategies: "random" (the paper's), "least_confidence", "margin", "entropy" (on the
         propagated class probabilities; unreached rows count as uniform, so they come first) and
         "cluster_margin" (diversity: the lowest-margin row of each cluster in turn, clusters in
-        order of their most uncertain row). Deterministic for a given seed and state.
+        order of their most uncertain row), and "typiclust" (diversity and typicality, no
+        scores: :func:`~labelgraph.workflows.typiclust_query` on the session's embeddings; the
+        strongest while labels are few). Deterministic for a given seed and state.
         """
         batch_size = positive_int(batch_size, "batch_size")
         if strategy not in STRATEGIES:
@@ -192,6 +213,14 @@ class AnnotationSession:
             pool &= allowed
         unlabeled = np.flatnonzero(pool)
         batch_size = min(batch_size, unlabeled.size)
+        if batch_size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if strategy == "typiclust":
+            if self._embeddings is None:
+                raise ValueError("strategy='typiclust' needs embeddings=: pass the [n, d] embeddings of the graph's "
+                                 "rows when creating the session")
+            return typiclust_query(self._embeddings, batch_size, np.flatnonzero(self.labels >= 0), candidates=unlabeled,
+                                   seed=self._seed)
         if strategy == "random" or self._result is None:
             return np.sort(self._rng.choice(unlabeled, size=batch_size, replace=False))
         score = uncertainty(class_probabilities(self._result.soft), strategy)

@@ -1,0 +1,89 @@
+"""TypiClust's active-learning query: the most typical item of the largest clusters no label covers yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from labelgraph.workflows._validation import positive_int, seed_value, unit_rows
+from labelgraph.workflows.selection import _typicality_in, kmeans_clusters
+
+
+def _row_set(rows: Any, n: int, name: str) -> np.ndarray:
+    """``rows`` as a boolean mask over ``n`` rows; TypeError / ValueError naming ``name`` otherwise."""
+    rows = np.asarray(rows)
+    if rows.dtype.kind not in "iu" or rows.ndim != 1:
+        raise TypeError(f"{name} must be a 1-D integer array of row numbers; got {rows.dtype} of shape {rows.shape}")
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"{name} must be row numbers in [0, {n}); got values from {rows.min()} to {rows.max()}")
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return mask
+
+
+def typiclust_query(
+    X: np.ndarray,
+    n_select: int,
+    labeled: Any,
+    *,
+    candidates: Any = None,
+    typicality_k: int = 20,
+    max_clusters: int = 500,
+    seed: int = 0,
+    kmeans_n_init: int = 1,
+) -> np.ndarray:
+    """Next batch by TypiClust (Hacohen, Dekel & Weinshall, ICML 2022), given the rows labeled so far.
+
+    k-means with ``min(len(labeled) + n_select, max_clusters)`` clusters; then ``n_select`` times:
+    take the cluster holding the fewest labeled or picked rows (ties: the larger cluster, then the
+    lower cluster id) that still has a candidate, and pick its most typical candidate (typicality
+    ``1 / mean d^2`` to the ``min(typicality_k, size // 2)`` nearest members of the cluster).
+    With no labels this is the cold-start :func:`~labelgraph.workflows.typiclust_select`. Low
+    budgets gain most from typical, diverse picks; uncertainty pays off only once the classes are
+    found, which is why this query leads while labels are few.
+
+    Args:
+        X: ``[n, d]`` float embeddings; rows are L2-normalised here.
+        n_select: rows to pick, >= 1 (fewer if fewer candidates remain).
+        labeled: row numbers already labeled (never picked, and they cover their clusters).
+        candidates: row numbers that may be picked (default: every unlabeled row).
+        typicality_k: neighbours of the typicality estimate (the paper uses 20).
+        max_clusters: cap on the k-means clusters (the paper's 500).
+        seed: k-means seed; the result is a function of (X, arguments, seed).
+        kmeans_n_init: k-means restarts.
+
+    Returns:
+        ``[m]`` int64 distinct candidate rows in pick order, ``m = min(n_select, candidates left)``.
+    """
+    X = unit_rows(X, "X")
+    n = X.shape[0]
+    n_select = positive_int(n_select, "n_select")
+    typicality_k = positive_int(typicality_k, "typicality_k")
+    max_clusters = positive_int(max_clusters, "max_clusters")
+    seed = seed_value(seed)
+    kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
+    is_labeled = _row_set(labeled, n, "labeled")
+    allowed = ~is_labeled if candidates is None else _row_set(candidates, n, "candidates") & ~is_labeled
+    n_select = min(n_select, int(allowed.sum()))
+    if n_select == 0:
+        return np.zeros(0, dtype=np.int64)
+    n_clusters = max(1, min(int(is_labeled.sum()) + n_select, max_clusters, n))
+    cluster = kmeans_clusters(X, n_clusters, seed, kmeans_n_init)[0] if n_clusters > 1 else np.zeros(n, np.int64)
+    covered = np.bincount(cluster[is_labeled], minlength=n_clusters)
+    size = np.bincount(cluster, minlength=n_clusters)
+    available = np.bincount(cluster[allowed], minlength=n_clusters)
+    picks: list[int] = []
+    for _ in range(n_select):
+        # Fewest covering labels first, then the larger cluster, then the lower id.
+        order = np.lexsort((np.arange(n_clusters), -size, covered))
+        c = int(order[available[order] > 0][0])
+        members = np.flatnonzero(cluster == c)
+        typicality = _typicality_in(np.ascontiguousarray(X[members]), max(1, min(typicality_k, members.size // 2)))
+        typicality[~allowed[members]] = -np.inf
+        pick = int(members[int(np.argmax(typicality))])  # ties to the lower row
+        picks.append(pick)
+        allowed[pick] = False
+        covered[c] += 1
+        available[c] -= 1
+    return np.asarray(picks, dtype=np.int64)

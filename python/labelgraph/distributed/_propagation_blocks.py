@@ -132,19 +132,18 @@ def block_operator(plan: BlockPlan, values: np.ndarray) -> BlockOperator:
                          plan.own, plan.sources)
 
 
-def sweep(op: BlockOperator, labels: np.ndarray, parts: list[np.ndarray], y_old: np.ndarray, alpha: float | None,
-          n_threads: int) -> tuple[np.ndarray, float]:
-    """One iteration for the block's rows: ``Y <- S Y`` clamped, or the alpha form.
+def sweep(op: BlockOperator, labels: np.ndarray, parts: list[np.ndarray], alpha: float | None,
+          n_threads: int) -> np.ndarray:
+    """One iteration for the block's rows: ``Y <- S Y`` clamped, or the alpha form, with the C++ sweep.
 
     Args:
         op: the block's operator.
         labels: ``[rows]`` int32 labels of the block's rows (-1 unlabeled).
         parts: Y rows of each source block in block order; together they are Y on the local space.
-        y_old: ``[rows, c]`` the block's current Y (for the change).
         alpha: None (clamped) or Zhou et al.'s alpha.
 
     Returns:
-        ``(y_new [rows, c], largest change)``, the change over the rows a sweep writes.
+        ``[rows, c]`` float32, the block's new Y.
     """
     y_local = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
     m, c = y_local.shape
@@ -153,10 +152,13 @@ def sweep(op: BlockOperator, labels: np.ndarray, parts: list[np.ndarray], y_old:
     soft = _core.propagate_csr(op.indptr, op.indices, op.values, local_labels, c,
                                init=np.ascontiguousarray(y_local, dtype=np.float32), n_iter=1,
                                alpha=-1.0 if alpha is None else alpha, n_threads=n_threads)[0]
-    y_new = np.ascontiguousarray(soft[op.own])
+    return np.ascontiguousarray(soft[op.own])
+
+
+def largest_change(y_new: np.ndarray, y_old: np.ndarray, labels: np.ndarray, alpha: float | None) -> float:
+    """Largest ``|y_new - y_old|`` over the rows a sweep writes (unlabeled rows when clamped), as the kernel's test."""
     swept = labels < 0 if alpha is None else slice(None)
-    change = float(np.abs(y_new[swept] - y_old[swept]).max(initial=0.0))
-    return y_new, change
+    return float(np.abs(y_new[swept] - y_old[swept]).max(initial=0.0))
 
 
 def initial_scores(labels: np.ndarray, n_classes: int, init: np.ndarray | None, alpha: float | None) -> np.ndarray:

@@ -100,8 +100,8 @@ def knn_graph_dask(
         client: a ``dask.distributed.Client``; None uses dask's default scheduler.
         block_rows: re-chunk ``X`` to this many rows per block (and all columns).
         tile_rows: the kernel's rows per tile inside a task (tests force many tiles).
-        n_threads: OpenMP threads per task; default the worker's ``OMP_NUM_THREADS`` (Dask's
-            nanny sets 1, matching one task per worker thread).
+        n_threads: OpenMP threads per task; default 1: parallelism comes from pair tasks running
+            on the workers' threads (start workers with one thread per core).
 
     Returns:
         DaskKnnGraph, persisted on ``client`` (the work runs in the background; ``.compute()``
@@ -117,7 +117,7 @@ def knn_graph_dask(
         raise ValueError(f"X needs at least 2 rows for a neighbour graph; got {n}")
     k = positive_int(k, "k", high=n - 1, hint=f"X has {n} rows, so a row has at most {n - 1} neighbours")
     options = {"tile_rows": optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1),
-               "n_threads": optional_positive_int(n_threads, "n_threads")}
+               "n_threads": 1 if n_threads is None else positive_int(n_threads, "n_threads")}
     rows = [int(r) for r in X.chunks[0]]
     offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(int).tolist()
     token = tokenize(X.name, k, options)

@@ -10,6 +10,7 @@ with the C++ kernel and clamps. Y never exists in one place until the caller gat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import uuid
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ from labelgraph._validation import (
     tolerance_value,
 )
 from labelgraph.distributed import _propagation_blocks as blocks
-from labelgraph.distributed._dask_input import import_dask, persist
+from labelgraph.distributed._dask_input import import_dask
+from labelgraph.distributed._runner import TaskRunner
 from labelgraph.distributed.knn import DaskKnnGraph
 from labelgraph.graph import KnnGraph
 from labelgraph.propagation import PropagationResult
@@ -89,16 +91,34 @@ def _positions(prepared: tuple[blocks.BlockPlan, np.ndarray, np.ndarray], source
     return prepared[0].sources[source]
 
 
-def _rows_of(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    return array[positions]
-
-
 def _degree(prepared: tuple[blocks.BlockPlan, np.ndarray, np.ndarray]) -> np.ndarray:
     return prepared[2]
 
 
-def _largest(changes: list[float]) -> float:
-    return max(changes)
+def _rows_of(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    return array[positions]
+
+
+def _sweep(op: blocks.BlockOperator, labels: np.ndarray, parts: list[np.ndarray], alpha: float | None,
+           n_threads: int) -> np.ndarray:
+    return blocks.sweep(op, labels, parts, alpha, n_threads)
+
+
+def _largest_change(y_new: list[np.ndarray], y_old: list[np.ndarray], labels: list[np.ndarray],
+                    alpha: float | None) -> float:
+    return max(blocks.largest_change(a, b, lab, alpha) for a, b, lab in zip(y_new, y_old, labels))
+
+
+def _argmax(soft: np.ndarray) -> np.ndarray:
+    return blocks.hard_labels(soft)[0]
+
+
+def _unreached(soft: np.ndarray) -> np.ndarray:
+    return blocks.hard_labels(soft)[1]
+
+
+def _all_finite(softs: list[np.ndarray]) -> bool:
+    return all(bool(np.isfinite(s).all()) for s in softs)
 
 
 def _graph_blocks(graph: Any, block_rows: int | None) -> tuple[Any, Any]:
@@ -145,22 +165,20 @@ def propagate_dask(
         symmetrize: only "none" on Dask (the transpose would be a shuffle of all edges).
         client: a ``dask.distributed.Client``; None uses dask's default scheduler.
         block_rows: re-chunk the graph's rows.
-        n_threads: OpenMP threads per task (default: the worker's ``OMP_NUM_THREADS``).
+        n_threads: OpenMP threads per task; default 1: parallelism comes from blocks running on
+            the workers' threads (a block's sweep takes milliseconds, too short to share).
 
     Returns:
         DaskPropagationResult (``.compute()`` gathers a :class:`labelgraph.PropagationResult`).
     """
-    da = import_dask()
-    from dask import delayed
-    from dask.base import tokenize
-
+    import_dask()
     temperature = temperature_value(temperature)
     choice(symmetrize, "symmetrize", ("none", "max", "mean"))
     if symmetrize != "none":
         raise ValueError(f"symmetrize={symmetrize!r} is not available on Dask (it needs every edge's reverse, a shuffle); "
                          "pass symmetrize='none', or symmetrise on one machine with labelgraph.LabelPropagator")
     choice(normalization, "normalization", ("symmetric", "row"))
-    n_threads = optional_positive_int(n_threads, "n_threads")
+    n_threads = 1 if n_threads is None else positive_int(n_threads, "n_threads")
     indices, sims = _graph_blocks(graph, block_rows)
     n = int(indices.shape[0])
     labels = label_vector(labels, n)
@@ -184,59 +202,52 @@ def propagate_dask(
     rows = [int(r) for r in indices.chunks[0]]
     bounds = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
     nb = len(rows)
-    token = tokenize(indices.name, sims.name, temperature, normalization)
-    name = f"lg-prop-{token}"
-    prepared = [delayed(_prepare, pure=True)(i, s, int(bounds[b]), bounds, temperature, dask_key_name=f"{name}-prep-{b}")
-                for b, (i, s) in enumerate(zip(indices.to_delayed().ravel(), sims.to_delayed().ravel()))]
-    summaries = delayed(list)([delayed(_summary, pure=True)(p) for p in prepared]).compute(
-        **({"scheduler": client} if client is not None else {}))
+    name = f"lg-prop-{uuid.uuid4().hex[:12]}"
+    run = TaskRunner(client)
+    prepared = [run.submit(_prepare, i, s, int(bounds[b]), bounds, temperature, key=f"{name}-prep-{b}")
+                for b, (i, s) in enumerate(zip(run.scatter_blocks(indices), run.scatter_blocks(sims)))]
+    summaries = run.results([run.submit(_summary, p, key=f"{name}-summary-{b}") for b, p in enumerate(prepared)])
     sources = [s for s, _ in summaries]
     halo_rows = sum(h for _, h in summaries)
-    positions = {(s, b): delayed(_positions, pure=True)(prepared[b], s, dask_key_name=f"{name}-pos-{s}-{b}")
+    positions = {(s, b): run.submit(_positions, prepared[b], s, key=f"{name}-pos-{s}-{b}")
                  for b in range(nb) for s in sources[b] if s != b}
 
     def gathered(per_block: list[Any], b: int, what: str) -> list[Any]:
-        """Rows of ``per_block`` that block b's edges read, in local-space order."""
-        return [per_block[s] if s == b else delayed(_rows_of, pure=True)(per_block[s], positions[s, b],
-                                                                         dask_key_name=f"{what}-{s}-{b}")
+        """Rows of ``per_block`` that block b's edges read, in local-space order (a task per other block)."""
+        return [per_block[s] if s == b else run.submit(_rows_of, per_block[s], positions[s, b], key=f"{what}-{s}-{b}")
                 for s in sources[b]]
 
-    degrees = [delayed(_degree, pure=True)(p, dask_key_name=f"{name}-deg-{b}") for b, p in enumerate(prepared)]
-    ops = [delayed(_operator, pure=True)(prepared[b], gathered(degrees, b, f"{name}-degx"), normalization,
-                                         int(bounds[b]), dask_key_name=f"{name}-op-{b}") for b in range(nb)]
+    degrees = [run.submit(_degree, p, key=f"{name}-deg-{b}") for b, p in enumerate(prepared)]
+    ops = [run.submit(_operator, prepared[b], gathered(degrees, b, f"{name}-degx"), normalization, int(bounds[b]),
+                      key=f"{name}-op-{b}") for b in range(nb)]
+    del prepared, degrees  # the operators hold what the iterations need
     block_labels = [labels[bounds[b]:bounds[b + 1]].astype(np.int32) for b in range(nb)]
-    y = [delayed(blocks.initial_scores, pure=True)(block_labels[b], n_classes,
-                                                   None if init is None else init[bounds[b]:bounds[b + 1]], alpha,
-                                                   dask_key_name=f"{name}-y0-{token}-{b}") for b in range(nb)]
-    persisted = persist(client, *ops, *positions.values(), *y)
-    ops, y = list(persisted[:nb]), list(persisted[len(persisted) - nb:])
-    positions = dict(zip(positions, persisted[nb:len(persisted) - nb]))
+    y = [run.submit(blocks.initial_scores, block_labels[b], n_classes,
+                    None if init is None else init[bounds[b]:bounds[b + 1]], alpha, key=f"{name}-y0-{b}")
+         for b in range(nb)]
 
-    run_token = tokenize(token, block_labels, None if init is None else init, alpha, n_classes)
     iterations, converged = 0, False
     for t in range(n_iter):
-        step = f"{name}-it{t}-{run_token}"
-        swept = [delayed(blocks.sweep, pure=True, nout=2)(ops[b], block_labels[b], gathered(y, b, f"{step}-x"), y[b],
-                                                          alpha, n_threads, dask_key_name=f"{step}-sweep-{b}")
-                 for b in range(nb)]
-        y = [s[0] for s in swept]
+        step = f"{name}-it{t}"
+        y_new = [run.submit(_sweep, ops[b], block_labels[b], gathered(y, b, f"{step}-x"), alpha, n_threads,
+                            key=f"{step}-sweep-{b}") for b in range(nb)]
         iterations = t + 1
-        if tol > 0:
-            largest = delayed(_largest, pure=True)([s[1] for s in swept], dask_key_name=f"{step}-largest")
-            *y, largest = persist(client, *y, largest)
-            if largest.compute(**({"scheduler": client} if client is not None else {})) <= tol:
+        if tol > 0:  # one round trip per iteration: the price of a global stopping test
+            largest = run.submit(_largest_change, y_new, y, block_labels, alpha, key=f"{step}-change")
+            y = y_new
+            if run.result(largest) <= tol:
                 converged = True
                 break
+        y = y_new
 
-    hard = [delayed(blocks.hard_labels, pure=True, nout=3)(y[b], dask_key_name=f"{name}-hard-{run_token}-{iterations}-{b}")
-            for b in range(nb)]
-    soft = da.concatenate([da.from_delayed(y[b], shape=(rows[b], n_classes), dtype=np.float32) for b in range(nb)])
-    hard_labels = da.concatenate([da.from_delayed(h[0], shape=(rows[b],), dtype=np.int64) for b, h in enumerate(hard)])
-    unreached = da.concatenate([da.from_delayed(h[1], shape=(rows[b],), dtype=bool) for b, h in enumerate(hard)])
-    finite = delayed(all)([h[2] for h in hard])
-    soft, hard_labels, unreached, finite = persist(client, soft, hard_labels, unreached, finite)
-    if not finite.compute(**({"scheduler": client} if client is not None else {})):
+    finite = run.submit(_all_finite, y, key=f"{name}-finite")
+    hard = [run.submit(_argmax, y[b], key=f"{name}-argmax-{b}") for b in range(nb)]
+    unreached = [run.submit(_unreached, y[b], key=f"{name}-unreached-{b}") for b in range(nb)]
+    if not run.result(finite):
         raise ValueError("propagation diverged (inf in the scores): with a non-symmetric graph the symmetric "
                          "operator can amplify; pass normalization='row'")
     stats = {"blocks": nb, "halo_rows": halo_rows, "bytes_per_iteration": halo_rows * n_classes * 4}
-    return DaskPropagationResult(soft, hard_labels, unreached, iterations, converged, stats, client)
+    return DaskPropagationResult(run.as_dask_array(y, [(r, n_classes) for r in rows], np.float32),
+                                 run.as_dask_array(hard, [(r,) for r in rows], np.int64),
+                                 run.as_dask_array(unreached, [(r,) for r in rows], np.bool_),
+                                 iterations, converged, stats, client)

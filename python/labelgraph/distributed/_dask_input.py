@@ -1,4 +1,4 @@
-"""Checks of Dask inputs at the boundary, and running a persist on the caller's scheduler."""
+"""Checks of Dask inputs at the boundary."""
 
 from __future__ import annotations
 
@@ -47,12 +47,3 @@ def row_blocked_embeddings(X: Any, name: str, block_rows: int | None) -> Any:
         raise ValueError(f"{name} is chunked along columns (column chunks {X.chunks[1]}); each task needs whole "
                          f"rows: pass {name}.rechunk({{1: -1}}) or block_rows=")
     return X
-
-
-def persist(client: Any, *collections: Any) -> tuple[Any, ...]:
-    """Start computing ``collections`` on ``client`` (in the background), or on dask's default scheduler."""
-    if client is not None:
-        return tuple(client.persist(list(collections)))
-    import dask
-
-    return tuple(dask.persist(*collections))

@@ -9,14 +9,17 @@ per-block merge (similarity desc, index asc) gives bit for bit the single-machin
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from labelgraph.distributed._block_kernels import checked_block, diagonal_candidates, pair_candidates
-from labelgraph.distributed._dask_input import import_dask, persist, row_blocked_embeddings
-from labelgraph.distributed._topk import merge_topk
+from labelgraph.distributed._dask_input import import_dask, row_blocked_embeddings
+from labelgraph.distributed._runner import TaskRunner
+from labelgraph.distributed._topk import Candidates, merge_topk
 from labelgraph.graph import KnnGraph
 from labelgraph._validation import optional_positive_int, positive_int
 
@@ -33,7 +36,7 @@ class DaskKnnGraph:
         indices: ``[n, k]`` int32 dask array, neighbour row numbers (same contract as
             :class:`labelgraph.KnnGraph`: by decreasing similarity, ties to the lower index).
         similarities: ``[n, k]`` float32 dask array, matching ``indices``.
-        client: the ``dask.distributed.Client`` it was computed on (None: dask's default scheduler).
+        client: the ``dask.distributed.Client`` it was computed on (None: computed in this process).
     """
 
     indices: Any
@@ -66,16 +69,26 @@ class DaskKnnGraph:
         return KnnGraph(np.ascontiguousarray(indices), np.ascontiguousarray(sims), {"blocks": len(self.row_chunks)})
 
 
-def _merge_tree(parts: list[Any], k: int, name: str) -> Any:
-    """One delayed ``(indices, sims)`` from many candidate parts, merged MERGE_FANIN at a time."""
-    from dask import delayed
-
+def _merge_tree(run: TaskRunner, parts: list[Any], k: int, name: str) -> Any:
+    """One ``(indices, sims)`` handle from many candidate parts, merged MERGE_FANIN at a time."""
     level = 0
     while len(parts) > 1 or level == 0:
-        parts = [delayed(merge_topk, pure=True)(parts[g:g + MERGE_FANIN], k, dask_key_name=f"{name}-{level}-{g}")
+        parts = [run.submit(merge_topk, parts[g:g + MERGE_FANIN], k, key=f"{name}-{level}-{g}")
                  for g in range(0, len(parts), MERGE_FANIN)]
         level += 1
     return parts[0]
+
+
+def _side(pair: tuple[Candidates, Candidates], side: int) -> Candidates:
+    return pair[side]
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
 
 
 def knn_graph_dask(
@@ -97,53 +110,52 @@ def knn_graph_dask(
         X: ``[n, d]`` float dask array (e.g. ``da.from_zarr`` or ``da.from_array`` of a memmap),
             whole rows per chunk; its row chunks are the blocks unless ``block_rows`` is given.
         k: neighbours per row, ``1 <= k <= n - 1``.
-        client: a ``dask.distributed.Client``; None uses dask's default scheduler.
+        client: a ``dask.distributed.Client``; None runs the tasks in this process, one by one.
         block_rows: re-chunk ``X`` to this many rows per block (and all columns).
         tile_rows: the kernel's rows per tile inside a task (tests force many tiles).
-        n_threads: OpenMP threads per task; default 1: parallelism comes from pair tasks running
-            on the workers' threads (start workers with one thread per core).
+        n_threads: OpenMP threads per task; default 1 on a cluster (parallelism comes from pair
+            tasks running on the workers' threads: start workers with one thread per core), all
+            cores without a client (tasks then run one after another in this process).
 
     Returns:
-        DaskKnnGraph, persisted on ``client`` (the work runs in the background; ``.compute()``
-        waits and gathers it).
+        DaskKnnGraph whose blocks are futures on ``client`` (the work runs in the background;
+        ``.compute()`` waits and gathers it).
     """
-    da = import_dask()
-    from dask import delayed
-    from dask.base import tokenize
-
+    import_dask()
     X = row_blocked_embeddings(X, "X", block_rows)
     n = int(X.shape[0])
     if n < 2:
         raise ValueError(f"X needs at least 2 rows for a neighbour graph; got {n}")
     k = positive_int(k, "k", high=n - 1, hint=f"X has {n} rows, so a row has at most {n - 1} neighbours")
+    # One thread per task on a cluster (tasks run side by side); all of them when tasks run here one by one.
+    default_threads = 1 if client is not None else 0
     options = {"tile_rows": optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1),
-               "n_threads": 1 if n_threads is None else positive_int(n_threads, "n_threads")}
+               "n_threads": default_threads if n_threads is None else positive_int(n_threads, "n_threads")}
     rows = [int(r) for r in X.chunks[0]]
     offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(int).tolist()
-    token = tokenize(X.name, k, options)
-    blocks = [delayed(checked_block, pure=True)(b, off, "X", dask_key_name=f"lg-knn-block-{token}-{i}")
-              for i, (b, off) in enumerate(zip(X.to_delayed().ravel(), offsets))]
+    name = f"lg-knn-{uuid.uuid4().hex[:12]}"
+    run = TaskRunner(client)
     live = [i for i, r in enumerate(rows) if r > 0]  # dask allows empty chunks; they take no part
+    sources = run.scatter_blocks(X)
+    blocks = {i: run.submit(checked_block, sources[i], offsets[i], "X", key=f"{name}-block-{i}") for i in live}
+    del sources
+    diagonal = partial(diagonal_candidates, **options)
+    pair = partial(pair_candidates, **options)
 
-    parts: dict[int, list[Any]] = {i: [] for i in live}
-    for i in live:
-        parts[i].append(delayed(diagonal_candidates, pure=True)(
-            blocks[i], offsets[i], k, **options, dask_key_name=f"lg-knn-diag-{token}-{i}"))
+    parts: dict[int, list[Any]] = {i: [run.submit(diagonal, blocks[i], offsets[i], k, key=f"{name}-diag-{i}")]
+                                   for i in live}
     for a, i in enumerate(live):
         for j in live[a + 1:]:
-            pair = delayed(pair_candidates, pure=True, nout=2)(
-                blocks[i], offsets[i], blocks[j], offsets[j], k, **options, dask_key_name=f"lg-knn-pair-{token}-{i}-{j}")
-            parts[i].append(pair[0])
-            parts[j].append(pair[1])
+            both = run.submit(pair, blocks[i], offsets[i], blocks[j], offsets[j], k, key=f"{name}-pair-{i}-{j}")
+            parts[i].append(run.submit(_side, both, 0, key=f"{name}-side-{i}-{j}-0"))
+            parts[j].append(run.submit(_side, both, 1, key=f"{name}-side-{i}-{j}-1"))
+    del blocks
 
     index_blocks, sim_blocks = [], []
-    for i, r in enumerate(rows):
-        if r == 0:
-            index_blocks.append(da.zeros((0, k), dtype=np.int32))
-            sim_blocks.append(da.zeros((0, k), dtype=np.float32))
-            continue
-        merged = _merge_tree(parts[i], k, f"lg-knn-merge-{token}-{i}")
-        index_blocks.append(da.from_delayed(merged[0], shape=(r, k), dtype=np.int32))
-        sim_blocks.append(da.from_delayed(merged[1], shape=(r, k), dtype=np.float32))
-    indices, sims = persist(client, da.concatenate(index_blocks), da.concatenate(sim_blocks))
-    return DaskKnnGraph(indices, sims, client)
+    for i in live:
+        merged = _merge_tree(run, parts.pop(i), k, f"{name}-merge-{i}")
+        index_blocks.append(run.submit(_first, merged, key=f"{name}-indices-{i}"))
+        sim_blocks.append(run.submit(_second, merged, key=f"{name}-sims-{i}"))
+    shapes = [(rows[i], k) for i in live]
+    return DaskKnnGraph(run.as_dask_array(index_blocks, shapes, np.int32),
+                        run.as_dask_array(sim_blocks, shapes, np.float32), client)

@@ -163,10 +163,11 @@ def propagate_dask(
         labels: ``[n]`` integers, -1 unlabeled (numpy, ``8 n`` bytes in this process).
         n_iter, temperature, normalization, alpha, tol, n_classes, init: as in :func:`labelgraph.propagate`.
         symmetrize: only "none" on Dask (the transpose would be a shuffle of all edges).
-        client: a ``dask.distributed.Client``; None uses dask's default scheduler.
+        client: a ``dask.distributed.Client``; None runs the block tasks in this process, one by one.
         block_rows: re-chunk the graph's rows.
-        n_threads: OpenMP threads per task; default 1: parallelism comes from blocks running on
-            the workers' threads (a block's sweep takes milliseconds, too short to share).
+        n_threads: OpenMP threads per task; default 1: on a cluster parallelism comes from blocks
+            running on the workers' threads, and a block's sweep takes milliseconds, too short
+            to share between threads.
 
     Returns:
         DaskPropagationResult (``.compute()`` gathers a :class:`labelgraph.PropagationResult`).

@@ -19,17 +19,23 @@ from labelgraph.graph import KnnGraph
 from labelgraph._validation import _FLOAT_DTYPES, optional_positive_int, positive_int
 
 
+# Allocations of a call that do not grow with the block: allocator slack, OpenMP thread stacks,
+# the kernels' small per-call vectors and Python objects.
+CALL_OVERHEAD_BYTES = 1 << 20
+
+
 def bytes_per_block_row(d: int, k: int, itemsize: int) -> int:
     """Working bytes per row of a block, the upper bound the block size is chosen from.
 
     Two blocks are in memory at once, and for each of them: the rows as read (itemsize * d) and
-    as float32 (4 d, when converted), the NaN/zero check (d bytes), the kernel's two int16
-    panel layouts (4 d), its candidate heaps (8 (k + margin)) and outputs (8 k); the merge of a
-    block's running top-k with a new part sorts 2k candidates a row (about 48 k bytes).
+    as float32 (4 d, when converted), the NaN/zero check (d bytes), the kernel's two int16 panel
+    layouts (4 d) with the row norms and quantisation errors (16), its candidate heaps
+    (8 (k + margin) + 4), certificate thresholds (8) and outputs (8 k). The merge of a block's
+    running top-k with a new part concatenates and sorts 2k candidates a row (about 64 k bytes).
     """
     margin = 8 + k // 4
-    per_block = itemsize * d + (4 * d if itemsize != 4 else 0) + d + 4 * d + 8 * (k + margin) + 8 * k
-    return 2 * per_block + 48 * k
+    per_block = itemsize * d + (4 * d if itemsize != 4 else 0) + d + 4 * d + 16 + 8 * (k + margin) + 4 + 8 + 8 * k
+    return 2 * per_block + 64 * k
 
 
 def knn_graph_out_of_core(
@@ -53,7 +59,9 @@ def knn_graph_out_of_core(
             (``np.load(path, mmap_mode='r')``) or any numpy array.
         k: neighbours per row, ``1 <= k <= n - 1``.
         memory_budget: bytes this call may allocate, the ``[n, k]`` result (``8 n k`` bytes)
-            included; the interpreter and its libraries are not counted.
+            included: ``8 n k + CALL_OVERHEAD_BYTES + bytes_per_block_row(...) * block_rows``.
+            The interpreter and its libraries (code pages, one-time kernel self-tests) are not
+            counted.
         tile_rows, n_threads, progress: as in :func:`labelgraph.knn_graph`.
 
     Returns:
@@ -74,11 +82,11 @@ def knn_graph_out_of_core(
                "n_threads": optional_positive_int(n_threads, "n_threads")}
     result_bytes = 8 * n * k
     per_row = bytes_per_block_row(d, k, reader.dtype.itemsize)
-    block_rows = min(n, (budget - result_bytes) // per_row)
-    minimum = result_bytes + per_row * min(n, 64)
+    block_rows = min(n, (budget - result_bytes - CALL_OVERHEAD_BYTES) // per_row)
+    minimum = result_bytes + CALL_OVERHEAD_BYTES + per_row * min(n, 64)
     if block_rows < min(n, 64):
-        raise ValueError(f"memory_budget={budget} bytes is too small: the [n, k] result alone takes {result_bytes} "
-                         f"and a block of 64 rows {per_row * 64}; pass memory_budget >= {minimum}")
+        raise ValueError(f"memory_budget={budget} bytes is too small: the [n, k] result takes {result_bytes}, a call "
+                         f"{CALL_OVERHEAD_BYTES} and a block of 64 rows {per_row * 64}; pass memory_budget >= {minimum}")
 
     # Running top-k of every row; -inf / INT32_MAX placeholders lose to any real candidate.
     indices = np.full((n, k), np.iinfo(np.int32).max, dtype=np.int32)
@@ -97,6 +105,8 @@ def knn_graph_out_of_core(
         block_a = checked_block(reader.read(begin_a, end_a, buf_a), begin_a)
         absorb(begin_a, diagonal_candidates(block_a, begin_a, k, **options))
         done += 1
+        if progress is not None:
+            progress(done / total)
         for begin_b in starts[a + 1:]:
             end_b = min(n, begin_b + block_rows)
             block_b = checked_block(reader.read(begin_b, end_b, buf_b), begin_b)

@@ -1,4 +1,8 @@
-"""Dask tests: skipped without dask; a 2-worker LocalCluster (processes) started by the tests themselves."""
+"""Dask tests: a 2-worker LocalCluster (processes) started by the tests themselves.
+
+Each test module skips itself without dask (pytest.importorskip), so nothing here imports dask
+at import time: a conftest that skipped would stop the whole run, not only this directory.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("dask.array")
-pytest.importorskip("dask.distributed")
-
-from dask.distributed import Client, LocalCluster  # noqa: E402
-
-
-def start_cluster() -> tuple[LocalCluster, Client]:
-    """Two worker processes, one thread each, no dashboard (its port may be taken on a shared machine)."""
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    return cluster, Client(cluster)
+from local_cluster import start_cluster
 
 
 @pytest.fixture(scope="module")

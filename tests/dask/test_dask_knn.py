@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import pytest
+
+da = pytest.importorskip("dask.array")
+pytest.importorskip("dask.distributed")
 
 import labelgraph
 from labelgraph.distributed import DaskKnnGraph

@@ -8,12 +8,14 @@ import threading
 import time
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import pytest
 
+da = pytest.importorskip("dask.array")
+pytest.importorskip("dask.distributed")
+
 import labelgraph
-from conftest import start_cluster
+from local_cluster import start_cluster
 
 
 def _tasks_in_memory(dask_scheduler: Any, part: str) -> int:  # runs on the scheduler

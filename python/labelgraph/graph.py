@@ -100,13 +100,14 @@ def knn_graph(
     """
     if client is not None or block_rows is not None or type(X).__module__.startswith("dask."):
         from labelgraph.distributed import knn_graph_dask
-        from labelgraph.distributed._dask_input import import_dask
+        from labelgraph.distributed._dask_input import rows_on_cluster
 
         if memory_budget is not None:
             raise ValueError("memory_budget is for one machine; on Dask each worker's memory limit applies: "
                              "pass either client/a dask array or memory_budget")
         if isinstance(X, np.ndarray):  # numpy rows shipped to the cluster in blocks
-            X = import_dask().from_array(X, chunks=(block_rows or X.shape[0], -1))
+            X = rows_on_cluster(client, X, positive_int(block_rows or max(len(X), 1), "block_rows"))
+            block_rows = None
         return knn_graph_dask(X, k, client=client, block_rows=block_rows, tile_rows=tile_rows, n_threads=n_threads)
     if memory_budget is not None:
         from labelgraph.distributed import knn_graph_out_of_core

@@ -10,8 +10,8 @@ import pytest
 da = pytest.importorskip("dask.array")
 pytest.importorskip("dask.distributed")
 
-import labelgraph
-from labelgraph.distributed import DaskKnnGraph
+import labelgraph  # noqa: E402
+from labelgraph.distributed import DaskKnnGraph  # noqa: E402
 
 
 def _assert_same_graph(got: DaskKnnGraph, X: np.ndarray, k: int) -> None:

@@ -15,8 +15,8 @@ import pytest
 da = pytest.importorskip("dask.array")
 pytest.importorskip("dask.distributed")
 
-import labelgraph
-from labelgraph.distributed import DaskPropagationResult
+import labelgraph  # noqa: E402
+from labelgraph.distributed import DaskPropagationResult  # noqa: E402
 
 
 def _data(rng: np.random.Generator, n: int = 1500, d: int = 12, c: int = 4, labeled: int = 40):

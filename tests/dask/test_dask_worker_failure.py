@@ -14,8 +14,8 @@ import pytest
 da = pytest.importorskip("dask.array")
 pytest.importorskip("dask.distributed")
 
-import labelgraph
-from local_cluster import start_cluster
+import labelgraph  # noqa: E402
+from local_cluster import start_cluster  # noqa: E402
 
 
 def _tasks_in_memory(dask_scheduler: Any, part: str) -> int:  # runs on the scheduler

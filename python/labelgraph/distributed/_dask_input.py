@@ -47,3 +47,20 @@ def row_blocked_embeddings(X: Any, name: str, block_rows: int | None) -> Any:
         raise ValueError(f"{name} is chunked along columns (column chunks {X.chunks[1]}); each task needs whole "
                          f"rows: pass {name}.rechunk({{1: -1}}) or block_rows=")
     return X
+
+
+def rows_on_cluster(client: Any, X: np.ndarray, block_rows: int) -> Any:
+    """A numpy matrix as a dask array of ``block_rows``-row blocks scattered to ``client``'s workers.
+
+    ``da.from_array`` would put the data inside the task graph, which the client then sends to
+    the scheduler in one message (Dask warns from 10 MB); scattering sends each block to a worker.
+    """
+    da = import_dask()
+    if client is None:
+        return da.from_array(X, chunks=(block_rows,) + tuple(-1 for _ in X.shape[1:]))
+    import dask
+
+    starts = range(0, X.shape[0], block_rows)
+    futures = client.scatter([np.ascontiguousarray(X[s:s + block_rows]) for s in starts])
+    return da.concatenate([da.from_delayed(dask.delayed(f), shape=(min(block_rows, X.shape[0] - s),) + X.shape[1:],
+                                           dtype=X.dtype) for f, s in zip(futures, starts)])

@@ -16,12 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from labelgraph.distributed._block_kernels import checked_block, diagonal_candidates, pair_candidates
+from labelgraph._validation import optional_positive_int, positive_int
+from labelgraph.distributed._block_kernels import (
+    checked_block,
+    diagonal_candidates,
+    pair_candidates,
+)
 from labelgraph.distributed._dask_input import import_dask, row_blocked_embeddings
 from labelgraph.distributed._runner import TaskRunner
 from labelgraph.distributed._topk import Candidates, merge_topk
 from labelgraph.graph import KnnGraph
-from labelgraph._validation import optional_positive_int, positive_int
 
 # Candidate parts merged per task: a merge holds fanin * k candidates per row, and a block with
 # many partners is merged as a tree (depth log_fanin(blocks)) rather than all at once.

@@ -12,12 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from labelgraph.distributed._block_kernels import checked_block, diagonal_candidates, pair_candidates
+from labelgraph._validation import _FLOAT_DTYPES, optional_positive_int, positive_int
+from labelgraph.distributed._block_kernels import (
+    checked_block,
+    diagonal_candidates,
+    pair_candidates,
+)
 from labelgraph.distributed._row_reader import RowReader
 from labelgraph.distributed._topk import merge_topk
 from labelgraph.graph import KnnGraph
-from labelgraph._validation import _FLOAT_DTYPES, optional_positive_int, positive_int
-
 
 # Allocations of a call that do not grow with the block: allocator slack, OpenMP thread stacks,
 # the kernels' small per-call vectors and Python objects.

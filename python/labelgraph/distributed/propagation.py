@@ -9,8 +9,8 @@ with the C++ kernel and clamps. Y never exists in one place until the caller gat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,13 +20,12 @@ from labelgraph._validation import (
     choice,
     init_matrix,
     label_vector,
-    optional_positive_int,
     positive_int,
     temperature_value,
     tolerance_value,
 )
 from labelgraph.distributed import _propagation_blocks as blocks
-from labelgraph.distributed._dask_input import import_dask
+from labelgraph.distributed._dask_input import import_dask, rows_on_cluster
 from labelgraph.distributed._runner import TaskRunner
 from labelgraph.distributed.knn import DaskKnnGraph
 from labelgraph.graph import KnnGraph
@@ -121,16 +120,15 @@ def _all_finite(softs: list[np.ndarray]) -> bool:
     return all(bool(np.isfinite(s).all()) for s in softs)
 
 
-def _graph_blocks(graph: Any, block_rows: int | None) -> tuple[Any, Any]:
+def _graph_blocks(graph: Any, block_rows: int | None, client: Any) -> tuple[Any, Any]:
     """Row blocks of (indices, similarities) as dask arrays."""
-    da = import_dask()
     if isinstance(graph, DaskKnnGraph):
         if block_rows is not None:
             return (graph.indices.rechunk({0: block_rows, 1: -1}), graph.similarities.rechunk({0: block_rows, 1: -1}))
         return graph.indices, graph.similarities
     if isinstance(graph, KnnGraph):
         rows = positive_int(block_rows, "block_rows") if block_rows is not None else min(graph.n, DEFAULT_BLOCK_ROWS)
-        return da.from_array(graph.indices, chunks=(rows, -1)), da.from_array(graph.similarities, chunks=(rows, -1))
+        return rows_on_cluster(client, graph.indices, rows), rows_on_cluster(client, graph.similarities, rows)
     raise TypeError(f"graph must be a KnnGraph or a DaskKnnGraph for the Dask propagation; got {type(graph).__name__}; "
                     "build it with labelgraph.knn_graph(dask_array, k, client=client)")
 
@@ -180,7 +178,7 @@ def propagate_dask(
                          "pass symmetrize='none', or symmetrise on one machine with labelgraph.LabelPropagator")
     choice(normalization, "normalization", ("symmetric", "row"))
     n_threads = 1 if n_threads is None else positive_int(n_threads, "n_threads")
-    indices, sims = _graph_blocks(graph, block_rows)
+    indices, sims = _graph_blocks(graph, block_rows, client)
     n = int(indices.shape[0])
     labels = label_vector(labels, n)
     n_iter = positive_int(n_iter, "n_iter", low=0)

@@ -10,6 +10,7 @@ CSR; each iteration fills their Y from the blocks that own them and keeps only t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -104,15 +105,33 @@ def normalized_weights(log_w: np.ndarray, own_degree: np.ndarray, column_degree:
     return np.exp(exponent).astype(np.float32)
 
 
-@dataclass(frozen=True)
 class BlockOperator:
-    """A block's rows of the normalised operator, as a square CSR over its local space."""
+    """A block's rows of the normalised operator, as a square CSR over its local space.
 
-    indptr: np.ndarray  # [m + 1] int64, empty rows outside ``own``
-    indices: np.ndarray  # [nnz] int32 local columns
-    values: np.ndarray  # [nnz] float32
-    own: slice
-    sources: dict[int, np.ndarray]
+    The C++ operator (validated once, with its iteration buffers) is built on first use in the
+    process that runs the sweeps and kept there: the block stays on one worker for all
+    iterations, and a fresh operator per iteration would re-validate the CSR and page-fault new
+    buffers every time (Dask's workers return freed memory to the OS eagerly).
+    """
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, own: slice,
+                 sources: dict[int, np.ndarray]) -> None:
+        self.indptr = indptr  # [m + 1] int64, empty rows outside ``own``
+        self.indices = indices  # [nnz] int32 local columns
+        self.values = values  # [nnz] float32
+        self.own = own
+        self.sources = sources
+        self._prepared: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_prepared": None}  # the C++ object stays in its process
+
+    def prepared(self) -> Any:
+        """The ``_core.PreparedOperator`` of this block, built once per process."""
+        if self._prepared is None:
+            arrays = [np.ascontiguousarray(a) for a in (self.indptr, self.indices, self.values)]
+            self._prepared = _core.PreparedOperator(*arrays)
+        return self._prepared
 
     @property
     def nbytes(self) -> int:
@@ -149,9 +168,8 @@ def sweep(op: BlockOperator, labels: np.ndarray, parts: list[np.ndarray], alpha:
     m, c = y_local.shape
     local_labels = np.full(m, -1, dtype=np.int32)
     local_labels[op.own] = labels
-    soft = _core.propagate_csr(op.indptr, op.indices, op.values, local_labels, c,
-                               init=np.ascontiguousarray(y_local, dtype=np.float32), n_iter=1,
-                               alpha=-1.0 if alpha is None else alpha, n_threads=n_threads)[0]
+    soft = op.prepared().propagate(local_labels, c, init=np.ascontiguousarray(y_local, dtype=np.float32), n_iter=1,
+                                   alpha=-1.0 if alpha is None else alpha, n_threads=n_threads)[0]
     return np.ascontiguousarray(soft[op.own])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import numpy as np
@@ -50,17 +51,21 @@ def row_blocked_embeddings(X: Any, name: str, block_rows: int | None) -> Any:
 
 
 def rows_on_cluster(client: Any, X: np.ndarray, block_rows: int) -> Any:
-    """A numpy matrix as a dask array of ``block_rows``-row blocks scattered to ``client``'s workers.
+    """A numpy matrix as a dask array of ``block_rows``-row blocks, each one task on ``client``.
 
-    ``da.from_array`` would put the data inside the task graph, which the client then sends to
-    the scheduler in one message (Dask warns from 10 MB); scattering sends each block to a worker.
+    ``da.from_array`` would send all the data in one graph message; ``client.scatter`` would
+    leave blocks that nothing can recompute when a worker is lost. One task per block holding
+    that block can be rerun on any worker (see ``TaskRunner.put``).
     """
     da = import_dask()
     if client is None:
         return da.from_array(X, chunks=(block_rows,) + tuple(-1 for _ in X.shape[1:]))
     import dask
 
+    from labelgraph.distributed._runner import TaskRunner
+
     starts = range(0, X.shape[0], block_rows)
-    futures = client.scatter([np.ascontiguousarray(X[s:s + block_rows]) for s in starts])
-    return da.concatenate([da.from_delayed(dask.delayed(f), shape=(min(block_rows, X.shape[0] - s),) + X.shape[1:],
-                                           dtype=X.dtype) for f, s in zip(futures, starts)])
+    name = f"lg-rows-{uuid.uuid4().hex[:12]}"
+    handles = TaskRunner(client).put([np.ascontiguousarray(X[s:s + block_rows]) for s in starts], name)
+    return da.concatenate([da.from_delayed(dask.delayed(h), shape=(min(block_rows, X.shape[0] - s),) + X.shape[1:],
+                                           dtype=X.dtype) for h, s in zip(handles, starts)])

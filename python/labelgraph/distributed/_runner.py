@@ -25,6 +25,24 @@ class TaskRunner:
             return fn(*args)
         return self.client.submit(fn, *args, key=key, pure=False)
 
+    def put(self, values: list[Any], name: str) -> list[Any]:
+        """Handles of ``values`` (from this process) on the cluster, each one task holding its value.
+
+        Not ``client.scatter``: scattered data has no task to recompute it from, so a worker
+        lost with it fails every result that needs it. A task whose spec holds the value can be
+        rerun anywhere; the price is that the scheduler keeps the values (they came from this
+        process's memory anyway), so Dask's warning about large task specs is raised here to
+        the largest value.
+        """
+        if self.client is None:
+            return list(values)
+        import dask
+
+        largest = max((getattr(v, "nbytes", 0) for v in values), default=0)
+        threshold = max(largest + (1 << 20), parse_threshold(dask.config.get("distributed.admin.large-graph-warning-threshold")))
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": threshold}):
+            return [self.client.submit(_identity, v, key=f"{name}-{i}", pure=False) for i, v in enumerate(values)]
+
     def scatter_blocks(self, array: Any) -> list[Any]:
         """One handle per row block of a 2-D dask array (rows kept where they are on the cluster)."""
         blocks = list(array.to_delayed().ravel())
@@ -47,3 +65,14 @@ class TaskRunner:
 
         parts = [da.from_delayed(dask.delayed(h), shape=s, dtype=dtype) for h, s in zip(handles, shapes)]
         return da.concatenate(parts)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def parse_threshold(value: Any) -> int:
+    """A Dask byte size setting ("10MB" or a number) in bytes."""
+    from dask.utils import parse_bytes
+
+    return int(parse_bytes(value))

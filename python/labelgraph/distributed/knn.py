@@ -107,7 +107,7 @@ def knn_graph_dask(
     """Exact top-k cosine neighbours of every row of a Dask array, computed on a cluster.
 
     Equal to :func:`labelgraph.knn_graph` on the same rows, bit for bit (indices and float32
-    similarities). Cost: ``b (b + 1) / 2`` pair tasks for ``b`` row blocks, each
+    similarities). Cost: ``B (B + 1) / 2`` pair tasks for ``B`` row blocks, each
     ``rows_i * rows_j * d`` int16 multiply-adds; every block travels to the tasks that need it.
 
     Args:

@@ -103,9 +103,8 @@ def _sweep(op: blocks.BlockOperator, labels: np.ndarray, parts: list[np.ndarray]
     return blocks.sweep(op, labels, parts, alpha, n_threads)
 
 
-def _largest_change(y_new: list[np.ndarray], y_old: list[np.ndarray], labels: list[np.ndarray],
-                    alpha: float | None) -> float:
-    return max(blocks.largest_change(a, b, lab, alpha) for a, b, lab in zip(y_new, y_old, labels))
+def _largest(changes: list[float]) -> float:
+    return max(changes)
 
 
 def _argmax(soft: np.ndarray) -> np.ndarray:
@@ -220,7 +219,8 @@ def propagate_dask(
     ops = [run.submit(_operator, prepared[b], gathered(degrees, b, f"{name}-degx"), normalization, int(bounds[b]),
                       key=f"{name}-op-{b}") for b in range(nb)]
     del prepared, degrees  # the operators hold what the iterations need
-    block_labels = [labels[bounds[b]:bounds[b + 1]].astype(np.int32) for b in range(nb)]
+    # Labels go to the workers once, not with every sweep of every iteration.
+    block_labels = run.put([labels[bounds[b]:bounds[b + 1]].astype(np.int32) for b in range(nb)], f"{name}-labels")
     y = [run.submit(blocks.initial_scores, block_labels[b], n_classes,
                     None if init is None else init[bounds[b]:bounds[b + 1]], alpha, key=f"{name}-y0-{b}")
          for b in range(nb)]
@@ -232,7 +232,9 @@ def propagate_dask(
                             key=f"{step}-sweep-{b}") for b in range(nb)]
         iterations = t + 1
         if tol > 0:  # one round trip per iteration: the price of a global stopping test
-            largest = run.submit(_largest_change, y_new, y, block_labels, alpha, key=f"{step}-change")
+            changes = [run.submit(blocks.largest_change, y_new[b], y[b], block_labels[b], alpha,
+                                  key=f"{step}-change-{b}") for b in range(nb)]  # computed where the block is
+            largest = run.submit(_largest, changes, key=f"{step}-largest")
             y = y_new
             if run.result(largest) <= tol:
                 converged = True

@@ -83,7 +83,8 @@ def knn_graph(
         device: "cpu" (CUDA kernels come with a CUDA build).
         client: a ``dask.distributed.Client``: build the graph on that cluster (also implied by a
             dask array ``X``); see :func:`labelgraph.distributed.knn_graph_dask`.
-        block_rows: rows per block on Dask (default: the dask array's row chunks).
+        block_rows: rows per block on Dask (default: the dask array's row chunks; for a numpy
+            ``X``, blocks enough for about two pair tasks per worker thread).
         memory_budget: bytes: stream ``X`` (e.g. ``np.load(path, mmap_mode='r')``) in blocks so
             this call stays within the budget; see :func:`labelgraph.distributed.knn_graph_out_of_core`.
 
@@ -100,14 +101,14 @@ def knn_graph(
     """
     if client is not None or block_rows is not None or type(X).__module__.startswith("dask."):
         from labelgraph.distributed import knn_graph_dask
-        from labelgraph.distributed._dask_input import rows_on_cluster
+        from labelgraph.distributed._dask_input import default_block_rows, rows_on_cluster
 
         if memory_budget is not None:
             raise ValueError("memory_budget is for one machine; on Dask each worker's memory limit applies: "
                              "pass either client/a dask array or memory_budget")
         if isinstance(X, np.ndarray):  # numpy rows shipped to the cluster in blocks
-            X = rows_on_cluster(client, X, positive_int(block_rows or max(len(X), 1), "block_rows"))
-            block_rows = None
+            rows = default_block_rows(client, len(X)) if block_rows is None else positive_int(block_rows, "block_rows")
+            X, block_rows = rows_on_cluster(client, X, rows), None
         return knn_graph_dask(X, k, client=client, block_rows=block_rows, tile_rows=tile_rows, n_threads=n_threads)
     if memory_budget is not None:
         from labelgraph.distributed import knn_graph_out_of_core

@@ -35,6 +35,9 @@ def test_numpy_input_with_client_and_block_rows(client: Any, rng: np.random.Gene
     graph = labelgraph.knn_graph(X, k=5, client=client, block_rows=256)
     assert graph.row_chunks == (256, 256, 188)
     _assert_same_graph(graph, X, 5)
+    default = labelgraph.knn_graph(X, k=5, client=client)  # 2 threads: 3 blocks, 6 pair tasks
+    assert default.row_chunks == (234, 234, 232)
+    _assert_same_graph(default, X, 5)
 
 
 @pytest.mark.parametrize(("n", "chunk", "k"), [

@@ -50,6 +50,13 @@ def row_blocked_embeddings(X: Any, name: str, block_rows: int | None) -> Any:
     return X
 
 
+def default_block_rows(client: Any, n: int) -> int:
+    """Rows per block giving about two pair tasks per worker thread: ``B (B + 1) / 2 ~ 2 threads``."""
+    threads = sum(client.nthreads().values()) if client is not None else 1
+    blocks = max(1, int(np.ceil(np.sqrt(4 * max(threads, 1)))))
+    return max(1, -(-n // blocks))
+
+
 def rows_on_cluster(client: Any, X: np.ndarray, block_rows: int) -> Any:
     """A numpy matrix as a dask array of ``block_rows``-row blocks, each one task on ``client``.
 

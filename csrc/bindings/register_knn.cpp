@@ -1,4 +1,6 @@
 // Bindings of the kNN kernels: validate shapes at the boundary, release the GIL, dispatch.
+#include <algorithm>
+
 #include "bindings.hpp"
 #include "labelgraph/knn.hpp"
 
@@ -66,6 +68,31 @@ void register_knn(py::module_& m) {
       },
       py::arg("queries"), py::arg("X"), py::arg("k"), py::arg("tile_rows") = 0, py::arg("margin") = -1,
       py::arg("n_threads") = 0, py::arg("progress") = py::none());
+
+  m.def(
+      "knn_pair",
+      [](const py::array& A, const py::array& B, int64_t k, int64_t tile_rows, int64_t margin, int n_threads,
+         const py::object& progress) {
+        const float* a = input_data<float>(A, "A");
+        const float* b = input_data<float>(B, "B");
+        if (A.ndim() != 2 || B.ndim() != 2 || A.shape(1) != B.shape(1))
+          throw py::value_error("A and B must be 2-D with the same number of columns");
+        const int64_t na = A.shape(0), nb = B.shape(0), d = A.shape(1);
+        if (k < 1) throw py::value_error("k must be >= 1");
+        const int64_t ka = std::min(k, nb), kb = std::min(k, na);
+        py::array_t<int32_t> a_index({na, ka}), b_index({nb, kb});
+        py::array_t<float> a_sim({na, ka}), b_sim({nb, kb});
+        int32_t *pai = a_index.mutable_data(), *pbi = b_index.mutable_data();
+        float *pas = a_sim.mutable_data(), *pbs = b_sim.mutable_data();
+        const KnnOptions o = options_from(k, tile_rows, margin, n_threads);
+        const RunHooks hooks = python_hooks(progress);
+        const KnnStats stats =
+            without_gil([&] { return knn_pair_cpu(a, na, b, nb, d, o, hooks, pai, pas, pbi, pbs); });
+        return py::make_tuple(a_index, a_sim, b_index, b_sim, stats_dict(stats));
+      },
+      py::arg("A"), py::arg("B"), py::arg("k"), py::arg("tile_rows") = 0, py::arg("margin") = -1,
+      py::arg("n_threads") = 0, py::arg("progress") = py::none(),
+      "Top-k of A's rows among B's and of B's rows among A's, from one pass over the tiles of A x B.");
 
   m.def(
       "knn_reference",

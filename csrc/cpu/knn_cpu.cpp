@@ -32,6 +32,16 @@ struct CandidateSink {
   }
 };
 
+// First pass of a block pair: A rows collect candidates from B (row side of each tile) and B rows
+// from A (column side), each with its own heaps and thresholds.
+struct PairCandidateSink {
+  CandidateSink a, b;
+  const int32_t* row_thresholds() const { return a.thresholds.data(); }
+  const int32_t* col_thresholds() const { return b.thresholds.data(); }
+  void offer_row(int64_t i, int32_t s, int64_t j) { a.offer(i, s, j); }
+  void offer_col(int64_t j, int32_t s, int64_t i) { b.offer(j, s, i); }
+};
+
 // Threshold pass: every score at or above the row's proven threshold is re-scored exactly.
 struct RefineSink {
   const RowSource* queries;
@@ -150,6 +160,36 @@ KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, i
   else
     refine(mk, Q, todo, xs, options.k, false, tile_rows, threads, hooks.stage(kFirstPassShare, 1.0), out_index, out_sim);
   return KnnStats{tile_rows, K, int64_t(todo.rows.size()), mk.name};
+}
+
+KnnStats knn_pair_cpu(const float* A, int64_t na, const float* B, int64_t nb, int64_t d, const KnnOptions& options,
+                      const RunHooks& hooks, int32_t* a_index, float* a_sim, int32_t* b_index, float* b_sim) {
+  if (na < 1 || nb < 1) fail("knn_pair needs at least one row in each block");
+  if (d < 1) fail("X must have at least one column");
+  if (options.k < 1) fail("k must be >= 1");
+  const MicroKernel& mk = select_microkernel();
+  const int threads = resolve_threads(options.n_threads);
+  const int64_t tile_rows = tile_rows_for(options, panel_height(mk), std::max(na, nb), d);
+  const int64_t margin = options.margin >= 0 ? options.margin : 8 + options.k / 4;
+  const int64_t ka = std::min(options.k, nb), kb = std::min(options.k, na);
+  const int64_t Ka = std::min(ka + margin, nb), Kb = std::min(kb + margin, na);
+
+  const QuantizedRows aq = quantize_rows(A, na, d, mk, threads);
+  const QuantizedRows bq = quantize_rows(B, nb, d, mk, threads);
+  const RowSource as{A, &aq}, bs{B, &bq};
+  CandidateHeaps a_heaps(na, Ka), b_heaps(nb, Kb);
+  PairCandidateSink sink{CandidateSink(&a_heaps, aq.n_pad), CandidateSink(&b_heaps, bq.n_pad)};
+  run_pair_schedule(mk, aq, bq, tile_rows, threads, hooks.stage(0.0, kFirstPassShare), sink);
+  // Both directions are certified and, where needed, refined on their own: each is a search.
+  const Uncertified a_todo = certify_and_rescore(as, bs, ka, nb, a_heaps, threads, a_index, a_sim);
+  const Uncertified b_todo = certify_and_rescore(bs, as, kb, na, b_heaps, threads, b_index, b_sim);
+  const double mid = (kFirstPassShare + 1.0) / 2.0;
+  if (!a_todo.rows.empty())
+    refine(mk, A, a_todo, bs, ka, false, tile_rows, threads, hooks.stage(kFirstPassShare, mid), a_index, a_sim);
+  if (!b_todo.rows.empty())
+    refine(mk, B, b_todo, as, kb, false, tile_rows, threads, hooks.stage(mid, 1.0), b_index, b_sim);
+  hooks.checkpoint(1.0);
+  return KnnStats{tile_rows, std::max(Ka, Kb), int64_t(a_todo.rows.size() + b_todo.rows.size()), mk.name};
 }
 
 }  // namespace labelgraph

@@ -106,6 +106,27 @@ void run_self_schedule(const MicroKernel& mk, const QuantizedRows& X, int64_t ti
   }
 }
 
+// Cross schedule of two different row sets: every (A block, B block) tile is computed once and
+// feeds the heaps of both (col_side). Rounds of a cyclic Latin square, tile (a, (a + r) mod m) in
+// round r with m = max(#A blocks, #B blocks): within a round no two tiles share an A block or a
+// B block, so threads update disjoint heaps without locks, as in run_self_schedule.
+template <class Sink>
+void run_pair_schedule(const MicroKernel& mk, const QuantizedRows& A, const QuantizedRows& B, int64_t tile_rows,
+                       int n_threads, const RunHooks& hooks, Sink& sink) {
+  const std::vector<TileSpan> ablocks = split_rows(A.n_pad, tile_rows);
+  const std::vector<TileSpan> bblocks = split_rows(B.n_pad, tile_rows);
+  const int64_t na = int64_t(ablocks.size()), nb = int64_t(bblocks.size());
+  const int64_t m = std::max(na, nb);
+  for (int64_t r = 0; r < m; ++r) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for (int64_t a = 0; a < na; ++a) {
+      const int64_t b = (a + r) % m;
+      if (b < nb) run_tile(mk, A, ablocks[a], B, bblocks[b], true, false, nullptr, sink);
+    }
+    hooks.checkpoint(double(r + 1) / double(m));
+  }
+}
+
 // Queries against a database. With enough query blocks every thread owns whole query blocks;
 // otherwise the database is split between threads, each with its own sink (sinks[thread]), and
 // the caller merges them.

@@ -19,6 +19,12 @@ def knn_search(
     queries: npt.NDArray[np.float32], X: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1,
     n_threads: int = 0, progress: Progress = None,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], dict[str, Any]]: ...
+def knn_pair(
+    A: npt.NDArray[np.float32], B: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1,
+    n_threads: int = 0, progress: Progress = None,
+) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32], dict[str, Any]
+]: ...
 def knn_reference(
     queries: npt.NDArray[np.float32], X: npt.NDArray[np.float32], k: int, exclude_self: bool
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...

@@ -16,11 +16,12 @@ def _rows_preview(rows: np.ndarray) -> str:
     return shown + (", ..." if rows.size > 10 else "")
 
 
-def embedding_matrix(X: Any, name: str = "X") -> np.ndarray:
+def embedding_matrix(X: Any, name: str = "X", row_offset: int = 0) -> np.ndarray:
     """Return ``X`` as a C-contiguous float32 matrix with finite, non-zero rows.
 
     float32 passes through without a copy; float16 converts exactly; float64 is rounded to
-    float32 (similarities are then those of the rounded rows).
+    float32 (similarities are then those of the rounded rows). ``row_offset``: ``X`` is a block
+    of a larger matrix starting at that row, and messages name rows of the larger matrix.
     """
     if not isinstance(X, np.ndarray):
         raise TypeError(f"{name} must be a numpy array of float32; got {type(X).__name__}; pass np.asarray({name}, dtype=np.float32)")
@@ -39,12 +40,12 @@ def embedding_matrix(X: Any, name: str = "X") -> np.ndarray:
     finite = np.isfinite(X).all(axis=1)
     if not finite.all():
         bad = np.flatnonzero(~finite)
-        raise ValueError(f"{name} has {bad.size} rows with NaN or inf (rows {_rows_preview(bad)}); remove or impute them"
+        raise ValueError(f"{name} has {bad.size} rows with NaN or inf (rows {_rows_preview(bad + row_offset)}); remove or impute them"
                          + (" (values beyond float32's range become inf when converted)" if converted else ""))
     nonzero = X.any(axis=1)
     if not nonzero.all():
         bad = np.flatnonzero(~nonzero)
-        raise ValueError(f"{name} has {bad.size} all-zero rows (rows {_rows_preview(bad)}); cosine similarity is "
+        raise ValueError(f"{name} has {bad.size} all-zero rows (rows {_rows_preview(bad + row_offset)}); cosine similarity is "
                          "undefined for them: drop them before building the graph")
     return X
 

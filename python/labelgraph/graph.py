@@ -59,7 +59,10 @@ def knn_graph(
     n_threads: int | None = None,
     progress: ProgressCallback | None = None,
     device: str = "cpu",
-) -> KnnGraph:
+    client: Any = None,
+    block_rows: int | None = None,
+    memory_budget: int | None = None,
+) -> Any:
     """Exact top-k cosine neighbours of every row of ``X`` among the other rows.
 
     Rows are normalised inside the kernel (``X`` is not modified). The result equals a float64
@@ -78,9 +81,16 @@ def knn_graph(
         n_threads: OpenMP threads; default: all (``OMP_NUM_THREADS``).
         progress: called with the fraction done, from the calling thread, between tiles.
         device: "cpu" (CUDA kernels come with a CUDA build).
+        client: a ``dask.distributed.Client``: build the graph on that cluster (also implied by a
+            dask array ``X``); see :func:`labelgraph.distributed.knn_graph_dask`.
+        block_rows: rows per block on Dask (default: the dask array's row chunks; for a numpy
+            ``X``, blocks enough for about two pair tasks per worker thread).
+        memory_budget: bytes: stream ``X`` (e.g. ``np.load(path, mmap_mode='r')``) in blocks so
+            this call stays within the budget; see :func:`labelgraph.distributed.knn_graph_out_of_core`.
 
     Returns:
-        KnnGraph with ``indices`` ``[n, k]`` int32 and ``similarities`` ``[n, k]`` float32.
+        KnnGraph with ``indices`` ``[n, k]`` int32 and ``similarities`` ``[n, k]`` float32; on Dask
+        a :class:`labelgraph.distributed.DaskKnnGraph` (the same, as dask arrays on the cluster).
 
     Example:
         >>> import numpy as np, labelgraph
@@ -89,6 +99,22 @@ def knn_graph(
         >>> g.indices.shape, g.to_csr().nnz
         ((1000, 10), 10000)
     """
+    if client is not None or block_rows is not None or type(X).__module__.startswith("dask."):
+        from labelgraph.distributed import knn_graph_dask
+        from labelgraph.distributed._dask_input import default_block_rows, rows_on_cluster
+
+        if memory_budget is not None:
+            raise ValueError("memory_budget is for one machine; on Dask each worker's memory limit applies: "
+                             "pass either client/a dask array or memory_budget")
+        if isinstance(X, np.ndarray):  # numpy rows shipped to the cluster in blocks
+            rows = default_block_rows(client, len(X)) if block_rows is None else positive_int(block_rows, "block_rows")
+            X, block_rows = rows_on_cluster(client, X, rows), None
+        return knn_graph_dask(X, k, client=client, block_rows=block_rows, tile_rows=tile_rows, n_threads=n_threads)
+    if memory_budget is not None:
+        from labelgraph.distributed import knn_graph_out_of_core
+
+        return knn_graph_out_of_core(X, k, memory_budget=memory_budget, tile_rows=tile_rows, n_threads=n_threads,
+                                     progress=progress)
     resolve_device(device, X)
     X = embedding_matrix(X, "X")
     n = X.shape[0]

@@ -292,20 +292,27 @@ def propagate(
     normalization: str = "symmetric",
     reorder: str | None = "auto",
     n_threads: int | None = None,
+    client: Any = None,
+    block_rows: int | None = None,
     **kwargs: Any,
-) -> PropagationResult:
+) -> Any:
     """Build a :class:`LabelPropagator` and run it once; see both for the arguments.
 
     Args:
-        graph: a :class:`KnnGraph` or a square scipy CSR matrix / array ``[n, n]``.
+        graph: a :class:`KnnGraph` or a square scipy CSR matrix / array ``[n, n]``; or a
+            :class:`labelgraph.distributed.DaskKnnGraph`, which runs on its cluster.
         labels: ``[n]`` integers, -1 for unlabeled.
         n_iter: maximum iterations.
         temperature, symmetrize, normalization, reorder, n_threads: as in :class:`LabelPropagator`.
+        client: a ``dask.distributed.Client``: propagate on that cluster over row blocks
+            (implied by a DaskKnnGraph); ``reorder`` does not apply there.
+        block_rows: rows per block on Dask; see :func:`labelgraph.distributed.propagate_dask`.
         **kwargs: ``alpha``, ``tol``, ``n_classes``, ``init``, ``progress`` of
             :meth:`LabelPropagator.propagate`.
 
     Returns:
-        PropagationResult (``soft`` ``[n, c]`` float32, ``labels`` ``[n]`` int64, ``unreached``).
+        PropagationResult (``soft`` ``[n, c]`` float32, ``labels`` ``[n]`` int64, ``unreached``);
+        on Dask a :class:`labelgraph.distributed.DaskPropagationResult` (``.compute()`` gathers it).
 
     Example:
         >>> import numpy as np, scipy.sparse as sp, labelgraph
@@ -313,6 +320,16 @@ def propagate(
         >>> labelgraph.propagate(W, np.array([0, -1, -1]), temperature=None).labels.tolist()
         [0, 0, 0]
     """
+    from labelgraph.distributed.knn import DaskKnnGraph
+
+    if client is not None or block_rows is not None or isinstance(graph, DaskKnnGraph):
+        from labelgraph.distributed import propagate_dask
+
+        if "progress" in kwargs:
+            raise ValueError("progress is not reported on Dask; watch the Dask dashboard (client.dashboard_link)")
+        return propagate_dask(graph, labels, n_iter, temperature=temperature, symmetrize=symmetrize,
+                              normalization=normalization, client=client, block_rows=block_rows,
+                              n_threads=n_threads, **kwargs)
     propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, normalization=normalization,
                                  reorder=reorder, n_threads=n_threads)
     return propagator.propagate(labels, n_iter, **kwargs)

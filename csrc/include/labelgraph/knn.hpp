@@ -36,6 +36,14 @@ KnnStats knn_search_cpu(const float* Q, int64_t nq, const float* X, int64_t n, i
                         const KnnOptions& options, const RunHooks& hooks, int32_t* out_index,
                         float* out_sim);
 
+// One pair of different row blocks, computed once for both directions (the distributed self graph
+// is built from such pairs): the top-k of each A row among B's rows and of each B row among A's.
+// k_a = min(k, nb), k_b = min(k, na). Writes a_index/a_sim [na, k_a] (indices into B) and
+// b_index/b_sim [nb, k_b] (indices into A), each row by decreasing similarity, ties by lower index;
+// similarities are bit-identical to those knn_graph_cpu computes for the same two rows.
+KnnStats knn_pair_cpu(const float* A, int64_t na, const float* B, int64_t nb, int64_t d, const KnnOptions& options,
+                      const RunHooks& hooks, int32_t* a_index, float* a_sim, int32_t* b_index, float* b_sim);
+
 // Scalar reference: every similarity in double, full sort. O(nq * n * d); tests only.
 // `exclude_self` drops j == i (Q must then be X).
 void knn_reference_cpu(const float* Q, int64_t nq, const float* X, int64_t n, int64_t d, int64_t k,

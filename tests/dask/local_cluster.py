@@ -1,0 +1,13 @@
+"""The cluster the Dask tests start themselves: 2 worker processes on this machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def start_cluster() -> tuple[Any, Any]:
+    """``(LocalCluster, Client)``: two worker processes, one thread each, no dashboard (its port may be taken)."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    return cluster, Client(cluster)

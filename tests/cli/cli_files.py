@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,10 +17,24 @@ N_ROWS = 600  # small enough that every command finishes in a few seconds
 CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
-def run_cli(*args: object, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: object, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m labelgraph ARGS`` as a user would run it (not a TTY: no progress bars)."""
     return subprocess.run([sys.executable, "-m", "labelgraph", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+                          timeout=timeout, env=env)
+
+
+def without_torch(folder: Path) -> dict[str, str]:
+    """An environment in which ``import torch`` and ``import timm`` fail, as on a machine without the ssl extra."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        "import sys, importlib.abc\n"
+        "class HideTorch(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'timm'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, HideTorch())\n")
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_files import N_ROWS, UserFiles, run_cli
+from cli_files import N_ROWS, UserFiles, run_cli, without_torch
 
 
 def assert_input_error(done, command: str, file: Path | str, problem: str) -> None:
@@ -144,28 +144,17 @@ def test_k_larger_than_the_rows(user_files: UserFiles, out_dir: Path) -> None:
 
 
 def test_missing_torch_is_exit_3_not_a_traceback(user_files: UserFiles, tmp_path: Path, out_dir: Path) -> None:
-    """With torch hidden, BYOL says which extra to install (exit 3); the demo falls back to pixels."""
-    hide = tmp_path / "hide"
-    hide.mkdir()
-    (hide / "sitecustomize.py").write_text(
-        "import sys, importlib.abc\n"
-        "class Hide(importlib.abc.MetaPathFinder):\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('torch', 'timm'):\n"
-        "            raise ModuleNotFoundError(name)\n"
-        "        return None\n"
-        "sys.meta_path.insert(0, Hide())\n")
-    env_path = f"{hide}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
-    os.environ["PYTHONPATH"], old = env_path, os.environ.get("PYTHONPATH")
-    try:
-        done = run_cli("embed", user_files.images, "-o", out_dir / "e.npy")
-        demo = run_cli("demo", "--dataset", "digits", "--limit", 300, "--max-labels", 10, "--noise", 0.2,
-                       "--out", out_dir / "report")
-    finally:
-        if old is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = old
-    assert done.returncode == 3 and "pip install 'labelgraph[ssl]'" in done.stderr, done.stderr
-    assert demo.returncode == 0, demo.stderr
-    assert "torch/timm not installed" in demo.stderr and "pixels" in demo.stdout
+    """BYOL without the ssl extra says what to install (the demo's fallback is tested in test_commands)."""
+    done = run_cli("embed", user_files.images, "-o", out_dir / "e.npy", env=without_torch(tmp_path / "hide"))
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.strip() == ("labelgraph embed: BYOL needs torch and timm, which are not installed; "
+                                   "pip install 'labelgraph[ssl]', or pass --no-train for pixel features")
+    assert_nothing_written(out_dir)
+
+
+def test_fashion_mnist_asked_for_but_absent(tmp_path: Path, out_dir: Path) -> None:
+    env = dict(os.environ, LABELGRAPH_FASHION_MNIST=str(tmp_path / "no-such-folder"))
+    done = run_cli("demo", "--dataset", "fashion-mnist", "--no-train", "--out", out_dir / "report", env=env)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "apt-get install -y dataset-fashion-mnist" in done.stderr
+    assert_nothing_written(out_dir)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cli_files import CLASS_NAMES, N_ROWS, UserFiles, run_cli
+from cli_files import CLASS_NAMES, N_ROWS, UserFiles, run_cli, without_torch
 
 from labelgraph.cli import main
 
@@ -22,8 +22,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def ok_json(*args: object) -> dict:
-    done = run_cli(*args, "--json")
+def ok_json(*args: object, env: dict[str, str] | None = None) -> dict:
+    done = run_cli(*args, "--json", env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # stdout holds the summary and nothing else
 
@@ -150,10 +150,12 @@ def test_embed_without_training_on_npy_and_folder(user_files: UserFiles, tmp_pat
 def test_embed_with_a_short_byol_run(user_files: UserFiles, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("timm")
+    images = tmp_path / "few.npy"
+    np.save(images, np.load(user_files.images)[:96])
     out = tmp_path / "emb.npy"
-    summary = ok_json("embed", user_files.images, "-o", out, "--train-minutes", 0.05, "--batch-size", 64)
+    summary = ok_json("embed", images, "-o", out, "--train-minutes", 0.02, "--batch-size", 32)
     E = np.load(out)
-    assert E.shape[0] == N_ROWS and summary["features"] == "byol" and summary["steps"] >= 1
+    assert E.shape[0] == 96 and summary["features"] == "byol" and summary["steps"] >= 1
     assert np.allclose(np.linalg.norm(E, axis=1), 1.0, atol=1e-4)
 
 
@@ -171,12 +173,21 @@ def test_quiet_prints_nothing(user_files: UserFiles, tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
 
 
-def test_demo_on_digits_writes_the_report(tmp_path: Path) -> None:
+def test_demo_without_torch_falls_back_to_pixels_and_writes_the_report(tmp_path: Path) -> None:
+    """The README's `pip install . && labelgraph demo` on a machine without the ssl extra (digits, few rows)."""
     out = tmp_path / "report"
-    summary = ok_json("demo", "--dataset", "digits", "--limit", 500, "--no-train", "--max-labels", 20, "--out", out)
+    done = run_cli("demo", "--dataset", "digits", "--limit", 500, "--max-labels", 20, "--out", out, "--json",
+                   env=without_torch(tmp_path / "hide"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == ("labelgraph demo: torch/timm not installed, so no BYOL: using raw pixels "
+                                   "(for BYOL: pip install 'labelgraph[ssl]')")
+    summary = json.loads(done.stdout)
+    assert summary["command"] == "demo" and summary["images"] == 500
     assert summary["report"] == str(out.absolute() / "index.html")
+    assert summary["features"] == "pixels (centred, PCA-64, L2) (no BYOL without torch/timm)"
+    assert summary["active_learning"]["labels"] == [10, 20]
+    assert summary["knn_accuracy"]["pixels (centred, PCA-64, L2)"] > 90
     for name in ("index.html", "results.json", "active_learning.png", "cold_start.png", "noise_curves.png",
                  "audit_pr.png", "suspicious.png"):
         assert (out / name).is_file(), name
-    assert summary["knn_accuracy"]["pixels (centred, PCA-64, L2)"] > 90
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left

@@ -19,7 +19,7 @@ BACKBONE = "test_resnet"
 IMAGE_SIZE = 28
 BATCH_SIZE = 256
 CROP_MIN = 0.2
-INSTALL_HINT = "pip install 'labelgraph[ssl]' (torch and timm)"
+INSTALL_HINT = "pip install 'labelgraph[ssl]'"
 
 
 def byol_available() -> bool:

@@ -229,6 +229,8 @@ def _labels_from_csv(path: Path) -> tuple[list[str], list[str], None]:
         raise InputError("not a text CSV file (it is not UTF-8)", path) from None
     except csv.Error as error:
         raise InputError(f"not a valid CSV file ({one_line(str(error))})", path) from None
+    except OSError as error:
+        raise InputError(f"cannot read it ({one_line(error.strerror or str(error))})", path) from None
     return ids, names, None
 
 

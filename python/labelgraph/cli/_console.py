@@ -1,4 +1,4 @@
-"""What a command shows while it runs: messages, progress bars (tqdm), and the --json summary."""
+"""What a command shows while it runs: messages on stdout, notices and progress bars (tqdm) on stderr."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""The demo command on scikit-learn's digits (quick) and its exit codes, driven as a user would."""
+"""The demo's library parts on scikit-learn's digits: propagation beside scipy (the command is tested in tests/cli)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 from labelgraph.demo import knn_scipy_blocked, load_demo_data, run_demo
 
@@ -26,13 +23,3 @@ def test_scipy_baseline_of_the_demo_is_exact() -> None:
     agree = sum(set(a) == set(b) for a, b in zip(ours.indices.tolist(), theirs.tolist()))
     assert agree >= 398  # the rest differ only by ties
 
-
-def test_cli_demo_runs_and_bad_input_exits_2() -> None:
-    ok = subprocess.run([sys.executable, "-m", "labelgraph", "demo", "--dataset", "digits", "--labels", "30"],
-                        capture_output=True, text=True, timeout=300)
-    assert ok.returncode == 0, ok.stderr
-    assert "label propagation from 30 random labels" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "labelgraph", "demo", "--dataset", "digits", "--k", "0"],
-                         capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2
-    assert "k must be" in bad.stderr

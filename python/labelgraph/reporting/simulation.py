@@ -1,0 +1,196 @@
+"""Simulations with known labels: active-learning curves, cold-start selection, injected label noise.
+
+Each one drives the library's workflows (``AnnotationSession``, ``usl_select`` / ``typiclust_select``,
+``smooth_labels``, ``audit_labels``) the way ``benchmarks/workflows/*.py`` do on Fashion-MNIST, on
+whatever embeddings and labels it is given, and returns plain numbers (JSON-ready).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from labelgraph.graph import KnnGraph
+from labelgraph.propagation import LabelPropagator
+from labelgraph.workflows import (
+    STRATEGIES,
+    AnnotationSession,
+    audit_labels,
+    random_select,
+    smooth_labels,
+    typiclust_select,
+    usl_select,
+)
+from labelgraph.workflows.selection import kmeans_clusters
+
+COLD_START_METHODS = ("random", "kmeans_centre", "typiclust", "usl")
+Tick = Callable[[], None]
+
+
+def _no_tick() -> None:
+    pass
+
+
+@dataclass
+class CurveSet:
+    """Accuracy against labels bought, one curve per method (same x for all)."""
+
+    labels: list[int]
+    accuracy: dict[str, list[float]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def active_learning_curves(graph: KnnGraph, y: np.ndarray, *, strategies: Iterable[str] = STRATEGIES,
+                           batch_size: int = 10, max_labels: int = 100, temperature: float = 0.02,
+                           clusters: np.ndarray | None = None, max_iter: int = 50, seed: int = 0,
+                           tick: Tick = _no_tick) -> CurveSet:
+    """Buy labels in batches with each query strategy; score the propagated labels of the rows not bought.
+
+    Every strategy starts from the same random first batch (the session's seed); ``cluster_margin``
+    needs ``clusters`` (e.g. k-means of the embeddings) and is skipped without them. ``tick`` is
+    called after every batch (progress bars).
+    """
+    n_classes = int(y.max()) + 1
+    strategies = [s for s in strategies if s != "cluster_margin" or clusters is not None]
+    budgets = list(range(batch_size, min(max_labels, graph.n - 1) + 1, batch_size))
+    curves = CurveSet(budgets, {}, {})
+    for strategy in strategies:
+        start = time.perf_counter()
+        session = AnnotationSession(graph, n_classes, temperature=temperature, max_iter=max_iter, clusters=clusters,
+                                    seed=seed)
+        accuracy = []
+        for _ in budgets:
+            batch = session.query(batch_size, strategy=strategy)
+            result = session.add_labels(batch, y[batch])
+            rest = session.labels < 0
+            accuracy.append(float(np.mean(result.labels[rest] == y[rest])))
+            tick()
+        curves.accuracy[strategy] = accuracy
+        curves.seconds[strategy] = time.perf_counter() - start
+    return curves
+
+
+def cold_start_curves(X: np.ndarray, graph: KnnGraph, y: np.ndarray, *, budgets: Iterable[int] = (10, 20, 50, 100),
+                      methods: Iterable[str] = COLD_START_METHODS, temperature: float = 0.02, n_iter: int = 20,
+                      seed: int = 0, tick: Tick = _no_tick) -> CurveSet:
+    """Pick the first m items with no labels (USL, TypiClust, k-means centres, random), propagate their true labels.
+
+    Accuracy is scored on the rows not picked. USL, TypiClust and the k-means centres share one
+    k-means per budget (its time is counted for each of them).
+    """
+    propagator = LabelPropagator(graph, temperature)
+    n_classes = int(y.max()) + 1
+    budgets = [b for b in budgets if b < graph.n]
+    curves = CurveSet(budgets, {m: [] for m in methods}, {m: 0.0 for m in methods})
+    for budget in budgets:
+        start = time.perf_counter()
+        clusters, centres = kmeans_clusters(X, budget, seed, n_init=3)
+        kmeans_s = time.perf_counter() - start
+        pickers = {
+            "random": lambda: random_select(graph.n, budget, seed=seed),
+            "kmeans_centre": lambda: _nearest_to_centres(X, clusters, centres),
+            "typiclust": lambda: typiclust_select(X, budget, clusters=clusters, seed=seed),
+            "usl": lambda: usl_select(X, budget, graph=graph, density_k=min(20, graph.k), clusters=clusters, seed=seed),
+        }
+        for method in curves.accuracy:
+            start = time.perf_counter()
+            picks = pickers[method]()
+            curves.seconds[method] += time.perf_counter() - start + (kmeans_s if method != "random" else 0.0)
+            labels = np.full(graph.n, -1, dtype=np.int64)
+            labels[picks] = y[picks]
+            result = propagator.propagate(labels, n_iter, n_classes=n_classes)
+            rest = labels < 0
+            curves.accuracy[method].append(float(np.mean(result.labels[rest] == y[rest])))
+            tick()
+    return curves
+
+
+def _nearest_to_centres(X: np.ndarray, clusters: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The row closest (cosine) to its k-means centre in each cluster: kmeans_centre_select on shared clusters."""
+    closeness = np.einsum("ij,ij->i", X, centres[clusters]).astype(np.float64)
+    order = np.lexsort((np.arange(X.shape[0]), -closeness, clusters))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = clusters[order][1:] != clusters[order][:-1]
+    return order[first].astype(np.int64)
+
+
+def inject_symmetric_noise(y: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """A copy of ``y`` where ``fraction`` of the rows get a different class drawn uniformly."""
+    c = int(y.max()) + 1
+    rng = np.random.default_rng(seed)
+    flip = rng.choice(y.size, size=int(round(fraction * y.size)), replace=False)
+    noisy = y.copy()
+    noisy[flip] = (y[flip] + rng.integers(1, c, size=flip.size)) % c
+    return noisy
+
+
+@dataclass
+class NoiseResult:
+    """One injected noise level: smoothing curves and how well the audit finds the flipped labels."""
+
+    noise: float
+    wrong_plain: list[float]  # wrong-label fraction after t = 0..n_iter steps, the paper's plain LP
+    wrong_smoothed: list[float]  # the same for smooth_labels' default (alpha form, alpha="auto")
+    alpha: float
+    noise_estimate: float
+    precision: float
+    recall: float
+    f1: float
+    auroc: float
+    average_precision: float
+    pr_recall: list[float]  # precision-recall curve of the audit score (at most 200 points)
+    pr_precision: list[float]
+    suspicious: list[dict[str, Any]]  # the top rows of the audit: index, given, suggested, score, truly_wrong
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pr_curve(truth: np.ndarray, score: np.ndarray, points: int = 200) -> tuple[list[float], list[float]]:
+    """Precision and recall of "flag the top-m scores" for m = 1..n, thinned to ``points`` values of m."""
+    order = np.argsort(-score, kind="stable")
+    hits = np.cumsum(truth[order])
+    m = np.arange(1, truth.size + 1)
+    keep = np.unique(np.linspace(0, truth.size - 1, min(points, truth.size)).astype(int))
+    recall = hits[keep] / max(int(truth.sum()), 1)
+    precision = hits[keep] / m[keep]
+    return recall.round(5).tolist(), precision.round(5).tolist()
+
+
+def noise_simulation(graph: KnnGraph, y: np.ndarray, *, noise_levels: Iterable[float] = (0.2, 0.4), n_iter: int = 20,
+                     temperature: float = 0.02, seed: int = 0, top: int = 24, tick: Tick = _no_tick) -> list[NoiseResult]:
+    """Inject symmetric noise into known labels, smooth them (plain LP vs alpha form) and audit them."""
+    results = []
+    for level in noise_levels:
+        start = time.perf_counter()
+        noisy = inject_symmetric_noise(y, level, seed)
+        plain = smooth_labels(graph, noisy, method="plain", n_iter=n_iter, temperature=temperature, true_labels=y)
+        smoothed = smooth_labels(graph, noisy, n_iter=n_iter, temperature=temperature, true_labels=y)
+        audit = audit_labels(graph, noisy, temperature=temperature)
+        table = audit.table
+        truth = noisy[table["index"]] != y[table["index"]]
+        flagged = table["flagged"]
+        tp = int((truth & flagged).sum())
+        precision = tp / max(int(flagged.sum()), 1)
+        recall = tp / max(int(truth.sum()), 1)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        both = 0 < truth.sum() < truth.size
+        pr_recall, pr_precision = _pr_curve(truth, table["score"])
+        suspicious = [{"index": int(r["index"]), "given": int(r["given"]), "suggested": int(r["suggested"]),
+                       "score": float(r["score"]), "truly_wrong": bool(t)} for r, t in zip(table[:top], truth[:top])]
+        results.append(NoiseResult(
+            float(level), plain.wrong_fraction.tolist(), smoothed.wrong_fraction.tolist(), smoothed.alpha,
+            smoothed.noise_estimate, precision, recall, f1,
+            float(roc_auc_score(truth, table["score"])) if both else float("nan"),
+            float(average_precision_score(truth, table["score"])) if both else float("nan"),
+            pr_recall, pr_precision, suspicious, time.perf_counter() - start))
+        tick()
+    return results

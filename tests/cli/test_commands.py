@@ -91,6 +91,9 @@ def test_select_next_batch_skips_labeled_rows(user_files: UserFiles, tmp_path: P
     assert len(rows) == 10
     assert all(int(r["index"]) % 3 == 0 for r in rows)  # only the unlabeled rows can be asked for
     assert rows[0]["id"] == f"img{int(rows[0]['index']):04d}.png"
+    ok_json("select", user_files.embeddings, "--labels", user_files.labels_csv, "-n", 5, "--strategy", "typiclust",
+            "-o", out)
+    assert len(read_csv(out)) == 5 and all(int(r["index"]) % 3 == 0 for r in read_csv(out))
 
 
 def test_audit_ranks_flipped_labels_first(user_files: UserFiles, tmp_path: Path) -> None:
@@ -119,7 +122,7 @@ def test_simulate_writes_curves(user_files: UserFiles, tmp_path: Path) -> None:
     curves = json.loads(out.read_text())
     assert curves["active_learning"]["labels"] == [10, 20, 30]
     assert set(curves["active_learning"]["accuracy"]) == {"random", "least_confidence", "margin", "entropy",
-                                                           "cluster_margin"}
+                                                           "cluster_margin", "typiclust"}
     assert curves["cold_start"]["labels"] == [10, 30]
     noise = curves["noise"][0]
     assert noise["wrong_plain"][0] == pytest.approx(0.2, abs=0.01) and noise["recall"] > 0.8

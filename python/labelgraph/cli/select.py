@@ -75,8 +75,10 @@ def _next_batch(args: argparse.Namespace, console: Console) -> tuple[np.ndarray,
         if X is None:
             raise InputError("--strategy cluster_margin needs the embeddings (.npy) for its k-means", args.embeddings)
         clusters, _ = kmeans_clusters(X / np.linalg.norm(X, axis=1, keepdims=True), min(20, X.shape[0]), args.seed)
+    if args.strategy == "typiclust" and X is None:
+        raise InputError("--strategy typiclust needs the embeddings (.npy) for its k-means", args.embeddings)
     session = AnnotationSession(graph, len(labels.classes), temperature=args.temperature, clusters=clusters,
-                                seed=args.seed)
+                                embeddings=X, seed=args.seed)
     labeled = np.flatnonzero(labels.y >= 0)
     session.add_labels(labeled, labels.y[labeled])
     return session.query(args.count, strategy=args.strategy), labels.ids

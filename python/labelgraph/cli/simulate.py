@@ -79,7 +79,8 @@ def run_simulations(X: np.ndarray, graph: Any, y: np.ndarray, modes: set[str], s
         with console.bar(rounds, "active learning", "batch") as bar:
             out["active"] = simulation.active_learning_curves(
                 graph, y, strategies=strategies, batch_size=settings.batch_size, max_labels=settings.max_labels,
-                temperature=settings.temperature, clusters=clusters, seed=settings.seed, tick=lambda: bar.update(1))
+                temperature=settings.temperature, clusters=clusters, embeddings=unit, seed=settings.seed,
+                tick=lambda: bar.update(1))
     if "cold-start" in modes:
         budgets = [b for b in settings.budgets if b < graph.n]
         with console.bar(len(budgets) * len(simulation.COLD_START_METHODS), "cold start", "pick") as bar:

@@ -49,22 +49,23 @@ class CurveSet:
 
 def active_learning_curves(graph: KnnGraph, y: np.ndarray, *, strategies: Iterable[str] = STRATEGIES,
                            batch_size: int = 10, max_labels: int = 100, temperature: float = 0.02,
-                           clusters: np.ndarray | None = None, max_iter: int = 50, seed: int = 0,
-                           tick: Tick = _no_tick) -> CurveSet:
+                           clusters: np.ndarray | None = None, embeddings: np.ndarray | None = None,
+                           max_iter: int = 300, seed: int = 0, tick: Tick = _no_tick) -> CurveSet:
     """Buy labels in batches with each query strategy; score the propagated labels of the rows not bought.
 
     Every strategy starts from the same random first batch (the session's seed); ``cluster_margin``
-    needs ``clusters`` (e.g. k-means of the embeddings) and is skipped without them. ``tick`` is
-    called after every batch (progress bars).
+    needs ``clusters`` (e.g. k-means of the embeddings) and ``typiclust`` the ``embeddings``; each is
+    skipped without them. ``tick`` is called after every batch (progress bars).
     """
     n_classes = int(y.max()) + 1
-    strategies = [s for s in strategies if s != "cluster_margin" or clusters is not None]
+    strategies = [s for s in strategies if (s != "cluster_margin" or clusters is not None)
+                  and (s != "typiclust" or embeddings is not None)]
     budgets = list(range(batch_size, min(max_labels, graph.n - 1) + 1, batch_size))
     curves = CurveSet(budgets, {}, {})
     for strategy in strategies:
         start = time.perf_counter()
         session = AnnotationSession(graph, n_classes, temperature=temperature, max_iter=max_iter, clusters=clusters,
-                                    seed=seed)
+                                    embeddings=embeddings, seed=seed)
         accuracy = []
         for _ in budgets:
             batch = session.query(batch_size, strategy=strategy)

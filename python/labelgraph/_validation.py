@@ -199,3 +199,29 @@ def init_matrix(init: Any, n: int, n_classes: int | None) -> np.ndarray:
     if not np.isfinite(init).all() or np.any(init < 0):
         raise ValueError("init must be finite and >= 0 (soft label scores); replace NaN/inf/negative entries")
     return init
+
+
+def propagation_call(labels: Any, n: int, n_iter: Any, alpha: Any, tol: Any, n_classes: Any,
+                     init: Any) -> tuple[np.ndarray, int, float | None, float, int, np.ndarray | None]:
+    """The checked ``(labels, n_iter, alpha, tol, n_classes, init)`` of a propagation over ``n`` rows.
+
+    ``n_classes`` defaults to ``init.shape[1]``, else ``labels.max() + 1``; every label must be below it.
+    """
+    labels = label_vector(labels, n)
+    n_iter = positive_int(n_iter, "n_iter", low=0)
+    alpha = alpha_value(alpha)
+    tol = tolerance_value(tol)
+    if n_classes is not None:
+        n_classes = positive_int(n_classes, "n_classes")
+    if init is not None:
+        init = init_matrix(init, n, n_classes)
+        n_classes = init.shape[1]
+    if not (labels >= 0).any() and init is None:
+        raise ValueError("labels has no labeled row (all -1): nothing would propagate; label at least one row or pass init")
+    if n_classes is None:
+        n_classes = int(labels.max()) + 1
+    if labels.max() >= n_classes:
+        bad = np.flatnonzero(labels >= n_classes)
+        raise ValueError(f"labels must be < n_classes={n_classes}; rows {bad[:10].tolist()} have classes up to "
+                         f"{int(labels.max())}; pass n_classes={int(labels.max()) + 1}")
+    return labels, n_iter, alpha, tol, n_classes, init

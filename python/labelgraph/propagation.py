@@ -11,15 +11,11 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from labelgraph import _core
 from labelgraph._validation import (
-    alpha_value,
     choice,
     csr_graph,
-    init_matrix,
-    label_vector,
     optional_positive_int,
-    positive_int,
+    propagation_call,
     temperature_value,
-    tolerance_value,
 )
 from labelgraph.graph import KnnGraph
 
@@ -253,25 +249,7 @@ class LabelPropagator:
             PropagationResult with ``soft`` ``[n, n_classes]`` float32, ``labels`` ``[n]`` int64
             (-1 for unreached rows), ``unreached`` ``[n]`` bool, ``n_iter`` and ``converged``.
         """
-        labels = label_vector(labels, self.n)
-        n_iter = positive_int(n_iter, "n_iter", low=0)
-        alpha = alpha_value(alpha)
-        tol = tolerance_value(tol)
-        if n_classes is not None:
-            n_classes = positive_int(n_classes, "n_classes")
-        if init is not None:
-            init = init_matrix(init, self.n, n_classes)
-            n_classes = init.shape[1]
-        labeled = labels >= 0
-        if not labeled.any() and init is None:
-            raise ValueError("labels has no labeled row (all -1): nothing would propagate; label at least one row "
-                             "or pass init")
-        if n_classes is None:
-            n_classes = int(labels.max()) + 1
-        if labels.max() >= n_classes:
-            bad = np.flatnonzero(labels >= n_classes)
-            raise ValueError(f"labels must be < n_classes={n_classes}; rows {bad[:10].tolist()} have classes up to "
-                             f"{int(labels.max())}; pass n_classes={int(labels.max()) + 1}")
+        labels, n_iter, alpha, tol, n_classes, init = propagation_call(labels, self.n, n_iter, alpha, tol, n_classes, init)
         soft, hard, unreached, iterations, converged, finite, _ = self._operator.propagate(
             labels.astype(np.int32), n_classes, init=init, n_iter=n_iter, alpha=-1.0 if alpha is None else alpha,
             tol=tol, n_threads=self._n_threads, progress=progress,

@@ -16,13 +16,10 @@ from typing import Any
 import numpy as np
 
 from labelgraph._validation import (
-    alpha_value,
     choice,
-    init_matrix,
-    label_vector,
     positive_int,
+    propagation_call,
     temperature_value,
-    tolerance_value,
 )
 from labelgraph.distributed import _propagation_blocks as blocks
 from labelgraph.distributed._dask_input import import_dask, rows_on_cluster
@@ -179,23 +176,7 @@ def propagate_dask(
     n_threads = 1 if n_threads is None else positive_int(n_threads, "n_threads")
     indices, sims = _graph_blocks(graph, block_rows, client)
     n = int(indices.shape[0])
-    labels = label_vector(labels, n)
-    n_iter = positive_int(n_iter, "n_iter", low=0)
-    alpha = alpha_value(alpha)
-    tol = tolerance_value(tol)
-    if n_classes is not None:
-        n_classes = positive_int(n_classes, "n_classes")
-    if init is not None:
-        init = init_matrix(init, n, n_classes)
-        n_classes = init.shape[1]
-    if not (labels >= 0).any() and init is None:
-        raise ValueError("labels has no labeled row (all -1): nothing would propagate; label at least one row or pass init")
-    if n_classes is None:
-        n_classes = int(labels.max()) + 1
-    if labels.max() >= n_classes:
-        bad = np.flatnonzero(labels >= n_classes)
-        raise ValueError(f"labels must be < n_classes={n_classes}; rows {bad[:10].tolist()} have classes up to "
-                         f"{int(labels.max())}; pass n_classes={int(labels.max()) + 1}")
+    labels, n_iter, alpha, tol, n_classes, init = propagation_call(labels, n, n_iter, alpha, tol, n_classes, init)
 
     rows = [int(r) for r in indices.chunks[0]]
     bounds = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)

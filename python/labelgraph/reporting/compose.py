@@ -43,8 +43,8 @@ def write_report(folder: Path, *, title: str, summary: str, settings: dict[str, 
         sections.append(html.Section(
             "Active learning",
             ["Labels are bought in batches for the rows each strategy asks for; after each batch the propagated "
-             "labels of all rows not bought are scored against the known labels (accuracy, %). Every strategy starts "
-             "from the same random first batch."],
+             "labels of all rows not bought are scored against the known labels (accuracy, %). The score-based "
+             "strategies start from the same random first batch; typiclust picks its first batch itself."],
             [_curve_table(active)], ["active_learning.png"]))
     if cold_start is not None:
         plots.accuracy_curves(cold_start, folder / "cold_start.png", "Cold start: accuracy vs. first labels picked")

@@ -53,7 +53,8 @@ def active_learning_curves(graph: KnnGraph, y: np.ndarray, *, strategies: Iterab
                            max_iter: int = 300, seed: int = 0, tick: Tick = _no_tick) -> CurveSet:
     """Buy labels in batches with each query strategy; score the propagated labels of the rows not bought.
 
-    Every strategy starts from the same random first batch (the session's seed); ``cluster_margin``
+    The score-based strategies start from the same random first batch (the session's seed; typiclust
+    picks its first batch itself); ``cluster_margin``
     needs ``clusters`` (e.g. k-means of the embeddings) and ``typiclust`` the ``embeddings``; each is
     skipped without them. ``tick`` is called after every batch (progress bars).
     """

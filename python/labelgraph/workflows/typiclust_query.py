@@ -74,13 +74,16 @@ def typiclust_query(
     size = np.bincount(cluster, minlength=n_clusters)
     available = np.bincount(cluster[allowed], minlength=n_clusters)
     picks: list[int] = []
+    typicality_of: dict[int, np.ndarray] = {}  # a cluster chosen again keeps its typicality
     for _ in range(n_select):
         # Fewest covering labels first, then the larger cluster, then the lower id.
         order = np.lexsort((np.arange(n_clusters), -size, covered))
         c = int(order[available[order] > 0][0])
         members = np.flatnonzero(cluster == c)
-        typicality = _typicality_in(np.ascontiguousarray(X[members]), max(1, min(typicality_k, members.size // 2)))
-        typicality[~allowed[members]] = -np.inf
+        if c not in typicality_of:
+            typicality_of[c] = _typicality_in(np.ascontiguousarray(X[members]),
+                                              max(1, min(typicality_k, members.size // 2)))
+        typicality = np.where(allowed[members], typicality_of[c], -np.inf)
         pick = int(members[int(np.argmax(typicality))])  # ties to the lower row
         picks.append(pick)
         allowed[pick] = False

@@ -47,8 +47,10 @@ const int64_t* checked_order(const py::object& order, int64_t n) {
 // Holds the operator's arrays (kept alive, read-only by contract) and the iteration buffers.
 class PreparedOperator {
  public:
-  PreparedOperator(py::array indptr, py::array indices, py::array values, const py::object& order)
-      : indptr_(std::move(indptr)), indices_(std::move(indices)), values_(std::move(values)) {
+  // `symmetric`: the caller guarantees W is symmetric, so S has real eigenvalues in [-1, 1] and the
+  // alpha form may be Chebyshev-accelerated.
+  PreparedOperator(py::array indptr, py::array indices, py::array values, const py::object& order, bool symmetric)
+      : indptr_(std::move(indptr)), indices_(std::move(indices)), values_(std::move(values)), symmetric_(symmetric) {
     g_ = csr_view(indptr_, indices_);
     pv_ = input_data<float>(values_, "values");
     if (values_.size() != indices_.size()) throw py::value_error("values must have one entry per nonzero");
@@ -58,7 +60,7 @@ class PreparedOperator {
   }
 
   py::tuple propagate(const py::array& labels, int64_t n_classes, const py::object& init, int64_t n_iter,
-                      double alpha, double tol, int n_threads, const py::object& progress) {
+                      double alpha, double tol, int n_threads, const py::object& progress, bool accelerate) {
     const int32_t* pl = input_data<int32_t>(labels, "labels");
     if (labels.ndim() != 1 || labels.shape(0) != g_.n) throw py::value_error("labels must have n entries");
     if (n_classes < 1) throw py::value_error("n_classes must be >= 1");
@@ -76,6 +78,7 @@ class PreparedOperator {
     o.alpha = alpha;
     o.tol = tol;
     o.n_threads = n_threads;
+    o.chebyshev = symmetric_ && accelerate;
     py::array_t<float> soft({g_.n, n_classes});
     py::array_t<int64_t> hard(g_.n);
     py::array_t<bool> unreached(g_.n);
@@ -154,6 +157,7 @@ class PreparedOperator {
   CsrView g_;
   const float* pv_ = nullptr;
   const int64_t* po_ = nullptr;
+  bool symmetric_ = false;
   PropagateWorkspace workspace_;
   std::mutex busy_;
   // State of the last propagate(), continued by update().
@@ -181,6 +185,7 @@ class PreparedOperator {
     o.n_iter = std::max<int64_t>(max_iter, 0);
     o.alpha = alpha;
     o.tol = tol;
+    o.chebyshev = symmetric_;
     const PropagateStats stats = without_gil([&] {
       std::lock_guard<std::mutex> lock(busy_);
       const float* y = workspace_.buffer(state_buffer_);
@@ -241,12 +246,13 @@ void register_propagate(py::module_& m) {
 
   py::class_<PreparedOperator>(m, "PreparedOperator",
                                "A validated normalised CSR operator with reusable iteration buffers.")
-      .def(py::init<py::array, py::array, py::array, py::object>(), py::arg("indptr"), py::arg("indices"),
-           py::arg("values"), py::arg("order") = py::none())
+      .def(py::init<py::array, py::array, py::array, py::object, bool>(), py::arg("indptr"), py::arg("indices"),
+           py::arg("values"), py::arg("order") = py::none(), py::arg("symmetric") = false)
       .def("propagate", &PreparedOperator::propagate, py::arg("labels"), py::arg("n_classes"),
            py::arg("init") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
-           py::arg("n_threads") = 0, py::arg("progress") = py::none(),
+           py::arg("n_threads") = 0, py::arg("progress") = py::none(), py::arg("accelerate") = true,
            "All iterations of label propagation in one call; labels, init and the results in the caller's order.\n"
+           "The alpha form of a symmetric operator runs Chebyshev-accelerated unless accelerate=False.\n"
            "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).")
       .def("update", &PreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
            py::arg("alpha") = -1.0, py::arg("tol") = 1e-4, py::arg("max_iter") = 200, py::arg("dense_rows") = -1,
@@ -259,8 +265,8 @@ void register_propagate(py::module_& m) {
       [](py::array indptr, py::array indices, py::array values, const py::array& labels, int64_t n_classes,
          const py::object& init, const py::object& order, int64_t n_iter, double alpha, double tol, int n_threads,
          const py::object& progress) {
-        PreparedOperator op(std::move(indptr), std::move(indices), std::move(values), order);
-        return op.propagate(labels, n_classes, init, n_iter, alpha, tol, n_threads, progress);
+        PreparedOperator op(std::move(indptr), std::move(indices), std::move(values), order, false);
+        return op.propagate(labels, n_classes, init, n_iter, alpha, tol, n_threads, progress, false);
       },
       py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("labels"), py::arg("n_classes"),
       py::arg("init") = py::none(), py::arg("order") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0,

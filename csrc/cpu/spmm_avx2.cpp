@@ -67,6 +67,9 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
       const __m256i hit = _mm256_cmpeq_epi32(lane, _mm256_set1_epi32(label - int(c0) - 8 * v));
       const __m256 bias = _mm256_and_ps(_mm256_castsi256_ps(hit), _mm256_set1_ps(a.one_minus_alpha));
       y = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(a.alpha), y), bias);
+      if (a.omega != 1.0f)
+        y = _mm256_fmadd_ps(_mm256_set1_ps(a.omega), y,
+                            _mm256_mul_ps(_mm256_set1_ps(1.0f - a.omega), _mm256_load_ps(out + c0 + 8 * v)));
     }
     if (a.track_change) {
       const __m256 before = _mm256_load_ps(old + c0 + 8 * v);
@@ -90,6 +93,8 @@ inline float row_narrow(const SweepArgs& a, const float* src, float* out, const 
     const __m128i hit = _mm_cmpeq_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(label));
     const __m128 bias = _mm_and_ps(_mm_castsi128_ps(hit), _mm_set1_ps(a.one_minus_alpha));
     acc = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(a.alpha), acc), bias);
+    if (a.omega != 1.0f)
+      acc = _mm_fmadd_ps(_mm_set1_ps(a.omega), acc, _mm_mul_ps(_mm_set1_ps(1.0f - a.omega), _mm_load_ps(out)));
   }
   _mm_store_ps(out, acc);
   if (!a.track_change) return 0.0f;

@@ -72,6 +72,9 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
       const __mmask16 hit = (lane >= 0 && lane < 16) ? __mmask16(1u << lane) : __mmask16(0);
       y = _mm512_mul_ps(_mm512_set1_ps(a.alpha), y);
       y = _mm512_mask_add_ps(y, hit, y, _mm512_set1_ps(a.one_minus_alpha));
+      if (a.omega != 1.0f)
+        y = _mm512_fmadd_ps(_mm512_set1_ps(a.omega), y,
+                            _mm512_mul_ps(_mm512_set1_ps(1.0f - a.omega), _mm512_load_ps(out + c0 + 16 * v)));
     }
     if (a.track_change) moves.fold(y, _mm512_load_ps(old + c0 + 16 * v));
     _mm512_store_ps(out + c0 + 16 * v, y);
@@ -87,15 +90,18 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
   for (int64_t p = p0; p < p1; ++p) {
     prefetch_rows(a, src, p, p_limit, 0, 1);
     const __m512 w = _mm512_set1_ps(a.values[p]);
-    acc = _mm512_fmadd_ps(w, _mm512_maskz_load_ps(lanes, src + int64_t(a.indices[p]) * W), acc);
+    acc = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes, src + int64_t(a.indices[p]) * W), acc);
   }
   if (!a.clamp) {
     const __mmask16 hit = (label >= 0 && label < W) ? __mmask16(1u << label) : __mmask16(0);
     acc = _mm512_mul_ps(_mm512_set1_ps(a.alpha), acc);
     acc = _mm512_mask_add_ps(acc, hit, acc, _mm512_set1_ps(a.one_minus_alpha));
+    if (a.omega != 1.0f)
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(a.omega), acc,
+                            _mm512_mul_ps(_mm512_set1_ps(1.0f - a.omega), _mm512_maskz_loadu_ps(lanes, out)));
   }
-  if (a.track_change) moves.fold(acc, _mm512_maskz_load_ps(lanes, old));  // masked-off lanes: 0 and 0
-  _mm512_mask_store_ps(out, lanes, acc);
+  if (a.track_change) moves.fold(acc, _mm512_maskz_loadu_ps(lanes, old));  // masked-off lanes: 0 and 0
+  _mm512_mask_storeu_ps(out, lanes, acc);
 }
 
 }  // namespace

@@ -19,7 +19,9 @@ inline int64_t padded_width(int64_t n_classes) {
 
 // One iteration over rows [begin, end): dst[i] = sum_p values[p] * src[indices[p]] in CSR order,
 // then either nothing (clamp mode: labeled rows are skipped, both buffers hold their one-hot)
-// or dst[i] = alpha * dst[i] + (1 - alpha) * onehot(labels[i]) (alpha mode).
+// or dst[i] = alpha * dst[i] + (1 - alpha) * onehot(labels[i]) (alpha mode). In alpha mode with
+// omega != 1 (Chebyshev acceleration) that value v becomes omega * v + (1 - omega) * dst_before[i],
+// dst_before being the iterate before src; with omega == 1 dst is never read.
 struct SweepArgs {
   const int64_t* indptr;
   const int32_t* indices;
@@ -30,6 +32,7 @@ struct SweepArgs {
   float alpha;
   float one_minus_alpha;
   bool track_change;      // compute each swept row's relative change (below)
+  float omega = 1.0f;     // Chebyshev weight of this iteration (alpha mode only); 1: plain Jacobi
 };
 
 // A row's relative change: max_c |new - old| / max_c max(|new|, |old|), 0 for a row that did not

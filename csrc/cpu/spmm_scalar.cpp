@@ -23,6 +23,7 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
       for (int64_t c = 0; c < bw; ++c) {
         float v = acc[c];
         if (!a.clamp) v = a.alpha * v + (c0 + c == label ? a.one_minus_alpha : 0.0f);
+        if (!a.clamp && a.omega != 1.0f) v = a.omega * v + (1.0f - a.omega) * out[c0 + c];
         if (a.track_change) {
           move = std::max(move, std::fabs(v - old[c0 + c]));
           scale = std::max(scale, std::max(std::fabs(v), std::fabs(old[c0 + c])));

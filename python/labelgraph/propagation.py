@@ -107,6 +107,16 @@ def _log_weights(data: np.ndarray, temperature: float | None, indptr: np.ndarray
     return log_w
 
 
+def _is_symmetric(indptr: np.ndarray, indices: np.ndarray, log_w: np.ndarray, n: int) -> bool:
+    """True if the CSR (values ``log_w``, sorted column indices) equals its transpose exactly."""
+    if n == 0:
+        return True
+    T = sp.csr_array((log_w, indices, indptr), shape=(n, n)).T.tocsr()
+    T.sort_indices()
+    return (np.array_equal(T.indptr, indptr) and np.array_equal(T.indices, indices)
+            and np.array_equal(T.data, log_w))
+
+
 class LabelPropagator:
     """A prepared propagation operator, reusable for many label sets (active learning).
 
@@ -161,11 +171,14 @@ class LabelPropagator:
         choice(normalization, "normalization", ("symmetric", "row"))
         choice(reorder, "reorder", (None, "auto", "bfs", "rcm"))
         self._n_threads = optional_positive_int(n_threads, "n_threads")
-        if isinstance(graph, KnnGraph):
+        from_knn = isinstance(graph, KnnGraph)
+        if from_knn:
             graph = graph.to_csr()
         indptr, indices, data = csr_graph(graph, "graph")
         n = int(graph.shape[0])
         log_w = _log_weights(data, temperature, indptr)
+        # A symmetric W gives S real eigenvalues in [-1, 1]: the alpha form may then be accelerated.
+        self.symmetric = symmetrize != "none" or (not from_knn and _is_symmetric(indptr, indices, log_w, n))
         if symmetrize != "none":
             indptr, indices, log_w = _symmetrize_log(indptr, indices, log_w, n, symmetrize)
         if reorder == "auto":
@@ -185,7 +198,7 @@ class LabelPropagator:
             if array is not None:
                 array.flags.writeable = False  # the C++ operator reads them on every call
         # Validated once here; it also keeps the iteration buffers between calls.
-        self._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order)
+        self._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order, self.symmetric)
         self.n = n
         self.temperature = temperature
         self.symmetrize = symmetrize
@@ -226,6 +239,7 @@ class LabelPropagator:
         n_classes: int | None = None,
         init: np.ndarray | None = None,
         progress: ProgressCallback | None = None,
+        accelerate: bool = True,
     ) -> PropagationResult:
         """Propagate ``labels`` over the prepared operator; all iterations run in one C++ call.
 
@@ -244,6 +258,11 @@ class LabelPropagator:
             init: ``[n, n_classes]`` float32 initial scores (finite, >= 0) for warm starts;
                 default: one-hot rows for labeled nodes, zeros elsewhere.
             progress: called with the fraction of iterations done, from the calling thread.
+            accelerate: run the alpha form to its fixed point by Chebyshev sweeps (Golub & Varga)
+                when ``tol > 0`` and W is symmetric (``symmetrize="max"/"mean"``, or a symmetric
+                matrix given): the same fixed point in about half the sweeps at alpha 0.9 (the
+                error falls by 0.63 per sweep instead of 0.9). A fixed ``n_iter`` with ``tol=0``
+                always runs plain steps, whose iterates are the paper's.
 
         Returns:
             PropagationResult with ``soft`` ``[n, n_classes]`` float32, ``labels`` ``[n]`` int64
@@ -253,6 +272,7 @@ class LabelPropagator:
         soft, hard, unreached, iterations, converged, finite, _ = self._operator.propagate(
             labels.astype(np.int32), n_classes, init=init, n_iter=n_iter, alpha=-1.0 if alpha is None else alpha,
             tol=tol, n_threads=self._n_threads, progress=progress,
+            accelerate=bool(accelerate) and alpha is not None and tol > 0,
         )
         if not finite:
             raise ValueError("propagation diverged (inf in the scores): with a non-symmetric graph the symmetric "
@@ -305,6 +325,7 @@ def propagate(
 
         if "progress" in kwargs:
             raise ValueError("progress is not reported on Dask; watch the Dask dashboard (client.dashboard_link)")
+        kwargs.pop("accelerate", None)  # Dask graphs are directed kNN graphs: nothing to accelerate
         return propagate_dask(graph, labels, n_iter, temperature=temperature, symmetrize=symmetrize,
                               normalization=normalization, client=client, block_rows=block_rows,
                               n_threads=n_threads, **kwargs)

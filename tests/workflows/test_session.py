@@ -193,3 +193,20 @@ def test_update_hands_over_to_full_sweeps_with_the_same_answer(setup, alpha, reo
     for _, soft in answers:
         np.testing.assert_allclose(soft, cold.soft, rtol=2e-3, atol=1e-5)  # the clamped form converges slowly
         np.testing.assert_array_equal(soft.argmax(axis=1), cold.soft.argmax(axis=1))
+
+
+def test_class_prior_normalises_the_session_result(setup):
+    from labelgraph.class_mass import class_mass_normalize
+
+    g, y, rng = setup
+    plain = AnnotationSession(g, 4, temperature=0.1, seed=3)
+    balanced = AnnotationSession(g, 4, temperature=0.1, seed=3, class_prior="uniform")
+    for _ in range(3):
+        batch = plain.query(6, strategy="random")
+        plain.add_labels(batch, y[batch])
+        balanced.add_labels(batch, y[batch])
+    want = class_mass_normalize(plain.result, "uniform")
+    np.testing.assert_array_equal(balanced.result.labels, want.labels)
+    np.testing.assert_array_equal(balanced.state(4).pseudo_labels, want.labels)
+    with pytest.raises(ValueError, match="class_prior"):
+        AnnotationSession(g, 4, class_prior="balanced")

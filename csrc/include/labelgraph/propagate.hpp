@@ -30,6 +30,7 @@ struct PropagateOptions {
   int64_t n_iter = 20;
   double alpha = -1.0;  // < 0: clamp mode (labeled rows reset to one-hot); in (0, 1): Zhou et al.
   double tol = 0.0;     // > 0: stop once no row moved by more than tol x its largest score (relative)
+  bool chebyshev = false;  // alpha mode: Chebyshev acceleration, valid only when S has real eigenvalues (W symmetric)
   int n_threads = 0;    // 0: OpenMP default
 };
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from labelgraph.class_mass import class_mass_normalize, class_prior_vector
 from labelgraph.graph import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
 from labelgraph.workflows._validation import bounded_float, embedding_matrix, positive_int, seed_value
@@ -72,9 +73,10 @@ class AnnotationSession:
     times its largest score (at most ``max_iter`` sweeps). Each later batch continues from those
     scores and re-sweeps only the rows whose inputs moved by more than that (the new labels'
     neighbourhood, widening while the change lasts), handing over to full sweeps when the region
-    passes an eighth of the graph, instead of starting over. The operator (weights,
+    passes an eighth of the graph (Chebyshev-accelerated when ``symmetrize`` makes the graph
+    symmetric), instead of starting over. The operator (weights,
     normalisation, node order) is prepared once. The arrays of :attr:`result` are updated in
-    place by later batches.
+    place by later batches (with ``class_prior``, :attr:`result` is a normalised copy instead).
 
     The default is Zhou et al.'s alpha form with alpha = 0.9: its fixed point is what a warm
     start converges to, and on Fashion-MNIST (PCA-256, k=50) it scores as the paper's 20-step
@@ -98,6 +100,10 @@ class AnnotationSession:
             of the embeddings); without it that strategy is unavailable.
         embeddings: ``[n, d]`` embeddings of the rows, for the "typiclust" strategy.
         seed: seed of the "random" strategy and of the k-means of "typiclust".
+        class_prior: None (plain argmax), or class mass normalisation of the pseudo-labels to this
+            prior ("uniform", "labeled" or ``[n_classes]`` weights; see
+            :func:`labelgraph.class_mass.class_mass_normalize`). It changes :attr:`result`, the
+            exports and the uncertainty strategies, not the propagation a later batch continues.
         n_threads: OpenMP threads of the propagation.
 
     Example:
@@ -114,7 +120,7 @@ class AnnotationSession:
     def __init__(self, graph: KnnGraph | sp.csr_matrix | sp.csr_array, n_classes: int, *, temperature: float = 0.01,
                  symmetrize: str = "none", alpha: float | None = 0.9, tol: float = 1e-3, max_iter: int = 300,
                  clusters: np.ndarray | None = None, embeddings: np.ndarray | None = None, seed: int = 0,
-                 n_threads: int | None = None) -> None:
+                 class_prior: Any = None, n_threads: int | None = None) -> None:
         self.n_classes = positive_int(n_classes, "n_classes")
         self.tol = bounded_float(tol, "tol", low=0.0, low_open=True)
         self.max_iter = positive_int(max_iter, "max_iter")
@@ -137,7 +143,10 @@ class AnnotationSession:
             if embeddings.shape[0] != n:
                 raise ValueError(f"embeddings must have one row per graph node ({n}); got {embeddings.shape[0]} rows")
             self._embeddings = embeddings
-        self._result: PropagationResult | None = None
+        if class_prior is not None:
+            class_prior_vector(class_prior, self.n_classes, np.zeros(1, np.int64))  # checked now, not at the first batch
+        self.class_prior = class_prior
+        self._result: PropagationResult | None = None  # the propagation itself; later batches continue it
 
     @property
     def n(self) -> int:
@@ -146,8 +155,10 @@ class AnnotationSession:
 
     @property
     def result(self) -> PropagationResult | None:
-        """The latest propagation (None before the first label)."""
-        return self._result
+        """The latest propagation (None before the first label), class-mass normalised if ``class_prior`` is set."""
+        if self._result is None or self.class_prior is None:
+            return self._result
+        return class_mass_normalize(self._result, self.class_prior, self.labels)
 
     def add_labels(self, indices: Any, classes: Any) -> PropagationResult:
         """Record human labels and update the pseudo-labels incrementally.
@@ -176,7 +187,7 @@ class AnnotationSession:
         if self._result is None:
             self._result = self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
                                                       n_classes=self.n_classes)
-            return self._result
+            return self.result
         # Continue from the previous scores, re-sweeping only the rows the new labels change.
         rows, soft_rows, sweeps = self._propagator._operator.update(
             indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
@@ -188,7 +199,7 @@ class AnnotationSession:
         hard[rows] = np.where(reached, best, -1)
         unreached[rows] = ~reached
         self._result = PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter)
-        return self._result
+        return self.result
 
     def query(self, batch_size: int, strategy: str = "margin", candidates: np.ndarray | None = None) -> np.ndarray:
         """Rows to label next: the ``batch_size`` most useful unlabeled rows by ``strategy``.
@@ -223,7 +234,7 @@ class AnnotationSession:
                                    seed=self._seed)
         if strategy == "random" or self._result is None:
             return np.sort(self._rng.choice(unlabeled, size=batch_size, replace=False))
-        score = uncertainty(class_probabilities(self._result.soft), strategy)
+        score = uncertainty(class_probabilities(self.result.soft), strategy)
         ranked = _most_uncertain_first(score, unlabeled)
         if strategy != "cluster_margin":
             return ranked[:batch_size]
@@ -246,8 +257,9 @@ class AnnotationSession:
             pseudo = np.full(self.n, -1, dtype=np.int64)
             confidence = np.zeros(self.n)
         else:
-            pseudo = self._result.labels.copy()
-            confidence = np.where(self._result.unreached, 0.0, class_probabilities(self._result.soft).max(axis=1))
+            result = self.result
+            pseudo = result.labels.copy()
+            confidence = np.where(result.unreached, 0.0, class_probabilities(result.soft).max(axis=1))
         return SessionState(self.labels.copy(), pseudo, confidence, self.query(batch_size, strategy))
 
     def export(self, folder: str | Path, batch_size: int = 10, strategy: str = "margin") -> SessionState:

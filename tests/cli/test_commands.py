@@ -75,6 +75,22 @@ def test_propagate_from_embeddings_to_npy(user_files: UserFiles, tmp_path: Path)
     assert summary["unreached"] == 0
 
 
+def test_propagate_class_prior_matches_the_library(user_files: UserFiles, tmp_path: Path) -> None:
+    import labelgraph
+    from labelgraph.class_mass import class_mass_normalize
+
+    out = tmp_path / "pseudo.npy"
+    summary = ok_json("propagate", user_files.embeddings, "--labels", user_files.labels_npy, "-o", out,
+                      "--alpha", 0.9, "--class-prior", "uniform", "--k", 10)
+    assert summary["class_prior"] == "uniform"
+    X = np.load(user_files.embeddings)
+    y = np.load(user_files.labels_npy)
+    result = labelgraph.LabelPropagator(labelgraph.knn_graph(X, 10), 0.02).propagate(
+        y, 100, alpha=0.9, tol=1e-5, n_classes=int(y.max()) + 1)
+    want = class_mass_normalize(result, "uniform")
+    np.testing.assert_array_equal(np.load(out)["label"], want.labels)
+
+
 def test_select_cold_start_methods(user_files: UserFiles, tmp_path: Path) -> None:
     for method in ("usl", "typiclust", "kmeans", "random"):
         out = tmp_path / f"{method}.csv"

@@ -99,6 +99,12 @@ def next_batch(session: AnnotationSession, truth: np.ndarray):
 @pytest.mark.parametrize("already_labeled", ALREADY_LABELED)
 @pytest.mark.parametrize("kind", GRAPHS)
 def test_add_10_labels_warm(benchmark, kind: str, already_labeled: int) -> None:
+    """The update's decisions must agree with a cold run, and where both converged its scores too.
+
+    Known failure at n = 1M: "2d" with 100 labels. The warm update's rows far from every label
+    creep a little per sweep over hundreds of hops, pass the per-sweep rule, and stop up to 18%
+    (relative) from the fixed point; decisions still agree on 99.95% of rows.
+    """
     benchmark.group = f"session-{kind}-n{N}-labeled{already_labeled}"
     session, truth = warm_session(kind, already_labeled)
     result = benchmark.pedantic(session.add_labels, setup=lambda: next_batch(session, truth), rounds=5,

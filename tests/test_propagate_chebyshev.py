@@ -8,17 +8,6 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import labelgraph
-from labelgraph import _core
-from labelgraph._reference import propagation_operator_reference
-
-SWEEP_LEVELS = [lvl for lvl in _core.simd_levels_available() if lvl in ("scalar", "avx2", "avx512")]
-
-
-@pytest.fixture(params=SWEEP_LEVELS)
-def simd_level(request):
-    _core.set_simd_level(request.param)
-    yield request.param
-    _core.set_simd_level(_core.simd_levels_available()[-1])
 
 
 def clustered_graph(n: int = 1500, n_classes: int = 4, k: int = 8, seed: int = 0):

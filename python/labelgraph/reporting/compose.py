@@ -37,24 +37,20 @@ def write_report(folder: Path, *, title: str, summary: str, settings: dict[str, 
     written: list[str] = []
     sections = [html.Section("Data and settings", tables=[(["setting", "value"], [[k, v] for k, v in settings.items()])]),
                 *extra_tables]
-    if active is not None:
-        plots.accuracy_curves(active, folder / "active_learning.png", "Active learning: accuracy vs. labels bought")
-        written.append("active_learning.png")
-        sections.append(html.Section(
-            "Active learning",
-            ["Labels are bought in batches for the rows each strategy asks for; after each batch the propagated "
+    for curves, png, plot_title, heading, text in (
+            (active, "active_learning.png", "Active learning: accuracy vs. labels bought", "Active learning",
+             "Labels are bought in batches for the rows each strategy asks for; after each batch the propagated "
              "labels of all rows not bought are scored against the known labels (accuracy, %). The score-based "
-             "strategies start from the same random first batch; typiclust picks its first batch itself."],
-            [_curve_table(active)], ["active_learning.png"]))
-    if cold_start is not None:
-        plots.accuracy_curves(cold_start, folder / "cold_start.png", "Cold start: accuracy vs. first labels picked")
-        written.append("cold_start.png")
-        sections.append(html.Section(
-            "Cold-start selection",
-            ["With no label at all, each method picks the first m rows to label; their known labels are propagated "
+             "strategies start from the same random first batch; typiclust picks its first batch itself."),
+            (cold_start, "cold_start.png", "Cold start: accuracy vs. first labels picked", "Cold-start selection",
+             "With no label at all, each method picks the first m rows to label; their known labels are propagated "
              "(20 clamped steps) and the other rows are scored (accuracy, %). Seconds: selection time, the shared "
-             "k-means included for each method that uses it."],
-            [_curve_table(cold_start)], ["cold_start.png"]))
+             "k-means included for each method that uses it.")):
+        if curves is None:
+            continue
+        plots.accuracy_curves(curves, folder / png, plot_title)
+        written.append(png)
+        sections.append(html.Section(heading, [text], [_curve_table(curves)], [png]))
     if noise:
         plots.noise_curves(noise, folder / "noise_curves.png")
         plots.audit_precision_recall(noise, folder / "audit_pr.png")

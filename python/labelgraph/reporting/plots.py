@@ -19,18 +19,23 @@ def _figure(width: float = 6.4, height: float = 4.0):  # -> matplotlib.figure.Fi
     return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
 
 
+def _finish(fig, ax, path: Path, xlabel: str, ylabel: str, title: str, legend_loc: str = "best") -> None:
+    """Axis labels, title, light grid and legend, then the PNG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc=legend_loc)
+    fig.savefig(path)
+
+
 def accuracy_curves(curves: CurveSet, path: Path, title: str) -> None:
     """Accuracy (%) of the propagated labels against labels bought, one line per strategy."""
     fig = _figure()
     ax = fig.add_subplot()
     for name, accuracy in curves.accuracy.items():
         ax.plot(curves.labels, 100 * np.asarray(accuracy), marker="o", markersize=3, label=name)
-    ax.set_xlabel("labels bought")
-    ax.set_ylabel("accuracy on the other rows (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.savefig(path)
+    _finish(fig, ax, path, "labels bought", "accuracy on the other rows (%)", title)
 
 
 def noise_curves(results: Sequence[NoiseResult], path: Path) -> None:
@@ -44,12 +49,7 @@ def noise_curves(results: Sequence[NoiseResult], path: Path) -> None:
                 label=f"{100 * r.noise:.0f}% noise, plain LP")
         ax.plot(steps, 100 * np.asarray(r.wrong_smoothed), color=color,
                 label=f"{100 * r.noise:.0f}% noise, smoothed (alpha={r.alpha:.2f})")
-    ax.set_xlabel("propagation steps")
-    ax.set_ylabel("wrong labels (%)")
-    ax.set_title("Label noise against smoothing steps")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.savefig(path)
+    _finish(fig, ax, path, "propagation steps", "wrong labels (%)", "Label noise against smoothing steps")
 
 
 def audit_precision_recall(results: Sequence[NoiseResult], path: Path) -> None:
@@ -60,14 +60,10 @@ def audit_precision_recall(results: Sequence[NoiseResult], path: Path) -> None:
         ax.plot(r.pr_recall, r.pr_precision, color=f"C{i}",
                 label=f"{100 * r.noise:.0f}% noise (AP {r.average_precision:.3f})")
         ax.plot([r.recall], [r.precision], "o", color=f"C{i}")
-    ax.set_xlabel("recall (share of wrong labels found)")
-    ax.set_ylabel("precision (share of flagged that are wrong)")
     ax.set_xlim(0, 1.01)
     ax.set_ylim(0, 1.01)
-    ax.set_title("Label audit: precision-recall (dots: suggested != given)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
-    fig.savefig(path)
+    _finish(fig, ax, path, "recall (share of wrong labels found)", "precision (share of flagged that are wrong)",
+            "Label audit: precision-recall (dots: suggested != given)", legend_loc="lower left")
 
 
 def suspicious_grid(images: np.ndarray, result: NoiseResult, class_names: Sequence[str], path: Path,

@@ -145,8 +145,9 @@ class AnnotationSession:
             self._embeddings = embeddings
         if class_prior is not None:
             class_prior_vector(class_prior, self.n_classes, np.zeros(1, np.int64))  # checked now, not at the first batch
-        self.class_prior = class_prior
+        self._class_prior = class_prior
         self._result: PropagationResult | None = None  # the propagation itself; later batches continue it
+        self._shown: PropagationResult | None = None  # what `result` returns: _result, class-mass normalised
 
     @property
     def n(self) -> int:
@@ -154,11 +155,20 @@ class AnnotationSession:
         return self._propagator.n
 
     @property
+    def class_prior(self) -> Any:
+        """The prior of the class mass normalisation (None: plain argmax); fixed at creation."""
+        return self._class_prior
+
+    @property
     def result(self) -> PropagationResult | None:
         """The latest propagation (None before the first label), class-mass normalised if ``class_prior`` is set."""
-        if self._result is None or self.class_prior is None:
-            return self._result
-        return class_mass_normalize(self._result, self.class_prior, self.labels)
+        return self._shown
+
+    def _publish(self, result: PropagationResult) -> PropagationResult:
+        """Keep ``result`` as the state to continue and its normalised view (computed once per batch)."""
+        self._result = result
+        self._shown = result if self._class_prior is None else class_mass_normalize(result, self._class_prior, self.labels)
+        return self._shown
 
     def add_labels(self, indices: Any, classes: Any) -> PropagationResult:
         """Record human labels and update the pseudo-labels incrementally.
@@ -185,9 +195,8 @@ class AnnotationSession:
         if not (self.labels >= 0).any():
             raise ValueError("no row is labeled yet: pass at least one label")
         if self._result is None:
-            self._result = self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
-                                                      n_classes=self.n_classes)
-            return self.result
+            return self._publish(self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
+                                                            n_classes=self.n_classes))
         # Continue from the previous scores, re-sweeping only the rows the new labels change.
         rows, soft_rows, sweeps = self._propagator._operator.update(
             indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
@@ -198,8 +207,7 @@ class AnnotationSession:
         reached = soft_rows.max(axis=1) > 0
         hard[rows] = np.where(reached, best, -1)
         unreached[rows] = ~reached
-        self._result = PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter)
-        return self.result
+        return self._publish(PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter))
 
     def query(self, batch_size: int, strategy: str = "margin", candidates: np.ndarray | None = None) -> np.ndarray:
         """Rows to label next: the ``batch_size`` most useful unlabeled rows by ``strategy``.

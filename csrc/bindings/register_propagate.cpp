@@ -105,7 +105,7 @@ class PreparedOperator {
   // classes in `classes`): see propagate_update_cpu. Returns (rows, soft_rows, sweeps): every
   // caller row whose scores changed (ascending in operator order) and its new scores.
   py::tuple update(const py::array& rows, const py::array& classes, int64_t n_classes, double alpha, double tol,
-                   int64_t max_iter, int64_t dense_rows) {
+                   int64_t max_iter, int64_t dense_rows, int n_threads) {
     const int64_t* pr = input_data<int64_t>(rows, "rows");
     const int32_t* pc = input_data<int32_t>(classes, "classes");
     if (rows.ndim() != 1 || classes.ndim() != 1 || rows.shape(0) != classes.shape(0))
@@ -124,7 +124,7 @@ class PreparedOperator {
     bool needs_full_sweeps = false;
     int64_t sweeps = without_gil([&] {
       std::lock_guard<std::mutex> lock(busy_);
-      if (transpose_indptr_.empty()) build_transpose();
+      if (!symmetric_ && transpose_indptr_.empty()) build_transpose();
       if (po_ && new_of_old_.empty()) {
         new_of_old_.resize(static_cast<size_t>(g_.n));
         for (int64_t i = 0; i < g_.n; ++i) new_of_old_[po_[i]] = i;
@@ -134,12 +134,16 @@ class PreparedOperator {
         state_labels_[i] = pc[q];
         seeds.push_back(i);
       }
-      return propagate_update_cpu(g_, transpose_indptr_.data(), transpose_indices_.data(), pv_, state_labels_.data(),
-                                  width, alpha, tol, max_iter, seeds, workspace_.buffer(state_buffer_), touched,
+      // A symmetric W is its own transpose (the pattern, which is all the update reads of it).
+      const int64_t* t_indptr = symmetric_ ? g_.indptr : transpose_indptr_.data();
+      const int32_t* t_indices = symmetric_ ? g_.indices : transpose_indices_.data();
+      return propagate_update_cpu(g_, t_indptr, t_indices, pv_, state_labels_.data(),
+                                  width, alpha, tol, max_iter, seeds, workspace_.buffer(state_buffer_),
+                                  workspace_.buffer(1 - state_buffer_), touched,
                                   dense_rows >= 0 ? dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows),
-                                  needs_full_sweeps);
+                                  needs_full_sweeps, n_threads);
     });
-    if (needs_full_sweeps) return continue_with_full_sweeps(n_classes, alpha, tol, max_iter - sweeps, sweeps);
+    if (needs_full_sweeps) return continue_with_full_sweeps(n_classes, alpha, tol, max_iter - sweeps, sweeps, n_threads);
     const int64_t m = int64_t(touched.size());
     py::array_t<int64_t> out_rows(m);
     py::array_t<float> out_soft({m, n_classes});
@@ -174,7 +178,8 @@ class PreparedOperator {
 
   // The rest of an update() whose changed region grew past the dense limit: full sweeps warm-
   // started from the current state, to the same relative tolerance. Every row is returned.
-  py::tuple continue_with_full_sweeps(int64_t n_classes, double alpha, double tol, int64_t max_iter, int64_t sweeps) {
+  py::tuple continue_with_full_sweeps(int64_t n_classes, double alpha, double tol, int64_t max_iter, int64_t sweeps,
+                                      int n_threads) {
     const int64_t width = propagation_row_width(n_classes);
     py::array_t<float> init({g_.n, n_classes});
     py::array_t<int32_t> labels(g_.n);
@@ -185,6 +190,7 @@ class PreparedOperator {
     o.n_iter = std::max<int64_t>(max_iter, 0);
     o.alpha = alpha;
     o.tol = tol;
+    o.n_threads = n_threads;
     o.chebyshev = symmetric_;
     const PropagateStats stats = without_gil([&] {
       std::lock_guard<std::mutex> lock(busy_);
@@ -256,6 +262,7 @@ void register_propagate(py::module_& m) {
            "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).")
       .def("update", &PreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
            py::arg("alpha") = -1.0, py::arg("tol") = 1e-4, py::arg("max_iter") = 200, py::arg("dense_rows") = -1,
+           py::arg("n_threads") = 0,
            "Continue the last propagate() after new labels at `rows` (caller order): sweeps only the rows the\n"
            "new labels change, or every row once a sweep would recompute more than `dense_rows` rows (-1: n/8,\n"
            "at least 4096). Returns (rows, soft_rows, sweeps) for every row whose scores changed.");

@@ -31,9 +31,15 @@ struct Sweep {
 };
 
 #if defined(LABELGRAPH_X86)
+bool close_rows(const float* got, const float* want, int64_t width) {
+  for (int64_t k = 0; k < width; ++k)
+    if (std::fabs(got[k] - want[k]) > 1e-4f * (1.0f + std::fabs(want[k]))) return false;
+  return true;
+}
+
 // True if `sweep` matches the scalar sweep on a small random graph, for every padded width, both
-// update forms and a Chebyshev weight. Guards the sweeps no development machine can run
-// (AVX-512): one that disagrees is never selected.
+// update forms, a Chebyshev weight and the row-list mode. Guards the sweeps no development
+// machine can run (AVX-512): one that disagrees is never selected.
 bool agrees_with_scalar(detail::SweepFn sweep) {
   constexpr int64_t n = 37, degree = 5;
   std::mt19937 rng(777);
@@ -65,10 +71,26 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
       if (std::fabs(change_got - change_want) > 1e-4f * (1.0f + change_want)) return false;
       for (int64_t i = 0; i < n; ++i) {
         if (clamp && labels[i] >= 0) continue;  // not written in clamp mode
-        for (int64_t k = 0; k < width; ++k)
-          if (std::fabs(got[i * width + k] - want[i * width + k]) > 1e-4f * (1.0f + std::fabs(want[i * width + k])))
-            return false;
+        if (!close_rows(got + i * width, want + i * width, width)) return false;
       }
+      if (omega != 1.0f && !clamp) continue;
+      // Row-list mode (the incremental update): a subset of rows into packed outputs, with each
+      // position's change.
+      std::vector<int64_t> rows;
+      for (int64_t i = 0; i < n; ++i)
+        if (i % 3 != 1 && !(clamp && labels[i] >= 0)) rows.push_back(i);
+      const int64_t m = int64_t(rows.size());
+      std::vector<float> row_got(m, -1.0f), row_want(m, -2.0f);
+      detail::SweepArgs list_args = args;
+      list_args.rows = rows.data();
+      list_args.row_change = row_want.data();
+      detail::sweep_scalar(list_args, src, want, 0, m);
+      list_args.row_change = row_got.data();
+      sweep(list_args, src, got, 0, m);
+      for (int64_t q = 0; q < m; ++q)
+        if (!close_rows(got + q * width, want + q * width, width) ||
+            std::fabs(row_got[q] - row_want[q]) > 1e-4f * (1.0f + row_want[q]))
+          return false;
     }
   }
   return true;
@@ -103,19 +125,9 @@ std::vector<int64_t> balanced_row_starts(const CsrView& g, int parts) {
   return starts;
 }
 
-// Flush denormals to zero in this thread while the kernel runs: values far from any label
-// decay through the denormal range, where x86 arithmetic is many times slower.
-class DenormalsAreZero {
- public:
-#if defined(LABELGRAPH_X86)
-  DenormalsAreZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
-  ~DenormalsAreZero() { _mm_setcsr(saved_); }
- private:
-  unsigned int saved_;
-#endif
-};
-
 }  // namespace
+
+detail::SweepFn detail::best_sweep() { return select_sweep().fn; }
 
 std::string spmm_kernel_name() { return select_sweep().name; }
 
@@ -197,7 +209,7 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
 
 #pragma omp parallel num_threads(threads)
   {
-    DenormalsAreZero daz;
+    detail::DenormalsAreZero daz;
     const int tid = omp_get_thread_num(), team = omp_get_num_threads();
     // A smaller team than asked (OMP_THREAD_LIMIT, nesting) takes over the missing ranges.
     int b = 0;

@@ -7,22 +7,98 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
+#include <atomic>
+#include <memory>
 #include <vector>
 
 #include "labelgraph/propagate.hpp"
 #include "spmm_internal.hpp"
 
 namespace labelgraph {
+namespace {
+
+// Active rows per parallel task: enough work to amortise the scheduling, small enough to balance.
+constexpr int64_t kRowsPerTask = 512;
+// Changed rows below which waking their dependants stays on one thread.
+constexpr int64_t kParallelWakeRows = 2048;
+
+// The rows one sweep recomputes: the dependants of the rows that changed, marked with the sweep's
+// stamp by concurrent threads; returned once each and in ascending order whatever the threads'
+// interleaving, which keeps the results the same on every run.
+class ActiveRows {
+ public:
+  ActiveRows(int64_t n, int threads) : n_(n), stamp_(new std::atomic<uint32_t>[size_t(n)]), local_(size_t(threads)) {
+    for (int64_t i = 0; i < n; ++i) stamp_[i].store(0, std::memory_order_relaxed);
+  }
+
+  // Dependants (transpose rows) of `changed`, and `changed` itself if `with_changed`; rows
+  // `frozen` says never change (clamped labels) are left out.
+  template <class Frozen>
+  const std::vector<int64_t>& wake(const std::vector<int64_t>& changed, bool with_changed, const int64_t* t_indptr,
+                                   const int32_t* t_indices, Frozen&& frozen) {
+    ++epoch_;
+    const int64_t count = int64_t(changed.size());
+    const int threads = count >= kParallelWakeRows ? int(local_.size()) : 1;
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<int64_t>& mine = local_[size_t(omp_get_thread_num())];
+      mine.clear();
+      // A plain (relaxed) store, not a compare-exchange: two threads may both claim a row, and
+      // the sort below drops the copy; the large-set path reads the stamps instead.
+      auto claim = [&](int64_t i) {
+        if (stamp_[i].load(std::memory_order_relaxed) == epoch_ || frozen(i)) return;
+        stamp_[i].store(epoch_, std::memory_order_relaxed);
+        mine.push_back(i);
+      };
+#pragma omp for schedule(static)
+      for (int64_t k = 0; k < count; ++k) {
+        const int64_t j = changed[size_t(k)];
+        if (with_changed) claim(j);
+        for (int64_t p = t_indptr[j]; p < t_indptr[j + 1]; ++p) claim(t_indices[p]);
+      }
+    }
+    int64_t claimed = 0;  // at least the set's size: a row two threads claimed counts twice
+    for (int t = 0; t < threads; ++t) claimed += int64_t(local_[size_t(t)].size());
+    rows_.clear();
+    if (claimed * 32 > n_) {
+      // A large set: one pass over the stamps (a sequential read of n words) instead of an
+      // m log m sort; per-thread slices concatenated in order come out ascending.
+#pragma omp parallel num_threads(int(local_.size()))
+      {
+        std::vector<int64_t>& mine = local_[size_t(omp_get_thread_num())];
+        mine.clear();
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n_; ++i)
+          if (stamp_[i].load(std::memory_order_relaxed) == epoch_) mine.push_back(i);
+      }
+      for (const auto& part : local_) rows_.insert(rows_.end(), part.begin(), part.end());
+    } else {
+      for (int t = 0; t < threads; ++t) rows_.insert(rows_.end(), local_[size_t(t)].begin(), local_[size_t(t)].end());
+      std::sort(rows_.begin(), rows_.end());
+      rows_.erase(std::unique(rows_.begin(), rows_.end()), rows_.end());
+    }
+    return rows_;
+  }
+
+ private:
+  int64_t n_;
+  uint32_t epoch_ = 0;
+  std::unique_ptr<std::atomic<uint32_t>[]> stamp_;
+  std::vector<std::vector<int64_t>> local_;
+  std::vector<int64_t> rows_;
+};
+
+}  // namespace
 
 int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const int32_t* t_indices, const float* values,
                              const int32_t* labels, int64_t width, double alpha, double tol, int64_t max_iter,
-                             const std::vector<int64_t>& seeds, float* y, std::vector<int64_t>& touched,
-                             int64_t dense_limit, bool& needs_full_sweeps) {
+                             const std::vector<int64_t>& seeds, float* y, float* scratch,
+                             std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps,
+                             int n_threads) {
   const bool clamp = alpha < 0.0;
+  const int threads = resolve_threads(n_threads);
   const float a = float(alpha), one_minus_a = float(1.0 - alpha);
-  std::vector<uint32_t> stamp(static_cast<size_t>(g.n), 0), touched_mark(static_cast<size_t>(g.n), 0);
-  uint32_t epoch = 0;
+  std::vector<uint8_t> touched_mark(static_cast<size_t>(g.n), 0);
   touched.clear();
   needs_full_sweeps = false;
   auto touch = [&](int64_t i) {
@@ -33,7 +109,7 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
   };
 
   // In clamp mode a new label fixes its row; in alpha mode it changes the row's target term.
-  std::vector<int64_t> changed, active;
+  std::vector<int64_t> changed;
   for (int64_t s : seeds) {
     if (clamp && labels[s] >= 0) {
       float* row = y + s * width;
@@ -43,64 +119,39 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
     }
     changed.push_back(s);
   }
-  std::vector<float> next;
+  ActiveRows active_rows(g.n, threads);
+  auto frozen = [&](int64_t i) { return clamp && labels[i] >= 0; };  // clamped rows never change
+  // Jacobi over the active rows by the SIMD sweep in row-list mode: new rows packed into scratch,
+  // each with its relative change; then the rows that moved are copied back (y is read-only while
+  // the sweep runs, so every new row comes from the old rows).
+  detail::SweepArgs args{g.indptr, g.indices, values, labels, width, clamp, a, one_minus_a, true};
+  const detail::SweepFn sweep = detail::best_sweep();
+  std::vector<float> row_change;
   int64_t sweeps = 0;
   for (; sweeps < max_iter && !changed.empty(); ++sweeps) {
-    ++epoch;
-    active.clear();
-    auto wake = [&](int64_t i) {
-      if (stamp[i] == epoch || (clamp && labels[i] >= 0)) return;  // clamped rows never change
-      stamp[i] = epoch;
-      active.push_back(i);
-    };
-    for (int64_t j : changed) {
-      if (sweeps == 0 && !clamp) wake(j);  // its own target moved
-      for (int64_t p = t_indptr[j]; p < t_indptr[j + 1]; ++p) wake(t_indices[p]);
-    }
+    // In alpha mode a seed's own target moved, so the first sweep recomputes the seeds too.
+    const std::vector<int64_t>& active = active_rows.wake(changed, sweeps == 0 && !clamp, t_indptr, t_indices, frozen);
     const int64_t m = int64_t(active.size());
     // Past this size full SIMD sweeps are cheaper than the bookkeeping: hand over, y consistent.
     needs_full_sweeps = m > dense_limit;
     if (needs_full_sweeps) break;
-    // Ascending order: gathers and writes walk memory forward. A large set is collected by one
-    // pass over the stamps (a sequential read of n words) instead of an m log m sort.
-    if (m * 32 > g.n) {
-      active.clear();
-      for (int64_t i = 0; i < g.n; ++i)
-        if (stamp[i] == epoch) active.push_back(i);
-    } else {
-      std::sort(active.begin(), active.end());
-    }
-    next.assign(static_cast<size_t>(m * width), 0.0f);
-#pragma omp parallel for schedule(dynamic, 256) if (m > 4096)
-    for (int64_t q = 0; q < m; ++q) {  // Jacobi: every new row from the old rows
-      const int64_t i = active[q];
-      float* out = next.data() + q * width;
-      for (int64_t p = g.indptr[i]; p < g.indptr[i + 1]; ++p) {
-        const float w = values[p];
-        const float* src = y + int64_t(g.indices[p]) * width;
-        for (int64_t c = 0; c < width; ++c) out[c] += w * src[c];
-      }
-      if (!clamp) {
-        for (int64_t c = 0; c < width; ++c) out[c] *= a;
-        if (labels[i] >= 0) out[labels[i]] += one_minus_a;
-      }
+    row_change.assign(static_cast<size_t>(m), 0.0f);
+    args.rows = active.data();
+    args.row_change = row_change.data();
+    const int64_t blocks = (m + kRowsPerTask - 1) / kRowsPerTask;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (m > 4 * kRowsPerTask)
+    for (int64_t b = 0; b < blocks; ++b) {
+      detail::DenormalsAreZero daz;
+      sweep(args, y, scratch, b * kRowsPerTask, std::min(m, (b + 1) * kRowsPerTask));
     }
     changed.clear();
     for (int64_t q = 0; q < m; ++q) {
-      const int64_t i = active[q];
-      float* row = y + i * width;
-      const float* out = next.data() + q * width;
-      float move = 0.0f, scale = 0.0f;
-      for (int64_t c = 0; c < width; ++c) {
-        move = std::max(move, std::fabs(out[c] - row[c]));
-        scale = std::max(scale, std::max(std::fabs(out[c]), std::fabs(row[c])));
-      }
-      if (move > 0.0f) {
-        std::copy(out, out + width, row);
-        touch(i);
-      }
-      if (detail::relative_change(move, scale) > float(tol)) changed.push_back(i);
+      if (row_change[q] > 0.0f) touch(active[q]);
+      if (row_change[q] > float(tol)) changed.push_back(active[q]);
     }
+#pragma omp parallel for num_threads(threads) schedule(static) if (m > 4 * kRowsPerTask)
+    for (int64_t q = 0; q < m; ++q)
+      if (row_change[q] > 0.0f) std::copy(scratch + q * width, scratch + (q + 1) * width, y + active[q] * width);
   }
   std::sort(touched.begin(), touched.end());
   return sweeps;

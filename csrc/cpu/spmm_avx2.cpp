@@ -109,13 +109,9 @@ inline float row_narrow(const SweepArgs& a, const float* src, float* out, const 
 }  // namespace
 
 float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
-  const int64_t p_limit = a.indptr[end];
-  float change = 0.0f;
-  for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
-    if (a.width == 4) {
-      change = std::max(change, row_narrow(a, src, out, old, p0, p1, p_limit, label));
-      return;
-    }
+  const int64_t p_limit = swept_nonzero_limit(a, begin, end);
+  return for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
+    if (a.width == 4) return row_narrow(a, src, out, old, p0, p1, p_limit, label);
     RowMoves moves;
     if (a.width == 8) {
       row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, moves);
@@ -129,9 +125,8 @@ float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin
       if (rest == 32) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
       if (rest == 48) row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
     }
-    if (a.track_change) change = std::max(change, moves.relative());
+    return a.track_change ? moves.relative() : 0.0f;
   });
-  return change;
 }
 
 }  // namespace labelgraph::detail

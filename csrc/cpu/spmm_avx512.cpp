@@ -107,9 +107,8 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
 }  // namespace
 
 float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
-  const int64_t p_limit = a.indptr[end];
-  float change = 0.0f;
-  for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
+  const int64_t p_limit = swept_nonzero_limit(a, begin, end);
+  return for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
     RowMoves moves;
     if (a.width == 4) {
       row_narrow<4>(a, src, out, old, p0, p1, p_limit, label, moves);
@@ -125,9 +124,8 @@ float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t beg
       if (rest == 32) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
       if (rest == 48) row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
     }
-    if (a.track_change) change = std::max(change, moves.relative());
+    return a.track_change ? moves.relative() : 0.0f;
   });
-  return change;
 }
 
 }  // namespace labelgraph::detail

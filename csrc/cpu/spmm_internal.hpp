@@ -1,6 +1,7 @@
 // Internals of the propagation SpMM: the per-ISA row sweep contract and the padded class width.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #if defined(LABELGRAPH_X86)
@@ -33,6 +34,11 @@ struct SweepArgs {
   float one_minus_alpha;
   bool track_change;      // compute each swept row's relative change (below)
   float omega = 1.0f;     // Chebyshev weight of this iteration (alpha mode only); 1: plain Jacobi
+  // Row-list mode (the incremental update's active set): position q of [begin, end) sweeps row
+  // rows[q] (ascending) into dst + q * width, the old row being src + rows[q] * width; omega
+  // must be 1. nullptr: position q is row q.
+  const int64_t* rows = nullptr;
+  float* row_change = nullptr;  // [end]: each swept position's relative change, if not nullptr
 };
 
 // A row's relative change: max_c |new - old| / max_c max(|new|, |old|), 0 for a row that did not
@@ -54,17 +60,46 @@ float sweep_avx512(const SweepArgs&, const float*, float*, int64_t, int64_t);
 // Nonzeros ahead whose gathered row is prefetched: enough to cover DRAM latency at ~1 row/ns.
 constexpr int64_t kPrefetchAhead = 12;
 
-// Calls row(label, p0, p1, out, old) for each row of [begin, end) a sweep computes: in clamp
-// mode labeled rows are skipped (both buffers hold their one-hot and nothing writes them).
+// Calls change = row(label, p0, p1, out, old) for each position of [begin, end) a sweep computes
+// (in clamp mode labeled rows are skipped: both buffers hold their one-hot and nothing writes
+// them); stores each change in row_change if asked and returns the largest.
 template <class RowFn>
-inline void for_each_swept_row(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end,
-                               RowFn&& row) {
-  for (int64_t i = begin; i < end; ++i) {
+inline float for_each_swept_row(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end,
+                                RowFn&& row) {
+  float largest = 0.0f;
+  for (int64_t q = begin; q < end; ++q) {
+    const int64_t i = a.rows ? a.rows[q] : q;
     const int label = a.labels[i];
     if (a.clamp && label >= 0) continue;
-    row(label, a.indptr[i], a.indptr[i + 1], dst + i * a.width, src + i * a.width);
+    const float change = row(label, a.indptr[i], a.indptr[i + 1], dst + q * a.width, src + i * a.width);
+    if (a.row_change) a.row_change[q] = change;
+    largest = std::max(largest, change);
   }
+  return largest;
 }
+
+// One past the last nonzero a sweep of positions [begin, end) may read: prefetches run ahead
+// across row boundaries up to here (in row-list mode, into rows that may not be swept: harmless).
+inline int64_t swept_nonzero_limit(const SweepArgs& a, int64_t begin, int64_t end) {
+  if (end <= begin) return a.indptr[0];
+  return a.indptr[(a.rows ? a.rows[end - 1] : end - 1) + 1];
+}
+
+// The sweep this CPU runs best among those that agree with sweep_scalar (propagate_csr.cpp).
+SweepFn best_sweep();
+
+// Flush denormals to zero in this thread while a kernel runs: values far from any label decay
+// through the denormal range, where x86 arithmetic is many times slower.
+class DenormalsAreZero {
+ public:
+#if defined(LABELGRAPH_X86)
+  DenormalsAreZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
+  ~DenormalsAreZero() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned int saved_;
+#endif
+};
 
 #if defined(LABELGRAPH_X86)
 // Prefetches the `lines` cache lines from column c0 of the row that nonzero p + kPrefetchAhead

@@ -9,8 +9,7 @@ namespace labelgraph::detail {
 float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   constexpr int64_t kBlock = 64;  // columns accumulated at a time (a stack buffer, not n x c)
   float acc[kBlock];
-  float change = 0.0f;
-  for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
+  return for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
     float move = 0.0f, scale = 0.0f;
     for (int64_t c0 = 0; c0 < a.width; c0 += kBlock) {
       const int64_t bw = std::min(kBlock, a.width - c0);
@@ -31,9 +30,8 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
         out[c0 + c] = v;
       }
     }
-    change = std::max(change, relative_change(move, scale));
+    return relative_change(move, scale);
   });
-  return change;
 }
 
 }  // namespace labelgraph::detail

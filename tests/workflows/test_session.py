@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import labelgraph
 from labelgraph.workflows import AnnotationSession
@@ -179,11 +180,10 @@ def test_update_hands_over_to_full_sweeps_with_the_same_answer(setup, alpha, reo
     answers = []
     for dense_rows in (0, graph.n):
         prop = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max", reorder=reorder)
-        prop.propagate(labels, 3000, alpha=None if alpha < 0 else alpha, tol=1e-7, n_classes=4)
+        soft = prop.propagate(labels, 3000, alpha=None if alpha < 0 else alpha, tol=1e-7, n_classes=4).soft
         rows, soft_rows, _ = prop._operator.update(np.array([10, 460], np.int64), np.array([0, 3], np.int32), 4,
                                                    alpha=alpha, tol=1e-7, max_iter=3000, dense_rows=dense_rows)
-        soft = prop.propagate(labels, 0, n_classes=4, init=np.zeros((graph.n, 4), np.float32)).soft  # zeros
-        soft[rows] = soft_rows
+        soft[rows] = soft_rows  # rows the update did not return keep their scores
         answers.append((rows.size, soft))
     assert answers[0][0] == graph.n
     after = labels.copy()
@@ -193,6 +193,44 @@ def test_update_hands_over_to_full_sweeps_with_the_same_answer(setup, alpha, reo
     for _, soft in answers:
         np.testing.assert_allclose(soft, cold.soft, rtol=2e-3, atol=1e-5)  # the clamped form converges slowly
         np.testing.assert_array_equal(soft.argmax(axis=1), cold.soft.argmax(axis=1))
+
+
+def test_a_large_update_is_the_same_on_every_thread_count_and_reaches_the_fixed_point() -> None:
+    # 24k rows and a region of thousands: the update's parallel paths (rows woken by several
+    # threads, the stamp scan, blocks of rows swept concurrently) all run.
+    import scipy.sparse.linalg as spla
+
+    rng = np.random.default_rng(SEED)
+    X, y = clustered(rng, n_per=6000)
+    graph = labelgraph.knn_graph(X, k=10)
+    labels = np.full(graph.n, -1)
+    first = rng.choice(graph.n, 40, replace=False)
+    labels[first] = y[first]
+    batch = rng.choice(np.flatnonzero(labels < 0), 10, replace=False)
+    tol = 1e-6
+    answers = []
+    for threads in (1, 2, 3):
+        prop = labelgraph.LabelPropagator(graph, 0.1, symmetrize="max", n_threads=threads)
+        soft = prop.propagate(labels, 2000, alpha=0.9, tol=tol, n_classes=4).soft
+        rows, soft_rows, _ = prop._operator.update(batch.astype(np.int64), y[batch].astype(np.int32), 4, alpha=0.9,
+                                                   tol=tol, max_iter=2000, dense_rows=graph.n, n_threads=threads)
+        soft[rows] = soft_rows
+        answers.append((rows, soft))
+    assert answers[0][0].size > 8192
+    for rows, soft in answers[1:]:
+        np.testing.assert_array_equal(rows, answers[0][0])
+        np.testing.assert_array_equal(soft, answers[0][1])
+    # (I - alpha S) F = (1 - alpha) Y0 in float64: S is symmetric here, so conjugate gradients.
+    after = labels.copy()
+    after[batch] = y[batch]
+    A = sp.identity(graph.n) - 0.9 * sp.csr_array(prop.operator().astype(np.float64))
+    want = np.zeros((graph.n, 4))
+    for c in range(4):
+        want[:, c], info = spla.cg(A, 0.1 * (after == c), rtol=1e-12, maxiter=2000)
+        assert info == 0
+    scale = want.max(axis=1, keepdims=True)
+    assert (np.abs(answers[0][1] - want) / scale).max() < 100 * tol
+    np.testing.assert_array_equal(answers[0][1].argmax(axis=1), want.argmax(axis=1))
 
 
 def test_class_prior_normalises_the_session_result(setup):

@@ -83,13 +83,16 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
 // most `tol` x its largest score does not wake its dependants: the result matches full sweeps run
 // to the same relative tolerance, at the cost of the region the new labels actually change.
 // `transpose_indptr` / `transpose_indices` give, for each row j, the rows whose sums read j.
-// Returns the sweeps run and fills `touched` with every row whose value changed. When a sweep
+// `scratch` holds n x width floats, 64-byte aligned (new rows are built there). Returns the
+// sweeps run and fills `touched` with every row whose value changed. When a sweep
 // would recompute more than `dense_limit` rows it stops before that sweep with
 // `needs_full_sweeps` set (y holds the sweeps done so far): the caller continues with full sweeps.
+// `n_threads` <= 0: OpenMP's default. The result does not depend on it.
 int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indptr, const int32_t* transpose_indices,
                              const float* values, const int32_t* labels, int64_t width, double alpha, double tol,
-                             int64_t max_iter, const std::vector<int64_t>& seeds, float* y,
-                             std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps);
+                             int64_t max_iter, const std::vector<int64_t>& seeds, float* y, float* scratch,
+                             std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps,
+                             int n_threads);
 
 // Floats per row of Y for n_classes classes (padded so a row starts on a cache line).
 int64_t propagation_row_width(int64_t n_classes);

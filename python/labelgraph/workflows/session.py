@@ -200,7 +200,8 @@ class AnnotationSession:
         # Continue from the previous scores, re-sweeping only the rows the new labels change.
         rows, soft_rows, sweeps = self._propagator._operator.update(
             indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
-            alpha=-1.0 if self.alpha is None else self.alpha, tol=self.tol, max_iter=self.max_iter)
+            alpha=-1.0 if self.alpha is None else self.alpha, tol=self.tol, max_iter=self.max_iter,
+            n_threads=self._propagator._n_threads or 0)
         soft, hard, unreached = self._result.soft, self._result.labels, self._result.unreached
         soft[rows] = soft_rows
         best = soft_rows.argmax(axis=1)  # scores are >= 0: ties to the lower class, all-zero rows unreached

@@ -39,10 +39,10 @@ class ActiveRows {
     ++epoch_;
     const int64_t count = int64_t(changed.size());
     const int threads = count >= kParallelWakeRows ? int(local_.size()) : 1;
+    clear_local();  // OpenMP may run fewer threads than asked: no list may keep a stale row
 #pragma omp parallel num_threads(threads)
     {
       std::vector<int64_t>& mine = local_[size_t(omp_get_thread_num())];
-      mine.clear();
       // A plain (relaxed) store, not a compare-exchange: two threads may both claim a row, and
       // the sort below drops the copy; the large-set path reads the stamps instead.
       auto claim = [&](int64_t i) {
@@ -58,22 +58,22 @@ class ActiveRows {
       }
     }
     int64_t claimed = 0;  // at least the set's size: a row two threads claimed counts twice
-    for (int t = 0; t < threads; ++t) claimed += int64_t(local_[size_t(t)].size());
+    for (const auto& part : local_) claimed += int64_t(part.size());
     rows_.clear();
     if (claimed * 32 > n_) {
       // A large set: one pass over the stamps (a sequential read of n words) instead of an
       // m log m sort; per-thread slices concatenated in order come out ascending.
+      clear_local();
 #pragma omp parallel num_threads(int(local_.size()))
       {
         std::vector<int64_t>& mine = local_[size_t(omp_get_thread_num())];
-        mine.clear();
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n_; ++i)
           if (stamp_[i].load(std::memory_order_relaxed) == epoch_) mine.push_back(i);
       }
       for (const auto& part : local_) rows_.insert(rows_.end(), part.begin(), part.end());
     } else {
-      for (int t = 0; t < threads; ++t) rows_.insert(rows_.end(), local_[size_t(t)].begin(), local_[size_t(t)].end());
+      for (const auto& part : local_) rows_.insert(rows_.end(), part.begin(), part.end());
       std::sort(rows_.begin(), rows_.end());
       rows_.erase(std::unique(rows_.begin(), rows_.end()), rows_.end());
     }
@@ -81,6 +81,10 @@ class ActiveRows {
   }
 
  private:
+  void clear_local() {
+    for (auto& part : local_) part.clear();
+  }
+
   int64_t n_;
   uint32_t epoch_ = 0;
   std::unique_ptr<std::atomic<uint32_t>[]> stamp_;

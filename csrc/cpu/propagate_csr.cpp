@@ -31,9 +31,11 @@ struct Sweep {
 };
 
 #if defined(LABELGRAPH_X86)
+bool close(float got, float want) { return std::fabs(got - want) <= 1e-4f * (1.0f + std::fabs(want)); }
+
 bool close_rows(const float* got, const float* want, int64_t width) {
   for (int64_t k = 0; k < width; ++k)
-    if (std::fabs(got[k] - want[k]) > 1e-4f * (1.0f + std::fabs(want[k]))) return false;
+    if (!close(got[k], want[k])) return false;
   return true;
 }
 
@@ -68,7 +70,7 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
       for (int64_t e = 0; e < n * width; ++e) got[e] = want[e] = unit(rng);  // the iterate before src
       const float change_want = detail::sweep_scalar(args, src, want, 0, n);
       const float change_got = sweep(args, src, got, 0, n);
-      if (std::fabs(change_got - change_want) > 1e-4f * (1.0f + change_want)) return false;
+      if (!close(change_got, change_want)) return false;
       for (int64_t i = 0; i < n; ++i) {
         if (clamp && labels[i] >= 0) continue;  // not written in clamp mode
         if (!close_rows(got + i * width, want + i * width, width)) return false;
@@ -88,9 +90,7 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
       list_args.row_change = row_got.data();
       sweep(list_args, src, got, 0, m);
       for (int64_t q = 0; q < m; ++q)
-        if (!close_rows(got + q * width, want + q * width, width) ||
-            std::fabs(row_got[q] - row_want[q]) > 1e-4f * (1.0f + row_want[q]))
-          return false;
+        if (!close_rows(got + q * width, want + q * width, width) || !close(row_got[q], row_want[q])) return false;
     }
   }
   return true;

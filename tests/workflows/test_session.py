@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 import labelgraph
 from labelgraph.workflows import AnnotationSession
@@ -198,8 +199,6 @@ def test_update_hands_over_to_full_sweeps_with_the_same_answer(setup, alpha, reo
 def test_a_large_update_is_the_same_on_every_thread_count_and_reaches_the_fixed_point() -> None:
     # 24k rows and a region of thousands: the update's parallel paths (rows woken by several
     # threads, the stamp scan, blocks of rows swept concurrently) all run.
-    import scipy.sparse.linalg as spla
-
     rng = np.random.default_rng(SEED)
     X, y = clustered(rng, n_per=6000)
     graph = labelgraph.knn_graph(X, k=10)
@@ -220,7 +219,8 @@ def test_a_large_update_is_the_same_on_every_thread_count_and_reaches_the_fixed_
     for rows, soft in answers[1:]:
         np.testing.assert_array_equal(rows, answers[0][0])
         np.testing.assert_array_equal(soft, answers[0][1])
-    # (I - alpha S) F = (1 - alpha) Y0 in float64: S is symmetric here, so conjugate gradients.
+    # (I - alpha S) F = (1 - alpha) Y0 in float64 by conjugate gradients (S is symmetric here): the
+    # sparse LU of test_propagate_chebyshev.fixed_point takes about a minute on this 24k-row graph.
     after = labels.copy()
     after[batch] = y[batch]
     A = sp.identity(graph.n) - 0.9 * sp.csr_array(prop.operator().astype(np.float64))

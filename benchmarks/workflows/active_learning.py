@@ -3,7 +3,7 @@
 Embeddings and graph as the other workflow scripts (PCA-256 of centred pixels, exact k=50 cosine
 graph over train + test, T = 0.02). Labels are bought only for train rows, in batches of 10 from
 zero; after each batch the AnnotationSession updates the propagation (its defaults: alpha form,
-alpha 0.9, relative tol 1e-3) and the test rows' propagated labels are scored. Baselines with
+alpha 0.9 unless ``--alpha`` says otherwise, relative tol 1e-3) and the test rows' propagated labels are scored. Baselines with
 random picks: the paper's LP (clamped, t=20 from scratch) over train + test ("random LP", the
 issue's reference curve), LP over the labeled + test rows only (the paper's ablation), and
 weighted kNN on the labeled rows alone. A strategy suffixed "+cmn" runs the session with class
@@ -33,10 +33,10 @@ TEMPERATURE, K = 0.02, 50
 
 
 def run_strategy(g: labelgraph.KnnGraph, X: np.ndarray, y: np.ndarray, strategy: str, seed: int,
-                 clusters: np.ndarray) -> dict[int, float]:
+                 clusters: np.ndarray, alpha: float) -> dict[int, float]:
     strategy, _, cmn = strategy.partition("+")
-    session = AnnotationSession(g, 10, temperature=TEMPERATURE, clusters=clusters, embeddings=X, seed=seed,
-                                class_prior="uniform" if cmn else None)
+    session = AnnotationSession(g, 10, temperature=TEMPERATURE, alpha=alpha, clusters=clusters, embeddings=X,
+                                seed=seed, class_prior="uniform" if cmn else None)
     train, test = np.arange(N_TRAIN), np.arange(N_TRAIN, g.n)
     accuracy = {}
     while (session.labels >= 0).sum() < max(BUDGETS):
@@ -77,6 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--alpha", type=float, default=0.9, help="the sessions' alpha (their default: 0.9)")
     args = parser.parse_args()
     X, y = embeddings()
     g = graph("all")
@@ -87,7 +88,7 @@ def main() -> None:
         clusters, _ = kmeans_clusters(X, 20, seed, n_init=1)
         for strategy in args.strategies:
             t = time.perf_counter()
-            rows[strategy].append(run_strategy(g, X, y, strategy, seed, clusters))
+            rows[strategy].append(run_strategy(g, X, y, strategy, seed, clusters, args.alpha))
             seconds[strategy] += time.perf_counter() - t
             print(f"seed {seed} {strategy}: {rows[strategy][-1]}", flush=True)
         for name, curve in zip(baselines, random_baselines(g, X, y, seed)):

@@ -93,7 +93,8 @@ class AnnotationSession:
             convergence. The clamped update converges slowly while few rows are labeled (the
             unlabeled part of S has spectral radius near 1); the alpha form converges at rate
             ``alpha`` whatever the labels, so its fixed point is reached from scratch and from a
-            warm start alike.
+            warm start alike. With "typiclust" queries and ``class_prior="uniform"``, 0.95 scored
+            best on Fashion-MNIST (benchmarks/workflows/RESULTS.md) at twice the update sweeps.
         tol: stop once one sweep moves no row by more than ``tol`` times its largest score (> 0).
         max_iter: most sweeps per update.
         clusters: ``[n]`` int cluster of every row, for the "cluster_margin" strategy (e.g. k-means

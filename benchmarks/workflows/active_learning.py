@@ -2,11 +2,11 @@
 
 Embeddings and graph as the other workflow scripts (PCA-256 of centred pixels, exact k=50 cosine
 graph over train + test, T = 0.02). Labels are bought only for train rows, in batches of 10 from
-zero; after each batch the AnnotationSession updates the propagation (its defaults: alpha form,
-alpha 0.9 unless ``--alpha`` says otherwise, relative tol 1e-3) and the test rows' propagated labels are scored. Baselines with
-random picks: the paper's LP (clamped, t=20 from scratch) over train + test ("random LP", the
-issue's reference curve), LP over the labeled + test rows only (the paper's ablation), and
-weighted kNN on the labeled rows alone. A strategy suffixed "+cmn" runs the session with class
+zero; after each batch the AnnotationSession updates the propagation (alpha form, alpha 0.9 unless
+``--alpha`` says otherwise, relative tol 1e-3) and the test rows' propagated labels are scored.
+Baselines with random picks: the paper's LP (clamped, t=20 from scratch) over train + test
+("random LP", the issue's reference curve), LP over the labeled + test rows only (the paper's
+ablation), and weighted kNN on the labeled rows alone. A strategy suffixed "+cmn" runs the session with class
 mass normalisation to a uniform prior (``class_prior="uniform"``), and so does the baseline
 "random LP + cmn", so the normalisation's share of a gain can be read off.
 

@@ -6,9 +6,9 @@ zero; after each batch the AnnotationSession updates the propagation (alpha form
 ``--alpha`` says otherwise, relative tol 1e-3) and the test rows' propagated labels are scored.
 Baselines with random picks: the paper's LP (clamped, t=20 from scratch) over train + test
 ("random LP", the issue's reference curve), LP over the labeled + test rows only (the paper's
-ablation), and weighted kNN on the labeled rows alone. A strategy suffixed "+cmn" runs the session with class
-mass normalisation to a uniform prior (``class_prior="uniform"``), and so does the baseline
-"random LP + cmn", so the normalisation's share of a gain can be read off.
+ablation), and weighted kNN on the labeled rows alone. A strategy suffixed "+cmn" runs the
+session with class mass normalisation to a uniform prior (``class_prior="uniform"``), and so does
+the baseline "random LP + cmn", so the normalisation's share of a gain can be read off.
 
     cd benchmarks/workflows && PYTHONPATH=. nice -n 10 python active_learning.py --seeds 0 1 2
 """

@@ -73,7 +73,7 @@ class AnnotationSession:
     times its largest score (at most ``max_iter`` sweeps). Each later batch continues from those
     scores and re-sweeps only the rows whose inputs moved by more than that (the new labels'
     neighbourhood, widening while the change lasts), handing over to full sweeps when the region
-    passes an eighth of the graph (Chebyshev-accelerated when ``symmetrize`` makes the graph
+    passes half of the graph (Chebyshev-accelerated when ``symmetrize`` makes the graph
     symmetric), instead of starting over. The operator (weights,
     normalisation, node order) is prepared once. The arrays of :attr:`result` are updated in
     place by later batches (with ``class_prior``, :attr:`result` is a normalised copy instead).

@@ -143,6 +143,13 @@ def test_k_larger_than_the_rows(user_files: UserFiles, out_dir: Path) -> None:
     assert_nothing_written(out_dir)
 
 
+def test_negative_smoothing_steps(user_files: UserFiles, out_dir: Path) -> None:
+    done = run_cli("select", user_files.embeddings, "-n", 5, "--method", "typiclust", "--smoothing-steps", -1,
+                   "-o", out_dir / "picks.csv")
+    assert_input_error(done, "select", user_files.embeddings, "--smoothing-steps must be >= 0")
+    assert_nothing_written(out_dir)
+
+
 def test_missing_torch_is_exit_3_not_a_traceback(user_files: UserFiles, tmp_path: Path, out_dir: Path) -> None:
     """BYOL without the ssl extra says what to install (the demo's fallback is tested in test_commands)."""
     done = run_cli("embed", user_files.images, "-o", out_dir / "e.npy", env=without_torch(tmp_path / "hide"))

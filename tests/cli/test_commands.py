@@ -12,7 +12,9 @@ import scipy.sparse as sp
 
 from cli_files import CLASS_NAMES, N_ROWS, UserFiles, run_cli, without_torch
 
+import labelgraph
 from labelgraph.cli import main
+from labelgraph.workflows import typiclust_select
 
 COMMANDS = ("demo", "embed", "graph", "propagate", "select", "audit", "simulate", "bench")
 
@@ -76,7 +78,6 @@ def test_propagate_from_embeddings_to_npy(user_files: UserFiles, tmp_path: Path)
 
 
 def test_propagate_class_prior_matches_the_library(user_files: UserFiles, tmp_path: Path) -> None:
-    import labelgraph
     from labelgraph.class_mass import class_mass_normalize
 
     out = tmp_path / "pseudo.npy"
@@ -98,6 +99,16 @@ def test_select_cold_start_methods(user_files: UserFiles, tmp_path: Path) -> Non
         rows = read_csv(out)
         assert [int(r["rank"]) for r in rows] == list(range(12))
         assert len({r["index"] for r in rows}) == 12 and summary["selected"] == [int(r["index"]) for r in rows]
+
+
+def test_select_typiclust_on_graph_smoothed_embeddings(user_files: UserFiles, tmp_path: Path) -> None:
+    out = tmp_path / "smoothed.csv"
+    summary = ok_json("select", user_files.embeddings, "-n", 12, "--method", "typiclust", "--smoothing-steps", 2,
+                      "--k", 8, "-o", out)
+    X = np.load(user_files.embeddings)
+    want = typiclust_select(X, 12, graph=labelgraph.knn_graph(X / np.linalg.norm(X, axis=1, keepdims=True), 8),
+                            smoothing_steps=2)
+    assert summary["selected"] == want.tolist()
 
 
 def test_select_next_batch_skips_labeled_rows(user_files: UserFiles, tmp_path: Path) -> None:

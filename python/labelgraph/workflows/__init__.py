@@ -1,5 +1,6 @@
 """Workflows on kNN graphs: annotation session, cold-start selection, label audit, learning under label noise."""
 
+from labelgraph.workflows.feature_smoothing import graph_smoothed_features
 from labelgraph.workflows.audit import AUDIT_DTYPE, LabelAudit, audit_labels, out_of_sample_probabilities
 from labelgraph.workflows.noise import (
     SmoothedLabels,
@@ -33,6 +34,7 @@ __all__ = [
     "smooth_labels",
     "weighted_knn_classify",
     "weighted_knn_probabilities",
+    "graph_smoothed_features",
     "kmeans_centre_select",
     "knn_density",
     "random_select",

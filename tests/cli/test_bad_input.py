@@ -143,10 +143,14 @@ def test_k_larger_than_the_rows(user_files: UserFiles, out_dir: Path) -> None:
     assert_nothing_written(out_dir)
 
 
-def test_negative_smoothing_steps(user_files: UserFiles, out_dir: Path) -> None:
+def test_smoothing_steps_negative_or_for_another_method(user_files: UserFiles, out_dir: Path) -> None:
     done = run_cli("select", user_files.embeddings, "-n", 5, "--method", "typiclust", "--smoothing-steps", -1,
                    "-o", out_dir / "picks.csv")
     assert_input_error(done, "select", user_files.embeddings, "--smoothing-steps must be >= 0")
+    assert_nothing_written(out_dir)
+    done = run_cli("select", user_files.embeddings, "-n", 5, "--method", "kmeans", "--smoothing-steps", 2,
+                   "-o", out_dir / "picks.csv")
+    assert_input_error(done, "select", user_files.embeddings, "--smoothing-steps applies to --method typiclust")
     assert_nothing_written(out_dir)
 
 

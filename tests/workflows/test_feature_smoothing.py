@@ -80,6 +80,8 @@ def test_bad_arguments(rng):
         graph_smoothed_features(X.astype(np.int64), graph)
     with pytest.raises(ValueError, match="smoothing_steps must be in"):
         typiclust_select(X, 3, graph=graph, smoothing_steps=-1)
+    with pytest.raises(ValueError, match="smoothing_steps must be in"):
+        typiclust_select(X, 3, smoothing_steps=-1)
     bad = X.copy()
     bad[3, 0] = np.nan
     with pytest.raises(ValueError, match="X"):

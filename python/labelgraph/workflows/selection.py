@@ -226,10 +226,11 @@ def typiclust_select(
     seed = seed_value(seed)
     kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
     core_fraction = bounded_float(core_fraction, "core_fraction", low=0.0, high=1.0, low_open=True)
+    smoothing_steps = positive_int(smoothing_steps, "smoothing_steps", low=0)
     if n < 2:
         return np.zeros(1, dtype=np.int64)
     if graph is not None:
-        X = graph_smoothed_features(X, graph, steps=positive_int(smoothing_steps, "smoothing_steps", low=0))
+        X = graph_smoothed_features(X, graph, steps=smoothing_steps)
     cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
     picks = np.empty(n_select, dtype=np.int64)
     for c in range(n_select):

@@ -151,6 +151,7 @@ def test_simulate_writes_curves(user_files: UserFiles, tmp_path: Path) -> None:
     assert set(curves["active_learning"]["accuracy"]) == {"random", "least_confidence", "margin", "entropy",
                                                            "cluster_margin", "typiclust"}
     assert curves["cold_start"]["labels"] == [10, 30]
+    assert set(curves["cold_start"]["accuracy"]) == {"random", "kmeans_centre", "typiclust", "usl", "typiclust_graph"}
     noise = curves["noise"][0]
     assert noise["wrong_plain"][0] == pytest.approx(0.2, abs=0.01) and noise["recall"] > 0.8
     assert summary["noise"][0]["noise"] == 0.2

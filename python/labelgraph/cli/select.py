@@ -68,11 +68,9 @@ def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
         return random_select(X.shape[0], args.count, seed=args.seed)
     if args.method == "kmeans":
         return kmeans_centre_select(unit, args.count, seed=args.seed)
-    if args.method == "typiclust" and args.smoothing_steps > 0:
-        graph = build_knn_graph(unit, args.k, console, args.embeddings)
-        return typiclust_select(unit, args.count, graph=graph, smoothing_steps=args.smoothing_steps, seed=args.seed)
     if args.method == "typiclust":
-        return typiclust_select(unit, args.count, seed=args.seed)
+        graph = build_knn_graph(unit, args.k, console, args.embeddings) if args.smoothing_steps else None
+        return typiclust_select(unit, args.count, graph=graph, smoothing_steps=args.smoothing_steps, seed=args.seed)
     density_k = min(20, X.shape[0] - 1)
     graph = build_knn_graph(unit, max(args.k, density_k), console, args.embeddings)
     return usl_select(unit, args.count, graph=graph, density_k=density_k, seed=args.seed)

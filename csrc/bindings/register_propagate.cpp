@@ -96,13 +96,15 @@ class PreparedOperator {
       state_classes_ = n_classes;
       state_alpha_ = alpha;
       state_ready_ = true;
+      push_state_.ready = false;
       return stats;
     });
     return py::make_tuple(soft, hard, unreached, s.n_iter, s.converged, s.finite, std::string(s.kernel));
   }
 
   // Continues the last propagate() after labels were added to `rows` (caller order, with their
-  // classes in `classes`): see propagate_update_cpu. Returns (rows, soft_rows, sweeps): every
+  // classes in `classes`): see propagate_push_cpu (alpha form) and propagate_update_cpu (clamp
+  // mode). Returns (rows, soft_rows, sweeps): every
   // caller row whose scores changed (ascending in operator order) and its new scores.
   py::tuple update(const py::array& rows, const py::array& classes, int64_t n_classes, double alpha, double tol,
                    int64_t max_iter, int64_t dense_rows, int n_threads) {
@@ -129,15 +131,30 @@ class PreparedOperator {
         new_of_old_.resize(static_cast<size_t>(g_.n));
         for (int64_t i = 0; i < g_.n; ++i) new_of_old_[po_[i]] = i;
       }
+      std::vector<int32_t> old_labels, new_labels;
       for (int64_t q = 0; q < rows.shape(0); ++q) {
         const int64_t i = po_ ? new_of_old_[pr[q]] : pr[q];
+        old_labels.push_back(state_labels_[i]);
+        new_labels.push_back(pc[q]);
         state_labels_[i] = pc[q];
         seeds.push_back(i);
       }
-      // A symmetric W is its own transpose (the pattern, which is all the update reads of it).
-      const int64_t* t_indptr = symmetric_ ? g_.indptr : transpose_indptr_.data();
-      const int32_t* t_indices = symmetric_ ? g_.indices : transpose_indices_.data();
-      return propagate_update_cpu(g_, t_indptr, t_indices, pv_, state_labels_.data(),
+      // A symmetric S is its own transpose.
+      const CsrView dependants{g_.n, symmetric_ ? g_.indptr : transpose_indptr_.data(),
+                               symmetric_ ? g_.indices : transpose_indices_.data()};
+      if (alpha >= 0.0) {
+        PushLimits limits;
+        limits.rounds = max_iter;
+        limits.changed_rows = dense_rows >= 0 ? dense_rows : g_.n / kSpreadFraction;
+        limits.pushes_before_spread = dense_rows >= 0 ? 0 : kPushesBeforeSpread * g_.n;
+        limits.pushes = std::max(kPushLimitPerRow * g_.n, kPushLimitMin);
+        const PushUpdateStats stats = propagate_push_cpu(
+            dependants, symmetric_ ? pv_ : transpose_values_.data(), seeds, new_labels, old_labels, width, alpha, tol,
+            limits, workspace_.buffer(state_buffer_), push_state_, touched, n_threads);
+        needs_full_sweeps = !stats.finished && stats.rounds < max_iter;
+        return stats.rounds;
+      }
+      return propagate_update_cpu(g_, dependants.indptr, dependants.indices, pv_, state_labels_.data(),
                                   width, alpha, tol, max_iter, seeds, workspace_.buffer(state_buffer_),
                                   workspace_.buffer(1 - state_buffer_), touched,
                                   dense_rows >= 0 ? dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows),
@@ -172,8 +189,20 @@ class PreparedOperator {
   std::vector<int32_t> state_labels_;
   std::vector<int64_t> new_of_old_, transpose_indptr_;
   std::vector<int32_t> transpose_indices_;
+  std::vector<float> transpose_values_;
+  PushState push_state_;  // the alpha form's update: residuals kept between batches
 
-  // An update whose active set passes n / 2 (and 4096 rows) runs full (SIMD, all-row, Chebyshev when
+  // The alpha form's update hands over to full sweeps (Chebyshev-accelerated when symmetric) once
+  // a quarter of the rows changed after 2n pushes (a push costs about four rows of a full sweep:
+  // it scatters into its dependants), or after 8n pushes (at least 2^20). Per batch of 10 at 1M
+  // rows: on the 8-D benchmark graph with 1,000 labels, 1.3-2.1 M pushes and 0.2-0.3 M rows
+  // changed (a quarter after n pushes handed some batches over: 2.5 s instead of 1 s); with 100
+  // labels, 0.4 M rows changed after 2 M pushes and no end in sight. On the 2-D graph with 100
+  // labels, up to 7 M pushes but 0.12 M rows changed: full sweeps there barely converge at all.
+  static constexpr int64_t kSpreadFraction = 4, kPushesBeforeSpread = 2, kPushLimitPerRow = 8,
+                           kPushLimitMin = int64_t(1) << 20;
+
+  // The clamped update's active set: past n / 2 (and 4096 rows) runs full (SIMD, all-row, Chebyshev when
   // symmetric) sweeps instead. Active rows are swept at nearly the full sweep's cost per row, and
   // most rows of a large region settle before the rest: at 1M rows an n / 8 limit made an 8-D
   // update with 1,000 labels 2.5 s against 1 s at n / 2.
@@ -197,6 +226,7 @@ class PreparedOperator {
     o.chebyshev = symmetric_;
     const PropagateStats stats = without_gil([&] {
       std::lock_guard<std::mutex> lock(busy_);
+      push_state_.ready = false;  // full sweeps move every row: residuals start over
       const float* y = workspace_.buffer(state_buffer_);
       float* pi = init.mutable_data();
       int32_t* pl = labels.mutable_data();
@@ -215,16 +245,21 @@ class PreparedOperator {
     return py::make_tuple(all_rows, soft, sweeps + stats.n_iter);
   }
 
-  // For each column j, the rows whose sums read j (their order ascending).
+  // For each column j, the rows whose sums read j (their order ascending) and the weights they read it with.
   void build_transpose() {
     transpose_indptr_.assign(static_cast<size_t>(g_.n + 1), 0);
     const int64_t nnz = g_.indptr[g_.n];
     for (int64_t p = 0; p < nnz; ++p) ++transpose_indptr_[g_.indices[p] + 1];
     for (int64_t j = 0; j < g_.n; ++j) transpose_indptr_[j + 1] += transpose_indptr_[j];
     transpose_indices_.resize(static_cast<size_t>(nnz));
+    transpose_values_.resize(static_cast<size_t>(nnz));
     std::vector<int64_t> fill(transpose_indptr_.begin(), transpose_indptr_.end() - 1);
     for (int64_t i = 0; i < g_.n; ++i)
-      for (int64_t p = g_.indptr[i]; p < g_.indptr[i + 1]; ++p) transpose_indices_[fill[g_.indices[p]]++] = int32_t(i);
+      for (int64_t p = g_.indptr[i]; p < g_.indptr[i + 1]; ++p) {
+        const int64_t q = fill[g_.indices[p]]++;
+        transpose_indices_[q] = int32_t(i);
+        transpose_values_[q] = pv_[p];
+      }
   }
 };
 
@@ -266,9 +301,12 @@ void register_propagate(py::module_& m) {
       .def("update", &PreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
            py::arg("alpha") = -1.0, py::arg("tol") = 1e-4, py::arg("max_iter") = 200, py::arg("dense_rows") = -1,
            py::arg("n_threads") = 0,
-           "Continue the last propagate() after new labels at `rows` (caller order): sweeps only the rows the\n"
-           "new labels change, or every row once a sweep would recompute more than `dense_rows` rows (-1: n/2,\n"
-           "at least 4096). Returns (rows, soft_rows, sweeps) for every row whose scores changed.");
+           "Continue the last propagate() after new labels at `rows` (caller order), recomputing only the rows\n"
+           "the new labels change: residual pushes in the alpha form (alpha >= 0), Jacobi sweeps over the rows\n"
+           "whose inputs moved in clamp mode. Full sweeps take over past `dense_rows` rows changed (alpha form)\n"
+           "or recomputed in one sweep (clamp mode); -1: the defaults (alpha form: n/4 once 2n rows were\n"
+           "pushed, or 8n pushes; clamp mode: n/2, at least 4096). Returns (rows,\n"
+           "soft_rows, sweeps) for every row whose scores changed; sweeps counts rounds of pushes in the alpha form.");
 
   m.def(
       "propagate_csr",

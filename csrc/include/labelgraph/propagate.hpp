@@ -76,7 +76,8 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
                                  const PropagateOptions& options, const RunHooks& hooks, const PropagateOutput& out,
                                  PropagateWorkspace& workspace);
 
-// Incremental update of a propagated state after new labels (active learning). `y` holds the
+// Incremental update of a clamped propagation after new labels (active learning; the alpha form
+// uses propagate_push_cpu below). `y` holds the
 // previous scores in operator order (rows of `width` floats); `labels` the labels in operator
 // order, already including the new ones; `seeds` the operator rows whose label is new. Only rows
 // an input of which changed are re-swept (Jacobi on that active set), and a row that moved by at
@@ -93,6 +94,45 @@ int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indp
                              int64_t max_iter, const std::vector<int64_t>& seeds, float* y, float* scratch,
                              std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps,
                              int n_threads);
+
+// What an incremental push update (propagate_push.cpp) keeps between batches, in operator order.
+struct PushState {
+  std::vector<float> residual;  // [n, width]: alpha S y + b - y not yet pushed (each row below tol)
+  std::vector<float> scale;     // [n]: each row's largest |y|
+  std::vector<uint8_t> flags;   // [n]: scratch marks of a run, zero between runs
+  bool ready = false;           // false after anything but a push update changed y
+
+  void start(const float* y, int64_t n, int64_t width, int n_threads);
+};
+
+struct PushUpdateStats {
+  int64_t rounds = 0;     // rounds of pushes between which the row blocks exchange their changes
+  int64_t pushes = 0;     // rows pushed
+  bool finished = false;  // no row's residual exceeds tol x its largest score
+};
+
+// When an incremental push update stops early, checked after each round (in which each of its
+// row blocks pushes at most about n / 64 rows): the caller then continues with full sweeps.
+struct PushLimits {
+  int64_t rounds = 0;                // rounds run
+  int64_t changed_rows = 0;          // a change reaching more rows than this has spread: full
+  int64_t pushes_before_spread = 0;  //   sweeps pay, once at least this many pushes were made
+  int64_t pushes = 0;                // pushes made, whatever the spread
+};
+
+// Incremental update of the alpha form after new labels by residual pushes. `dependants` holds,
+// for each row u, the rows v whose sums read u, with `dependant_weights` the weights S_vu (the
+// transpose of S; S itself when symmetric). Seed q (operator order) is labeled seed_labels[q];
+// before it, previous_labels[q] (-1: none; a row repeated in a batch: the one before). Rows are
+// pushed while their residual exceeds `tol` x their largest score, so the result satisfies the
+// full sweeps' relative stopping rule. Stops early at the end of a round that passes one of
+// `limits` (finished false, y and the residual consistent); `touched` gets every
+// row whose scores changed, ascending. The result does not depend on `n_threads`.
+PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* dependant_weights,
+                                   const std::vector<int64_t>& seeds, const std::vector<int32_t>& seed_labels,
+                                   const std::vector<int32_t>& previous_labels,
+                                   int64_t width, double alpha, double tol, const PushLimits& limits, float* y,
+                                   PushState& state, std::vector<int64_t>& touched, int n_threads);
 
 // Floats per row of Y for n_classes classes (padded so a row starts on a cache line).
 int64_t propagation_row_width(int64_t n_classes);

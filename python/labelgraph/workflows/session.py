@@ -71,12 +71,16 @@ class AnnotationSession:
 
     The first labels run a full propagation until no row moves in a sweep by more than ``tol``
     times its largest score (at most ``max_iter`` sweeps). Each later batch continues from those
-    scores and re-sweeps only the rows whose inputs moved by more than that (the new labels'
-    neighbourhood, widening while the change lasts), handing over to full sweeps when the region
-    passes half of the graph (Chebyshev-accelerated when ``symmetrize`` makes the graph
-    symmetric), instead of starting over. The operator (weights,
-    normalisation, node order) is prepared once. The arrays of :attr:`result` are updated in
-    place by later batches (with ``class_prior``, :attr:`result` is a normalised copy instead).
+    scores instead of starting over. In the alpha form it pushes residuals: a new label changes
+    its row's target, and a row passes its change on to the rows that read it only while that
+    change exceeds ``tol`` times the row's largest score; smaller changes are kept for later
+    batches, never dropped. Full sweeps (Chebyshev-accelerated when ``symmetrize`` makes the
+    graph symmetric) take over once the change reached a quarter of the rows (after 2n pushes)
+    or after 8n pushes. With
+    ``alpha=None`` it re-sweeps the rows whose inputs moved by more than the tolerance, handing
+    over to full sweeps when they pass half of the graph. The operator (weights, normalisation,
+    node order) is prepared once. The arrays of :attr:`result` are updated in place by later
+    batches (with ``class_prior``, :attr:`result` is a normalised copy instead).
 
     The default is Zhou et al.'s alpha form with alpha = 0.9: its fixed point is what a warm
     start converges to, and on Fashion-MNIST (PCA-256, k=50) it scores as the paper's 20-step
@@ -94,9 +98,9 @@ class AnnotationSession:
             unlabeled part of S has spectral radius near 1); the alpha form converges at rate
             ``alpha`` whatever the labels, so its fixed point is reached from scratch and from a
             warm start alike. With "typiclust" queries and ``class_prior="uniform"``, 0.95 scored
-            best on Fashion-MNIST (benchmarks/workflows/RESULTS.md) at twice the update sweeps.
+            best on Fashion-MNIST (benchmarks/workflows/RESULTS.md) at about twice the update work.
         tol: stop once one sweep moves no row by more than ``tol`` times its largest score (> 0).
-        max_iter: most sweeps per update.
+        max_iter: most sweeps (alpha form: rounds of pushes) per update.
         clusters: ``[n]`` int cluster of every row, for the "cluster_margin" strategy (e.g. k-means
             of the embeddings); without it that strategy is unavailable.
         embeddings: ``[n, d]`` embeddings of the rows, for the "typiclust" strategy.
@@ -179,7 +183,8 @@ class AnnotationSession:
             classes: ``[m]`` classes in ``[0, n_classes)``.
 
         Returns:
-            The updated :class:`PropagationResult` (``n_iter`` = sweeps this update took).
+            The updated :class:`PropagationResult` (``n_iter``: the update's rounds of pushes in
+            the alpha form, its sweeps with ``alpha=None``, plus any full sweeps that took over).
         """
         indices = np.asarray(indices)
         classes = np.asarray(classes)
@@ -198,7 +203,7 @@ class AnnotationSession:
         if self._result is None:
             return self._publish(self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
                                                             n_classes=self.n_classes))
-        # Continue from the previous scores, re-sweeping only the rows the new labels change.
+        # Continue from the previous scores, recomputing only the rows the new labels change.
         rows, soft_rows, sweeps = self._propagator._operator.update(
             indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
             alpha=-1.0 if self.alpha is None else self.alpha, tol=self.tol, max_iter=self.max_iter,

@@ -149,7 +149,8 @@ class PreparedOperator {
         limits.pushes_before_spread = dense_rows >= 0 ? 0 : kPushesBeforeSpread * g_.n;
         limits.pushes = std::max(kPushLimitPerRow * g_.n, kPushLimitMin);
         const PushUpdateStats stats = propagate_push_cpu(
-            dependants, symmetric_ ? pv_ : transpose_values_.data(), seeds, new_labels, old_labels, width, alpha, tol,
+            dependants, symmetric_ ? pv_ : transpose_values_.data(), seeds, new_labels, old_labels, n_classes, width,
+            alpha, tol,
             limits, workspace_.buffer(state_buffer_), push_state_, touched, n_threads);
         needs_full_sweeps = !stats.finished && stats.rounds < max_iter;
         return stats.rounds;

@@ -38,16 +38,19 @@ constexpr int kBlocks = 4;
 // sweeps, rather than after one round that pushes every row many times.
 constexpr int64_t kRoundsPerBlockRows = 16, kMinRoundPushes = 4096;
 
-// dst += w * src over `width` floats (a multiple of 4); returns max |dst|. SSE2 is the x86-64
-// baseline, so this file needs no per-ISA build.
-inline float add_scaled(float* dst, const float* src, float w, int64_t width) {
+// dst += w * src over `width` floats (a multiple of 4); returns max |dst| over all but the last
+// `skip_last` floats. SSE2 is the x86-64 baseline, so this file needs no per-ISA build.
+inline float add_scaled(float* dst, const float* src, float w, int64_t width, int skip_last = 0) {
 #if defined(LABELGRAPH_X86)
   const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), wv = _mm_set1_ps(w);
+  // The last vector's lanes past width - skip_last are left out of the maximum.
+  const __m128 last_mask = _mm_castsi128_ps(_mm_setr_epi32(0x7fffffff, skip_last < 3 ? 0x7fffffff : 0,
+                                                           skip_last < 2 ? 0x7fffffff : 0, skip_last < 1 ? 0x7fffffff : 0));
   __m128 m = _mm_setzero_ps();
   for (int64_t c = 0; c < width; c += 4) {
     const __m128 v = _mm_add_ps(_mm_loadu_ps(dst + c), _mm_mul_ps(wv, _mm_loadu_ps(src + c)));
     _mm_storeu_ps(dst + c, v);
-    m = _mm_max_ps(m, _mm_and_ps(abs_mask, v));
+    m = _mm_max_ps(m, _mm_and_ps(c + 4 < width ? abs_mask : last_mask, v));
   }
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
@@ -55,7 +58,7 @@ inline float add_scaled(float* dst, const float* src, float w, int64_t width) {
   float m = 0.0f;
   for (int64_t c = 0; c < width; ++c) {
     dst[c] += w * src[c];
-    m = std::max(m, std::fabs(dst[c]));
+    if (c < width - skip_last) m = std::max(m, std::fabs(dst[c]));
   }
   return m;
 #endif
@@ -75,8 +78,8 @@ struct Block {
   std::vector<int64_t> queue;
   std::vector<int64_t> touched;  // rows it pushed, each once
   std::array<std::vector<int64_t>, kBlocks> sent_rows;
-  std::array<std::vector<float>, kBlocks> sent_values;  // width floats per sent row
-  std::vector<float> pushed;  // the residual row being pushed
+  std::array<std::vector<float>, kBlocks> sent_values;  // a residual row's floats per sent row
+  std::vector<float> pushed;  // the residual row being pushed (its scale lane zeroed)
   int64_t pushes = 0;
 };
 
@@ -84,28 +87,29 @@ class PushRun {
  public:
   PushRun(const CsrView& dependants, const float* weights, int64_t width, float alpha, float tol, float* y,
           PushState& state)
-      : g_(dependants), weights_(weights), width_(width), alpha_(alpha), tol_(tol), y_(y), s_(state) {
+      : g_(dependants), weights_(weights), width_(width), stride_(state.stride), alpha_(alpha), tol_(tol), y_(y),
+        s_(state) {
     block_rows_ = std::max<int64_t>((g_.n + kBlocks - 1) / kBlocks, 1);
     round_pushes_ = std::max<int64_t>(block_rows_ / kRoundsPerBlockRows, kMinRoundPushes);
-    for (Block& b : blocks_) b.pushed.resize(static_cast<size_t>(width));
+    for (Block& b : blocks_) b.pushed.resize(static_cast<size_t>(stride_));
   }
 
   int owner(int64_t row) const { return int(row / block_rows_); }
 
-  // Queues `row` in its block if its residual (largest entry `largest`) passes the threshold.
-  void offer(Block& block, int64_t row, float largest) {
-    if (!(s_.flags[row] & kQueued) && largest > tol_ * s_.scale[row]) {
+  // Adds w * src to the residual of `row`, in `block`, and queues the row if it passes the threshold.
+  void add_residual(Block& block, int64_t row, const float* src, float w) {
+    float* r = s_.residual.data() + row * stride_;
+    const float largest = add_scaled(r, src, w, stride_, 1);
+    if (!(s_.flags[row] & kQueued) && largest > tol_ * r[stride_ - 1]) {
       s_.flags[row] |= kQueued;
       block.queue.push_back(row);
     }
   }
 
   void add_target(int64_t row, int label, float amount) {
-    float* r = s_.residual.data() + row * width_;
-    r[label] += amount;
-    float largest = 0.0f;
-    for (int64_t c = 0; c < width_; ++c) largest = std::max(largest, std::fabs(r[c]));
-    offer(blocks_[owner(row)], row, largest);
+    std::vector<float> change(static_cast<size_t>(stride_), 0.0f);
+    change[label] = amount;
+    add_residual(blocks_[owner(row)], row, change.data(), 1.0f);
   }
 
   // Pushes the block's queue (the rows it queues for itself included) until it is empty or the
@@ -126,11 +130,10 @@ class PushRun {
       if (head + 2 < queue.size()) {
         const int64_t next = queue[head + 2];
         prefetch(y_ + next * width_);
-        prefetch(residual + next * width_);
+        prefetch(residual + next * stride_);
         for (int64_t p = g_.indptr[next]; p < g_.indptr[next + 1]; ++p) {
           const int64_t v = g_.indices[p];
-          prefetch(residual + v * width_);
-          prefetch(s_.scale.data() + v);
+          prefetch(residual + v * stride_);
           prefetch(s_.flags.data() + v);
         }
       }
@@ -142,21 +145,22 @@ class PushRun {
       }
       // Taken out first: a self-loop (u among its own dependants) adds to r_u while it is pushed.
       float* r = block.pushed.data();
-      std::copy(residual + u * width_, residual + (u + 1) * width_, r);
-      std::fill(residual + u * width_, residual + (u + 1) * width_, 0.0f);
-      s_.scale[u] = add_scaled(y_ + u * width_, r, 1.0f, width_);
+      float* own = residual + u * stride_;
+      std::copy(own, own + stride_ - 1, r);  // the scale lane stays 0 in r: adding r keeps scales
+      std::fill(own, own + stride_ - 1, 0.0f);
+      own[stride_ - 1] = add_scaled(y_ + u * width_, r, 1.0f, width_);
       for (int64_t p = g_.indptr[u]; p < g_.indptr[u + 1]; ++p) {
         const int64_t v = g_.indices[p];
         const float w = alpha_ * weights_[p];
         const int to = owner(v);
         if (&blocks_[to] == &block) {
-          offer(block, v, add_scaled(residual + v * width_, r, w, width_));
+          add_residual(block, v, r, w);
         } else {
           block.sent_rows[to].push_back(v);
           std::vector<float>& values = block.sent_values[to];
-          values.resize(values.size() + width_);
-          float* m = values.data() + values.size() - width_;
-          for (int64_t c = 0; c < width_; ++c) m[c] = w * r[c];
+          values.resize(values.size() + stride_);
+          float* m = values.data() + values.size() - stride_;
+          for (int64_t c = 0; c < stride_; ++c) m[c] = w * r[c];
         }
       }
       ++block.pushes;
@@ -171,8 +175,7 @@ class PushRun {
     for (auto& from : blocks_) {
       std::vector<int64_t>& rows = from.sent_rows[me];
       const float* values = from.sent_values[me].data();
-      for (size_t k = 0; k < rows.size(); ++k)
-        offer(block, rows[k], add_scaled(s_.residual.data() + rows[k] * width_, values + k * width_, 1.0f, width_));
+      for (size_t k = 0; k < rows.size(); ++k) add_residual(block, rows[k], values + k * stride_, 1.0f);
       rows.clear();
       from.sent_values[me].clear();
     }
@@ -219,7 +222,7 @@ class PushRun {
   static constexpr uint8_t kQueued = 1, kTouched = 2;
   const CsrView& g_;
   const float* weights_;
-  int64_t width_, block_rows_ = 1, round_pushes_ = 1;
+  int64_t width_, stride_, block_rows_ = 1, round_pushes_ = 1;
   float alpha_, tol_;
   float* y_;
   PushState& s_;
@@ -228,25 +231,26 @@ class PushRun {
 
 }  // namespace
 
-void PushState::start(const float* y, int64_t n, int64_t width, int n_threads) {
-  residual.assign(static_cast<size_t>(n * width), 0.0f);
-  scale.resize(static_cast<size_t>(n));
+void PushState::start(const float* y, int64_t n, int64_t n_classes, int64_t width, int n_threads) {
+  stride = detail::padded_width(n_classes + 1);
+  residual.assign(static_cast<size_t>(n * stride), 0.0f);
   flags.assign(static_cast<size_t>(n), 0);
 #pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     float m = 0.0f;
     for (int64_t c = 0; c < width; ++c) m = std::max(m, std::fabs(y[i * width + c]));
-    scale[i] = m;
+    residual[size_t(i * stride + stride - 1)] = m;
   }
   ready = true;
 }
 
 PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* dependant_weights,
                                    const std::vector<int64_t>& seeds, const std::vector<int32_t>& seed_labels,
-                                   const std::vector<int32_t>& previous_labels,
+                                   const std::vector<int32_t>& previous_labels, int64_t n_classes,
                                    int64_t width, double alpha, double tol, const PushLimits& limits, float* y,
                                    PushState& state, std::vector<int64_t>& touched, int n_threads) {
-  if (!state.ready) state.start(y, dependants.n, width, n_threads);
+  if (!state.ready || state.stride != detail::padded_width(n_classes + 1))
+    state.start(y, dependants.n, n_classes, width, n_threads);
   PushRun run(dependants, dependant_weights, width, float(alpha), float(tol), y, state);
   // A label moves its row's target from (1 - alpha) e_previous (or 0) to (1 - alpha) e_new.
   const float target = float(1.0 - alpha);

@@ -97,12 +97,14 @@ int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indp
 
 // What an incremental push update (propagate_push.cpp) keeps between batches, in operator order.
 struct PushState {
-  std::vector<float> residual;  // [n, width]: alpha S y + b - y not yet pushed (each row below tol)
-  std::vector<float> scale;     // [n]: each row's largest |y|
-  std::vector<uint8_t> flags;   // [n]: scratch marks of a run, zero between runs
+  // [n, stride]: per row alpha S y + b - y not yet pushed (below tol x the row's largest |y|),
+  // then zeros, and in the last float that largest |y| (read with the residual: one cache line).
+  std::vector<float> residual;
+  int64_t stride = 0;          // a padded width with room for the last float
+  std::vector<uint8_t> flags;  // [n]: scratch marks of a run, zero between runs
   bool ready = false;           // false after anything but a push update changed y
 
-  void start(const float* y, int64_t n, int64_t width, int n_threads);
+  void start(const float* y, int64_t n, int64_t n_classes, int64_t width, int n_threads);
 };
 
 struct PushUpdateStats {
@@ -130,7 +132,7 @@ struct PushLimits {
 // row whose scores changed, ascending. The result does not depend on `n_threads`.
 PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* dependant_weights,
                                    const std::vector<int64_t>& seeds, const std::vector<int32_t>& seed_labels,
-                                   const std::vector<int32_t>& previous_labels,
+                                   const std::vector<int32_t>& previous_labels, int64_t n_classes,
                                    int64_t width, double alpha, double tol, const PushLimits& limits, float* y,
                                    PushState& state, std::vector<int64_t>& touched, int n_threads);
 

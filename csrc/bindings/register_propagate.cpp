@@ -104,8 +104,8 @@ class PreparedOperator {
 
   // Continues the last propagate() after labels were added to `rows` (caller order, with their
   // classes in `classes`): see propagate_push_cpu (alpha form) and propagate_update_cpu (clamp
-  // mode). Returns (rows, soft_rows, sweeps): every
-  // caller row whose scores changed (ascending in operator order) and its new scores.
+  // mode). Returns (rows, soft_rows, sweeps): every caller row whose scores changed (ascending in
+  // operator order) and its new scores.
   py::tuple update(const py::array& rows, const py::array& classes, int64_t n_classes, double alpha, double tol,
                    int64_t max_iter, int64_t dense_rows, int n_threads) {
     const int64_t* pr = input_data<int64_t>(rows, "rows");
@@ -150,8 +150,7 @@ class PreparedOperator {
         limits.pushes = std::max(kPushLimitPerRow * g_.n, kPushLimitMin);
         const PushUpdateStats stats = propagate_push_cpu(
             dependants, symmetric_ ? pv_ : transpose_values_.data(), seeds, new_labels, old_labels, n_classes, width,
-            alpha, tol,
-            limits, workspace_.buffer(state_buffer_), push_state_, touched, n_threads);
+            alpha, tol, limits, workspace_.buffer(state_buffer_), push_state_, touched, n_threads);
         needs_full_sweeps = !stats.finished && stats.rounds < max_iter;
         return stats.rounds;
       }
@@ -203,8 +202,8 @@ class PreparedOperator {
   static constexpr int64_t kSpreadFraction = 4, kPushesBeforeSpread = 2, kPushLimitPerRow = 8,
                            kPushLimitMin = int64_t(1) << 20;
 
-  // The clamped update's active set: past n / 2 (and 4096 rows) runs full (SIMD, all-row, Chebyshev when
-  // symmetric) sweeps instead. Active rows are swept at nearly the full sweep's cost per row, and
+  // The clamped update: an active set past n / 2 (and 4096 rows) runs full (SIMD, all-row) sweeps
+  // instead. Active rows are swept at nearly the full sweep's cost per row, and
   // most rows of a large region settle before the rest: at 1M rows an n / 8 limit made an 8-D
   // update with 1,000 labels 2.5 s against 1 s at n / 2.
   static constexpr int64_t kDenseUpdateFraction = 2, kDenseUpdateMinRows = 4096;
@@ -246,7 +245,7 @@ class PreparedOperator {
     return py::make_tuple(all_rows, soft, sweeps + stats.n_iter);
   }
 
-  // For each column j, the rows whose sums read j (their order ascending) and the weights they read it with.
+  // For each column j, the rows whose sums read j (ascending) and the weights they read it with.
   void build_transpose() {
     transpose_indptr_.assign(static_cast<size_t>(g_.n + 1), 0);
     const int64_t nnz = g_.indptr[g_.n];
@@ -306,8 +305,8 @@ void register_propagate(py::module_& m) {
            "the new labels change: residual pushes in the alpha form (alpha >= 0), Jacobi sweeps over the rows\n"
            "whose inputs moved in clamp mode. Full sweeps take over past `dense_rows` rows changed (alpha form)\n"
            "or recomputed in one sweep (clamp mode); -1: the defaults (alpha form: n/4 once 2n rows were\n"
-           "pushed, or 8n pushes; clamp mode: n/2, at least 4096). Returns (rows,\n"
-           "soft_rows, sweeps) for every row whose scores changed; sweeps counts rounds of pushes in the alpha form.");
+           "pushed, or 8n pushes; clamp mode: n/2, at least 4096). Returns (rows, soft_rows, sweeps) for\n"
+           "every row whose scores changed; sweeps counts rounds of pushes in the alpha form.");
 
   m.def(
       "propagate_csr",

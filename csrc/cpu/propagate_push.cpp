@@ -44,8 +44,8 @@ inline float add_scaled(float* dst, const float* src, float w, int64_t width, in
 #if defined(LABELGRAPH_X86)
   const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), wv = _mm_set1_ps(w);
   // The last vector's lanes past width - skip_last are left out of the maximum.
-  const __m128 last_mask = _mm_castsi128_ps(_mm_setr_epi32(0x7fffffff, skip_last < 3 ? 0x7fffffff : 0,
-                                                           skip_last < 2 ? 0x7fffffff : 0, skip_last < 1 ? 0x7fffffff : 0));
+  auto kept = [&](int lane) { return lane < 4 - skip_last ? 0x7fffffff : 0; };
+  const __m128 last_mask = _mm_castsi128_ps(_mm_setr_epi32(kept(0), kept(1), kept(2), kept(3)));
   __m128 m = _mm_setzero_ps();
   for (int64_t c = 0; c < width; c += 4) {
     const __m128 v = _mm_add_ps(_mm_loadu_ps(dst + c), _mm_mul_ps(wv, _mm_loadu_ps(src + c)));
@@ -246,9 +246,9 @@ void PushState::start(const float* y, int64_t n, int64_t n_classes, int64_t widt
 
 PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* dependant_weights,
                                    const std::vector<int64_t>& seeds, const std::vector<int32_t>& seed_labels,
-                                   const std::vector<int32_t>& previous_labels, int64_t n_classes,
-                                   int64_t width, double alpha, double tol, const PushLimits& limits, float* y,
-                                   PushState& state, std::vector<int64_t>& touched, int n_threads) {
+                                   const std::vector<int32_t>& previous_labels, int64_t n_classes, int64_t width,
+                                   double alpha, double tol, const PushLimits& limits, float* y, PushState& state,
+                                   std::vector<int64_t>& touched, int n_threads) {
   if (!state.ready || state.stride != detail::padded_width(n_classes + 1))
     state.start(y, dependants.n, n_classes, width, n_threads);
   PushRun run(dependants, dependant_weights, width, float(alpha), float(tol), y, state);

@@ -77,17 +77,17 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
                                  PropagateWorkspace& workspace);
 
 // Incremental update of a clamped propagation after new labels (active learning; the alpha form
-// uses propagate_push_cpu below). `y` holds the
-// previous scores in operator order (rows of `width` floats); `labels` the labels in operator
-// order, already including the new ones; `seeds` the operator rows whose label is new. Only rows
-// an input of which changed are re-swept (Jacobi on that active set), and a row that moved by at
-// most `tol` x its largest score does not wake its dependants: the result matches full sweeps run
-// to the same relative tolerance, at the cost of the region the new labels actually change.
-// `transpose_indptr` / `transpose_indices` give, for each row j, the rows whose sums read j.
-// `scratch` holds n x width floats, 64-byte aligned (new rows are built there). Returns the
-// sweeps run and fills `touched` with every row whose value changed. When a sweep
-// would recompute more than `dense_limit` rows it stops before that sweep with
-// `needs_full_sweeps` set (y holds the sweeps done so far): the caller continues with full sweeps.
+// uses propagate_push_cpu below). `y` holds the previous scores in operator order (rows of
+// `width` floats); `labels` the labels in operator order, already including the new ones; `seeds`
+// the operator rows whose label is new. Only rows an input of which changed are re-swept (Jacobi
+// on that active set), and a row that moved by at most `tol` x its largest score does not wake
+// its dependants: the result matches full sweeps run to the same relative tolerance, at the cost
+// of the region the new labels actually change. `transpose_indptr` / `transpose_indices` give,
+// for each row j, the rows whose sums read j. `scratch` holds n x width floats, 64-byte aligned
+// (new rows are built there). Returns the sweeps run and fills `touched` with every row whose
+// value changed. When a sweep would recompute more than `dense_limit` rows it stops before that
+// sweep with `needs_full_sweeps` set (y holds the sweeps done so far): the caller continues with
+// full sweeps.
 // `n_threads` <= 0: OpenMP's default. The result does not depend on it.
 int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indptr, const int32_t* transpose_indices,
                              const float* values, const int32_t* labels, int64_t width, double alpha, double tol,
@@ -102,7 +102,7 @@ struct PushState {
   std::vector<float> residual;
   int64_t stride = 0;          // a padded width with room for the last float
   std::vector<uint8_t> flags;  // [n]: scratch marks of a run, zero between runs
-  bool ready = false;           // false after anything but a push update changed y
+  bool ready = false;          // false after anything but a push update changed y
 
   void start(const float* y, int64_t n, int64_t n_classes, int64_t width, int n_threads);
 };
@@ -128,13 +128,14 @@ struct PushLimits {
 // before it, previous_labels[q] (-1: none; a row repeated in a batch: the one before). Rows are
 // pushed while their residual exceeds `tol` x their largest score, so the result satisfies the
 // full sweeps' relative stopping rule. Stops early at the end of a round that passes one of
-// `limits` (finished false, y and the residual consistent); `touched` gets every
-// row whose scores changed, ascending. The result does not depend on `n_threads`.
+// `limits` (finished false, y and the residual consistent). `y` has rows of `width` floats;
+// `touched` gets every row whose scores changed, ascending. The result does not depend on
+// `n_threads`.
 PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* dependant_weights,
                                    const std::vector<int64_t>& seeds, const std::vector<int32_t>& seed_labels,
-                                   const std::vector<int32_t>& previous_labels, int64_t n_classes,
-                                   int64_t width, double alpha, double tol, const PushLimits& limits, float* y,
-                                   PushState& state, std::vector<int64_t>& touched, int n_threads);
+                                   const std::vector<int32_t>& previous_labels, int64_t n_classes, int64_t width,
+                                   double alpha, double tol, const PushLimits& limits, float* y, PushState& state,
+                                   std::vector<int64_t>& touched, int n_threads);
 
 // Floats per row of Y for n_classes classes (padded so a row starts on a cache line).
 int64_t propagation_row_width(int64_t n_classes);

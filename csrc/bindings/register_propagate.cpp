@@ -155,7 +155,7 @@ class PreparedOperator {
         return stats.rounds;
       }
       return propagate_update_cpu(g_, dependants.indptr, dependants.indices, pv_, state_labels_.data(),
-                                  width, alpha, tol, max_iter, seeds, workspace_.buffer(state_buffer_),
+                                  width, tol, max_iter, seeds, workspace_.buffer(state_buffer_),
                                   workspace_.buffer(1 - state_buffer_), touched,
                                   dense_rows >= 0 ? dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows),
                                   needs_full_sweeps, n_threads);

@@ -249,8 +249,7 @@ PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* depen
                                    const std::vector<int32_t>& previous_labels, int64_t n_classes, int64_t width,
                                    double alpha, double tol, const PushLimits& limits, float* y, PushState& state,
                                    std::vector<int64_t>& touched, int n_threads) {
-  if (!state.ready || state.stride != detail::padded_width(n_classes + 1))
-    state.start(y, dependants.n, n_classes, width, n_threads);
+  if (!state.ready) state.start(y, dependants.n, n_classes, width, n_threads);
   PushRun run(dependants, dependant_weights, width, float(alpha), float(tol), y, state);
   // A label moves its row's target from (1 - alpha) e_previous (or 0) to (1 - alpha) e_new.
   const float target = float(1.0 - alpha);

@@ -1,4 +1,5 @@
-// Incremental propagation after new labels: Jacobi sweeps over the rows whose inputs changed.
+// Incremental clamped propagation after new labels: Jacobi sweeps over the rows whose inputs
+// changed (the alpha form pushes residuals instead: propagate_push.cpp).
 //
 // After a batch of labels in active learning, a full sweep recomputes a million rows to move a
 // few thousand: each new label changes its dependants, and the change fades with every hop.
@@ -31,10 +32,10 @@ class ActiveRows {
     for (int64_t i = 0; i < n; ++i) stamp_[i].store(0, std::memory_order_relaxed);
   }
 
-  // Dependants (transpose rows) of `changed`, and `changed` itself if `with_changed`; rows
-  // `frozen` says never change (clamped labels) are left out.
+  // Dependants (transpose rows) of `changed`; rows `frozen` says never change (clamped labels)
+  // are left out.
   template <class Frozen>
-  const std::vector<int64_t>& wake(const std::vector<int64_t>& changed, bool with_changed, const int64_t* t_indptr,
+  const std::vector<int64_t>& wake(const std::vector<int64_t>& changed, const int64_t* t_indptr,
                                    const int32_t* t_indices, Frozen&& frozen) {
     ++epoch_;
     const int64_t count = int64_t(changed.size());
@@ -53,7 +54,6 @@ class ActiveRows {
 #pragma omp for schedule(static)
       for (int64_t k = 0; k < count; ++k) {
         const int64_t j = changed[size_t(k)];
-        if (with_changed) claim(j);
         for (int64_t p = t_indptr[j]; p < t_indptr[j + 1]; ++p) claim(t_indices[p]);
       }
     }
@@ -95,13 +95,11 @@ class ActiveRows {
 }  // namespace
 
 int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const int32_t* t_indices, const float* values,
-                             const int32_t* labels, int64_t width, double alpha, double tol, int64_t max_iter,
+                             const int32_t* labels, int64_t width, double tol, int64_t max_iter,
                              const std::vector<int64_t>& seeds, float* y, float* scratch,
                              std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps,
                              int n_threads) {
-  const bool clamp = alpha < 0.0;
   const int threads = resolve_threads(n_threads);
-  const float a = float(alpha), one_minus_a = float(1.0 - alpha);
   std::vector<uint8_t> touched_mark(static_cast<size_t>(g.n), 0);
   touched.clear();
   needs_full_sweeps = false;
@@ -112,10 +110,10 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
     }
   };
 
-  // In clamp mode a new label fixes its row; in alpha mode it changes the row's target term.
+  // A new label fixes its row.
   std::vector<int64_t> changed;
   for (int64_t s : seeds) {
-    if (clamp && labels[s] >= 0) {
+    if (labels[s] >= 0) {
       float* row = y + s * width;
       std::fill(row, row + width, 0.0f);
       row[labels[s]] = 1.0f;
@@ -124,17 +122,16 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
     changed.push_back(s);
   }
   ActiveRows active_rows(g.n, threads);
-  auto frozen = [&](int64_t i) { return clamp && labels[i] >= 0; };  // clamped rows never change
+  auto frozen = [&](int64_t i) { return labels[i] >= 0; };  // clamped rows never change
   // Jacobi over the active rows by the SIMD sweep in row-list mode: new rows packed into scratch,
   // each with its relative change; then the rows that moved are copied back (y is read-only while
   // the sweep runs, so every new row comes from the old rows).
-  detail::SweepArgs args{g.indptr, g.indices, values, labels, width, clamp, a, one_minus_a, true};
+  detail::SweepArgs args{g.indptr, g.indices, values, labels, width, /*clamp=*/true, 0.0f, 1.0f, true};
   const detail::SweepFn sweep = detail::best_sweep();
   std::vector<float> row_change;
   int64_t sweeps = 0;
   for (; sweeps < max_iter && !changed.empty(); ++sweeps) {
-    // In alpha mode a seed's own target moved, so the first sweep recomputes the seeds too.
-    const std::vector<int64_t>& active = active_rows.wake(changed, sweeps == 0 && !clamp, t_indptr, t_indices, frozen);
+    const std::vector<int64_t>& active = active_rows.wake(changed, t_indptr, t_indices, frozen);
     const int64_t m = int64_t(active.size());
     // Past this size full SIMD sweeps are cheaper than the bookkeeping: hand over, y consistent.
     needs_full_sweeps = m > dense_limit;

@@ -87,13 +87,11 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
 // (new rows are built there). Returns the sweeps run and fills `touched` with every row whose
 // value changed. When a sweep would recompute more than `dense_limit` rows it stops before that
 // sweep with `needs_full_sweeps` set (y holds the sweeps done so far): the caller continues with
-// full sweeps.
-// `n_threads` <= 0: OpenMP's default. The result does not depend on it.
+// full sweeps. `n_threads` <= 0: OpenMP's default. The result does not depend on it.
 int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indptr, const int32_t* transpose_indices,
-                             const float* values, const int32_t* labels, int64_t width, double alpha, double tol,
-                             int64_t max_iter, const std::vector<int64_t>& seeds, float* y, float* scratch,
-                             std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps,
-                             int n_threads);
+                             const float* values, const int32_t* labels, int64_t width, double tol, int64_t max_iter,
+                             const std::vector<int64_t>& seeds, float* y, float* scratch, std::vector<int64_t>& touched,
+                             int64_t dense_limit, bool& needs_full_sweeps, int n_threads);
 
 // What an incremental push update (propagate_push.cpp) keeps between batches, in operator order.
 struct PushState {

@@ -76,10 +76,9 @@ class AnnotationSession:
     change exceeds ``tol`` times the row's largest score; smaller changes are kept for later
     batches, never dropped. Full sweeps (Chebyshev-accelerated when ``symmetrize`` makes the
     graph symmetric) take over once the change reached a quarter of the rows (after 2n pushes)
-    or after 8n pushes. With
-    ``alpha=None`` it re-sweeps the rows whose inputs moved by more than the tolerance, handing
-    over to full sweeps when they pass half of the graph. The operator (weights, normalisation,
-    node order) is prepared once. The arrays of :attr:`result` are updated in place by later
+    or after 8n pushes. With ``alpha=None`` it re-sweeps the rows whose inputs moved by more than
+    the tolerance, handing over to full sweeps when they pass half of the graph. The operator
+    (weights, normalisation, node order) is prepared once. The arrays of :attr:`result` are updated in place by later
     batches (with ``class_prior``, :attr:`result` is a normalised copy instead).
 
     The default is Zhou et al.'s alpha form with alpha = 0.9: its fixed point is what a warm

@@ -83,9 +83,9 @@ ALREADY_LABELED = (100, 1000, N // 100)
 
 
 @functools.lru_cache(maxsize=1)
-def warm_session(kind: str, already_labeled: int) -> tuple[AnnotationSession, np.ndarray]:
+def warm_session(kind: str, already_labeled: int, tol: float = TOL) -> tuple[AnnotationSession, np.ndarray]:
     W, truth = knn_graph_csr(N, kind)
-    session = AnnotationSession(W, N_CLASSES, temperature=0.1, symmetrize="max", alpha=ALPHA, tol=TOL,
+    session = AnnotationSession(W, N_CLASSES, temperature=0.1, symmetrize="max", alpha=ALPHA, tol=tol,
                                 max_iter=MAX_ITER)
     first = np.random.default_rng(1).choice(N, already_labeled, replace=False)
     session.add_labels(first, truth[first])
@@ -97,31 +97,60 @@ def next_batch(session: AnnotationSession, truth: np.ndarray):
     return (batch, truth[batch]), {}
 
 
+def relative_error(soft: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """Largest and 99.9th-percentile row error, each row relative to its largest score (the stopping rule's scale)."""
+    scale = np.maximum(reference.max(axis=1), soft.max(axis=1))[:, None]
+    per_row = (np.abs(soft - reference) / np.where(scale > 0, scale, 1.0)).max(axis=1)
+    return float(per_row.max()), float(np.quantile(per_row, 0.999))
+
+
+def time_batches_and_compare(benchmark, kind: str, already_labeled: int, tol: float) -> dict:
+    """Times 5 batches of the warm session, then compares its scores with a cold run to TOL and
+    with the fixed point (a cold run to 1e-6), every row relative to its largest score."""
+    benchmark.group = f"session-{kind}-n{N}-labeled{already_labeled}"
+    session, truth = warm_session(kind, already_labeled, tol)
+    result = benchmark.pedantic(session.add_labels, setup=lambda: next_batch(session, truth), rounds=5,
+                                warmup_rounds=0)
+    propagator = labelgraph.LabelPropagator(knn_graph_csr(N, kind)[0], 0.1, symmetrize="max")
+    cold = propagator.propagate(session.labels, MAX_ITER, alpha=ALPHA, tol=TOL, n_classes=N_CLASSES)
+    exact = propagator.propagate(session.labels, 20 * MAX_ITER, alpha=ALPHA, tol=1e-6, n_classes=N_CLASSES)
+    info = dict(n=N, tol=tol, rounds=result.n_iter, agreement_with_cold=float(np.mean(cold.labels == result.labels)),
+                max_relative_diff=relative_error(result.soft, cold.soft)[0],
+                error_vs_fixed_point=relative_error(result.soft, exact.soft),
+                cold_error_vs_fixed_point=relative_error(cold.soft, exact.soft),
+                converged=bool(result.converged), cold_converged=bool(cold.converged))
+    benchmark.extra_info.update(info)
+    return info
+
+
 @pytest.mark.parametrize("already_labeled", ALREADY_LABELED)
 @pytest.mark.parametrize("kind", GRAPHS)
 def test_add_10_labels_warm(benchmark, kind: str, already_labeled: int) -> None:
     """The update's decisions must agree with a cold run, and where both converged its scores too.
 
-    Known failure at n = 1M: "2d" with 100 labels. Each row keeps a residual below tol x its
-    largest score; along hundreds of hops those add up, so rows far from every label end up to
-    12% (relative) from the cold run's scores; decisions still agree on 99.98% of rows.
+    Both stop on the same rule: no row would move in one more sweep by more than tol x its largest
+    score. The cold run stops when its last sweep moved every row by far less than that at most
+    rows; the update leaves every row's residual just under it, and those residuals add up along
+    paths: at n = 1M its scores end up to 1.4-2% from the fixed point on the 8-D graph (1,000
+    and 10,000 labels) where the cold run's end 0.03-0.05% from it (see the tighter case below
+    for the cost of closing that gap).
+
+    Known failure at n = 1M: "2d" with 100 labels. Along hundreds of hops the residuals add up to
+    12% (relative) on rows far from every label; decisions still agree on 99.98% of rows.
     """
-    benchmark.group = f"session-{kind}-n{N}-labeled{already_labeled}"
-    session, truth = warm_session(kind, already_labeled)
-    result = benchmark.pedantic(session.add_labels, setup=lambda: next_batch(session, truth), rounds=5,
-                                warmup_rounds=0)
-    cold = labelgraph.LabelPropagator(knn_graph_csr(N, kind)[0], 0.1, symmetrize="max").propagate(
-        session.labels, MAX_ITER, alpha=ALPHA, tol=TOL, n_classes=N_CLASSES)
-    # The tolerance is relative to each row's largest score, so compare every row on that scale.
-    scale = np.maximum(cold.soft.max(axis=1), result.soft.max(axis=1))[:, None]
-    relative_diff = float((np.abs(cold.soft - result.soft) / np.where(scale > 0, scale, 1.0)).max())
-    agree = float(np.mean(cold.labels == result.labels))
-    benchmark.extra_info.update(n=N, sweeps=result.n_iter, agreement_with_cold=agree,
-                                max_relative_diff=relative_diff)
-    benchmark.extra_info.update(converged=bool(result.converged), cold_converged=bool(cold.converged))
-    assert agree > 0.99, benchmark.extra_info
-    if result.converged and cold.converged:  # a run cut at MAX_ITER is compared on its decisions only
-        assert relative_diff < 100 * TOL, benchmark.extra_info
+    info = time_batches_and_compare(benchmark, kind, already_labeled, TOL)
+    assert info["agreement_with_cold"] > 0.99, info
+    if info["converged"] and info["cold_converged"]:  # a run cut at MAX_ITER is compared on its decisions only
+        assert info["max_relative_diff"] < 100 * TOL, info
+
+
+@pytest.mark.parametrize("kind", GRAPHS)
+def test_add_10_labels_warm_tighter(benchmark, kind: str) -> None:
+    """The 1%-labeled session with tol / 10: the update then ends as close to the fixed point as a
+    few times the cold run to tol does, and this is what that accuracy costs per batch."""
+    info = time_batches_and_compare(benchmark, kind, N // 100, TOL / 10)
+    assert info["agreement_with_cold"] > 0.99, info
+    assert info["error_vs_fixed_point"][0] < 10 * TOL, info
 
 
 @pytest.mark.parametrize("accelerate", [True, False], ids=["chebyshev", "plain"])
@@ -130,7 +159,7 @@ def test_add_10_labels_warm(benchmark, kind: str, already_labeled: int) -> None:
 def test_cold_propagation_same_tolerance(benchmark, kind: str, already_labeled: int, accelerate: bool) -> None:
     """A cold run to the same tolerance; "plain" (no Chebyshev acceleration) shows the acceleration's gain."""
     benchmark.group = f"session-{kind}-n{N}-labeled{already_labeled}"
-    session, _ = warm_session(kind, already_labeled)
+    session, _ = warm_session(kind, already_labeled, TOL)
     propagator = labelgraph.LabelPropagator(knn_graph_csr(N, kind)[0], 0.1, symmetrize="max")
     labels = session.labels.copy()
 

@@ -106,8 +106,12 @@ class PreparedOperator {
   // classes in `classes`): see propagate_push_cpu (alpha form) and propagate_update_cpu (clamp
   // mode). Returns (rows, soft_rows, sweeps): every caller row whose scores changed (ascending in
   // operator order) and its new scores.
+  //
+  // With `out` = (soft [n, n_classes] float32, hard [n] int64, unreached [n] bool), the previous
+  // result's arrays in caller order, the changed rows are written there instead (soft_rows is then
+  // None): no temporary copies, and no Python pass over them while the GIL is held.
   py::tuple update(const py::array& rows, const py::array& classes, int64_t n_classes, double alpha, double tol,
-                   int64_t max_iter, int64_t dense_rows, int n_threads) {
+                   int64_t max_iter, int64_t dense_rows, int n_threads, const py::object& out) {
     const int64_t* pr = input_data<int64_t>(rows, "rows");
     const int32_t* pc = input_data<int32_t>(classes, "classes");
     if (rows.ndim() != 1 || classes.ndim() != 1 || rows.shape(0) != classes.shape(0))
@@ -121,6 +125,7 @@ class PreparedOperator {
       if (pr[q] < 0 || pr[q] >= g_.n) throw py::value_error("rows must be in [0, n)");
       if (pc[q] < 0 || pc[q] >= n_classes) throw py::value_error("classes must be in [0, n_classes)");
     }
+    const ResultArrays result = result_arrays(out, n_classes);
     const int64_t width = propagation_row_width(n_classes);
     std::vector<int64_t> touched;
     bool needs_full_sweeps = false;
@@ -163,11 +168,29 @@ class PreparedOperator {
     if (needs_full_sweeps) return continue_with_full_sweeps(n_classes, alpha, tol, max_iter - sweeps, sweeps, n_threads);
     const int64_t m = int64_t(touched.size());
     py::array_t<int64_t> out_rows(m);
-    py::array_t<float> out_soft({m, n_classes});
+    int64_t* caller_rows = out_rows.mutable_data();
     const float* y = workspace_.buffer(state_buffer_);
+    if (result.soft) {
+      without_gil([&] {
+#pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static)
+        for (int64_t q = 0; q < m; ++q) {
+          const int64_t i = touched[q], row = po_ ? po_[i] : i;
+          caller_rows[q] = row;
+          const float* scores = y + i * width;
+          std::copy(scores, scores + n_classes, result.soft + row * n_classes);
+          // As numpy's argmax: the first largest score; a row with no positive score is unreached.
+          const int64_t best = std::max_element(scores, scores + n_classes) - scores;
+          const bool reached = scores[best] > 0.0f;
+          result.hard[row] = reached ? best : -1;
+          result.unreached[row] = !reached;
+        }
+      });
+      return py::make_tuple(out_rows, py::none(), sweeps);
+    }
+    py::array_t<float> out_soft({m, n_classes});
     for (int64_t q = 0; q < m; ++q) {
       const int64_t i = touched[q];
-      out_rows.mutable_data()[q] = po_ ? po_[i] : i;
+      caller_rows[q] = po_ ? po_[i] : i;
       std::copy(y + i * width, y + i * width + n_classes, out_soft.mutable_data() + q * n_classes);
     }
     return py::make_tuple(out_rows, out_soft, sweeps);
@@ -207,6 +230,36 @@ class PreparedOperator {
   // most rows of a large region settle before the rest: at 1M rows an n / 8 limit made an 8-D
   // update with 1,000 labels 2.5 s against 1 s at n / 2.
   static constexpr int64_t kDenseUpdateFraction = 2, kDenseUpdateMinRows = 4096;
+
+  // The caller's result arrays update() writes the changed rows to (all null without `out`).
+  struct ResultArrays {
+    float* soft = nullptr;
+    int64_t* hard = nullptr;
+    bool* unreached = nullptr;
+  };
+
+  ResultArrays result_arrays(const py::object& out, int64_t n_classes) const {
+    if (out.is_none()) return {};
+    if (!py::isinstance<py::tuple>(out) || py::len(out) != 3)
+      throw py::value_error("out must be a tuple (soft, hard, unreached)");
+    const auto arrays = py::reinterpret_borrow<py::tuple>(out);
+    auto checked = [&](const py::handle& a, const char* name, const py::dtype& dtype, std::vector<int64_t> shape) {
+      auto array = py::reinterpret_borrow<py::array>(a);
+      if (!py::isinstance<py::array>(a) || !array.dtype().is(dtype))
+        throw py::type_error(std::string("out: ") + name + " must be an array of dtype " + std::string(py::str(dtype)));
+      const bool shaped = array.ndim() == int64_t(shape.size()) &&
+                          std::equal(shape.begin(), shape.end(), array.shape());
+      if (!shaped || !(array.flags() & py::array::c_style) || !array.writeable())
+        throw py::value_error(std::string("out: ") + name + " must be a writeable C-contiguous array of shape (n" +
+                              (shape.size() == 2 ? ", n_classes)" : ")"));
+      return array.mutable_data();
+    };
+    ResultArrays r;
+    r.soft = static_cast<float*>(checked(arrays[0], "soft", py::dtype::of<float>(), {g_.n, n_classes}));
+    r.hard = static_cast<int64_t*>(checked(arrays[1], "hard", py::dtype::of<int64_t>(), {g_.n}));
+    r.unreached = static_cast<bool*>(checked(arrays[2], "unreached", py::dtype::of<bool>(), {g_.n}));
+    return r;
+  }
 
   // The rest of an update() whose changed region grew past the dense limit: full sweeps warm-
   // started from the current state, to the same relative tolerance. Every row is returned.
@@ -300,13 +353,15 @@ void register_propagate(py::module_& m) {
            "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).")
       .def("update", &PreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
            py::arg("alpha") = -1.0, py::arg("tol") = 1e-4, py::arg("max_iter") = 200, py::arg("dense_rows") = -1,
-           py::arg("n_threads") = 0,
+           py::arg("n_threads") = 0, py::arg("out") = py::none(),
            "Continue the last propagate() after new labels at `rows` (caller order), recomputing only the rows\n"
            "the new labels change: residual pushes in the alpha form (alpha >= 0), Jacobi sweeps over the rows\n"
            "whose inputs moved in clamp mode. Full sweeps take over past `dense_rows` rows changed (alpha form)\n"
            "or recomputed in one sweep (clamp mode); -1: the defaults (alpha form: n/4 once 2n rows were\n"
            "pushed, or 8n pushes; clamp mode: n/2, at least 4096). Returns (rows, soft_rows, sweeps) for\n"
-           "every row whose scores changed; sweeps counts rounds of pushes in the alpha form.");
+           "every row whose scores changed; sweeps counts rounds of pushes in the alpha form.\n"
+           "out=(soft, hard, unreached), the last result's arrays: the changed rows are written there and\n"
+           "soft_rows is None, unless full sweeps took over (then every row is returned as without out).");
 
   m.def(
       "propagate_csr",

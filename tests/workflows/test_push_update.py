@@ -132,3 +132,54 @@ def test_hand_over_to_full_sweeps_continues_from_the_pushed_state() -> None:
     assert returned[0] == 3000 and 0 < returned[1] < 3000
     labels[:30] = y[:30]
     assert_matches(soft, fixed_point(prop.operator(), labels, 12), tol)
+
+
+@pytest.mark.parametrize("alpha", [ALPHA, None])  # None: the clamped update's Jacobi path
+def test_rows_written_in_place_equal_the_returned_rows(alpha) -> None:
+    # update(out=...) writes the changed rows into the last result's arrays (caller order, through
+    # the BFS renumbering) instead of returning them; both paths must agree to the bit.
+    X, y = clustered_points(800, 5)
+    graph = labelgraph.knn_graph(X, k=10)
+    twins = [labelgraph.LabelPropagator(graph, 0.1, symmetrize="max", reorder="bfs") for _ in range(2)]
+    labels = np.full(800, -1)
+    labels[:5] = y[:5]
+    results = [p.propagate(labels, 500, alpha=alpha, tol=1e-5, n_classes=5) for p in twins]
+    rows, classes = np.array([7, 300, 799], np.int64), y[[7, 300, 799]].astype(np.int32)
+    call = dict(alpha=-1.0 if alpha is None else alpha, tol=1e-5, max_iter=500, dense_rows=10**9)
+    returned, soft_rows, _ = twins[0]._operator.update(rows, classes, 5, **call)
+    kept = results[1]
+    written, none, _ = twins[1]._operator.update(rows, classes, 5, **call, out=(kept.soft, kept.labels, kept.unreached))
+    assert none is None and returned.size > 0
+    np.testing.assert_array_equal(written, returned)
+    expected = results[0].soft.copy()
+    expected[returned] = soft_rows
+    np.testing.assert_array_equal(kept.soft, expected)
+    reached = expected.max(axis=1) > 0
+    np.testing.assert_array_equal(kept.labels, np.where(reached, expected.argmax(axis=1), -1))
+    np.testing.assert_array_equal(kept.unreached, ~reached)
+
+
+def test_bad_out_arrays_are_refused() -> None:
+    X, y = clustered_points(200, 3)
+    prop = labelgraph.LabelPropagator(labelgraph.knn_graph(X, k=5), 0.1, symmetrize="max")
+    labels = np.full(200, -1)
+    labels[:3] = y[:3]
+    r = prop.propagate(labels, 200, alpha=ALPHA, tol=1e-4, n_classes=3)
+    update = lambda out: prop._operator.update(np.array([9], np.int64), np.array([0], np.int32), 3, alpha=ALPHA,
+                                               tol=1e-4, out=out)
+    with pytest.raises(TypeError, match="soft must be an array of dtype float32"):
+        update((r.soft.astype(np.float64), r.labels, r.unreached))
+    with pytest.raises(TypeError, match="hard must be an array of dtype int64"):
+        update((r.soft, r.labels.astype(np.int32), r.unreached))
+    with pytest.raises(ValueError, match=r"soft must be a writeable C-contiguous array of shape \(n, n_classes\)"):
+        update((np.asfortranarray(r.soft), r.labels, r.unreached))
+    with pytest.raises(ValueError, match=r"unreached must be a writeable C-contiguous array of shape \(n\)"):
+        update((r.soft, r.labels, r.unreached[:-1]))
+    frozen = r.labels.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="hard must be a writeable"):
+        update((r.soft, frozen, r.unreached))
+    with pytest.raises(ValueError, match=r"out must be a tuple \(soft, hard, unreached\)"):
+        update((r.soft, r.labels))
+    with pytest.raises(ValueError, match=r"out must be a tuple"):
+        update([r.soft, r.labels, r.unreached])

@@ -77,7 +77,12 @@ class AnnotationSession:
     batches, never dropped. Full sweeps (Chebyshev-accelerated when ``symmetrize`` makes the
     graph symmetric) take over once the change reached a quarter of the rows (after 2n pushes)
     or after 8n pushes. With ``alpha=None`` it re-sweeps the rows whose inputs moved by more than
-    the tolerance, handing over to full sweeps when they pass half of the graph. The operator
+    the tolerance, handing over to full sweeps when they pass half of the graph. Pushes and full
+    sweeps stop on the same rule, but pushes leave every row's residual just under it, and those
+    add up along paths: on a 1M-row 8-D benchmark graph at ``tol=1e-3`` the updated scores end up
+    to 1.4% (relative) from the fixed point where a cold run's end 0.05% from it, and decisions
+    agree on 99.98% of rows; ``tol=1e-4`` brings them to 0.17% at about 4x the time per batch
+    (``benchmarks/test_bench_session.py``). The operator
     (weights, normalisation, node order) is prepared once. The arrays of :attr:`result` are updated in place by later
     batches (with ``class_prior``, :attr:`result` is a normalised copy instead).
 
@@ -203,16 +208,19 @@ class AnnotationSession:
             return self._publish(self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
                                                             n_classes=self.n_classes))
         # Continue from the previous scores, recomputing only the rows the new labels change.
+        soft, hard, unreached = self._result.soft, self._result.labels, self._result.unreached
+        # The changed rows are written into these arrays in C++; when full sweeps took over, every
+        # row comes back instead.
         rows, soft_rows, sweeps = self._propagator._operator.update(
             indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
             alpha=-1.0 if self.alpha is None else self.alpha, tol=self.tol, max_iter=self.max_iter,
-            n_threads=self._propagator._n_threads or 0)
-        soft, hard, unreached = self._result.soft, self._result.labels, self._result.unreached
-        soft[rows] = soft_rows
-        best = soft_rows.argmax(axis=1)  # scores are >= 0: ties to the lower class, all-zero rows unreached
-        reached = soft_rows.max(axis=1) > 0
-        hard[rows] = np.where(reached, best, -1)
-        unreached[rows] = ~reached
+            n_threads=self._propagator._n_threads or 0, out=(soft, hard, unreached))
+        if soft_rows is not None:
+            soft[rows] = soft_rows
+            best = soft_rows.argmax(axis=1)  # scores are >= 0: ties to the lower class, all-zero rows unreached
+            reached = soft_rows.max(axis=1) > 0
+            hard[rows] = np.where(reached, best, -1)
+            unreached[rows] = ~reached
         return self._publish(PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter))
 
     def query(self, batch_size: int, strategy: str = "margin", candidates: np.ndarray | None = None) -> np.ndarray:

@@ -108,8 +108,9 @@ class PreparedOperator {
   // operator order) and its new scores.
   //
   // With `out` = (soft [n, n_classes] float32, hard [n] int64, unreached [n] bool), the previous
-  // result's arrays in caller order, the changed rows are written there instead (soft_rows is then
-  // None): no temporary copies, and no Python pass over them while the GIL is held.
+  // result's arrays in caller order, the changed rows (every row after a hand-over to full sweeps)
+  // are written there instead and soft_rows is None: no temporary copies, and no Python pass over
+  // them while the GIL is held.
   py::tuple update(const py::array& rows, const py::array& classes, int64_t n_classes, double alpha, double tol,
                    int64_t max_iter, int64_t dense_rows, int n_threads, const py::object& out) {
     const int64_t* pr = input_data<int64_t>(rows, "rows");
@@ -125,7 +126,7 @@ class PreparedOperator {
       if (pr[q] < 0 || pr[q] >= g_.n) throw py::value_error("rows must be in [0, n)");
       if (pc[q] < 0 || pc[q] >= n_classes) throw py::value_error("classes must be in [0, n_classes)");
     }
-    const ResultArrays result = result_arrays(out, n_classes);
+    const PropagateOutput result = result_arrays(out, n_classes);
     const int64_t width = propagation_row_width(n_classes);
     std::vector<int64_t> touched;
     bool needs_full_sweeps = false;
@@ -165,7 +166,8 @@ class PreparedOperator {
                                   dense_rows >= 0 ? dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows),
                                   needs_full_sweeps, n_threads);
     });
-    if (needs_full_sweeps) return continue_with_full_sweeps(n_classes, alpha, tol, max_iter - sweeps, sweeps, n_threads);
+    if (needs_full_sweeps)
+      return continue_with_full_sweeps(n_classes, alpha, tol, max_iter - sweeps, sweeps, n_threads, result);
     const int64_t m = int64_t(touched.size());
     py::array_t<int64_t> out_rows(m);
     int64_t* caller_rows = out_rows.mutable_data();
@@ -174,15 +176,9 @@ class PreparedOperator {
       without_gil([&] {
 #pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static)
         for (int64_t q = 0; q < m; ++q) {
-          const int64_t i = touched[q], row = po_ ? po_[i] : i;
-          caller_rows[q] = row;
-          const float* scores = y + i * width;
-          std::copy(scores, scores + n_classes, result.soft + row * n_classes);
-          // As numpy's argmax: the first largest score; a row with no positive score is unreached.
-          const int64_t best = std::max_element(scores, scores + n_classes) - scores;
-          const bool reached = scores[best] > 0.0f;
-          result.hard[row] = reached ? best : -1;
-          result.unreached[row] = !reached;
+          const int64_t i = touched[q];
+          caller_rows[q] = po_ ? po_[i] : i;
+          write_result_row(y + i * width, n_classes, caller_rows[q], result);
         }
       });
       return py::make_tuple(out_rows, py::none(), sweeps);
@@ -232,13 +228,7 @@ class PreparedOperator {
   static constexpr int64_t kDenseUpdateFraction = 2, kDenseUpdateMinRows = 4096;
 
   // The caller's result arrays update() writes the changed rows to (all null without `out`).
-  struct ResultArrays {
-    float* soft = nullptr;
-    int64_t* hard = nullptr;
-    bool* unreached = nullptr;
-  };
-
-  ResultArrays result_arrays(const py::object& out, int64_t n_classes) const {
+  PropagateOutput result_arrays(const py::object& out, int64_t n_classes) const {
     if (out.is_none()) return {};
     if (!py::isinstance<py::tuple>(out) || py::len(out) != 3)
       throw py::value_error("out must be a tuple (soft, hard, unreached)");
@@ -254,23 +244,28 @@ class PreparedOperator {
                               (shape.size() == 2 ? ", n_classes)" : ")"));
       return array.mutable_data();
     };
-    ResultArrays r;
+    PropagateOutput r;
     r.soft = static_cast<float*>(checked(arrays[0], "soft", py::dtype::of<float>(), {g_.n, n_classes}));
     r.hard = static_cast<int64_t*>(checked(arrays[1], "hard", py::dtype::of<int64_t>(), {g_.n}));
-    r.unreached = static_cast<bool*>(checked(arrays[2], "unreached", py::dtype::of<bool>(), {g_.n}));
+    r.unreached = static_cast<uint8_t*>(checked(arrays[2], "unreached", py::dtype::of<bool>(), {g_.n}));
     return r;
   }
 
   // The rest of an update() whose changed region grew past the dense limit: full sweeps warm-
-  // started from the current state, to the same relative tolerance. Every row is returned.
+  // started from the current state, to the same relative tolerance. Every row is returned, or
+  // written to `result` when the caller passed its arrays.
   py::tuple continue_with_full_sweeps(int64_t n_classes, double alpha, double tol, int64_t max_iter, int64_t sweeps,
-                                      int n_threads) {
+                                      int n_threads, const PropagateOutput& result) {
     const int64_t width = propagation_row_width(n_classes);
     py::array_t<float> init({g_.n, n_classes});
     py::array_t<int32_t> labels(g_.n);
-    py::array_t<int64_t> all_rows(g_.n), hard(g_.n);
-    py::array_t<bool> unreached(g_.n);
-    py::array_t<float> soft({g_.n, n_classes});
+    py::array_t<int64_t> all_rows(g_.n);
+    py::array_t<float> soft = result.soft ? py::array_t<float>() : py::array_t<float>({g_.n, n_classes});
+    py::array_t<int64_t> hard = result.soft ? py::array_t<int64_t>() : py::array_t<int64_t>(g_.n);
+    py::array_t<bool> unreached = result.soft ? py::array_t<bool>() : py::array_t<bool>(g_.n);
+    const PropagateOutput out = result.soft ? result
+                                            : PropagateOutput{soft.mutable_data(), hard.mutable_data(),
+                                                              reinterpret_cast<uint8_t*>(unreached.mutable_data())};
     PropagateOptions o;
     o.n_iter = std::max<int64_t>(max_iter, 0);
     o.alpha = alpha;
@@ -289,13 +284,11 @@ class PreparedOperator {
         pl[dst] = state_labels_[i];
         all_rows.mutable_data()[i] = i;
       }
-      const PropagateOutput out{soft.mutable_data(), hard.mutable_data(),
-                                reinterpret_cast<uint8_t*>(unreached.mutable_data())};
       PropagateStats s = propagate_csr_cpu(g_, pv_, po_, pl, n_classes, pi, o, RunHooks{}, out, workspace_);
       state_buffer_ = s.final_buffer;
       return s;
     });
-    return py::make_tuple(all_rows, soft, sweeps + stats.n_iter);
+    return py::make_tuple(all_rows, result.soft ? py::object(py::none()) : py::object(soft), sweeps + stats.n_iter);
   }
 
   // For each column j, the rows whose sums read j (ascending) and the weights they read it with.
@@ -360,8 +353,8 @@ void register_propagate(py::module_& m) {
            "or recomputed in one sweep (clamp mode); -1: the defaults (alpha form: n/4 once 2n rows were\n"
            "pushed, or 8n pushes; clamp mode: n/2, at least 4096). Returns (rows, soft_rows, sweeps) for\n"
            "every row whose scores changed; sweeps counts rounds of pushes in the alpha form.\n"
-           "out=(soft, hard, unreached), the last result's arrays: the changed rows are written there and\n"
-           "soft_rows is None, unless full sweeps took over (then every row is returned as without out).");
+           "out=(soft, hard, unreached), the last result's arrays: the changed rows (every row after full\n"
+           "sweeps took over) are written there and soft_rows is None.");
 
   m.def(
       "propagate_csr",

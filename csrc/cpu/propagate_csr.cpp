@@ -260,24 +260,7 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   const float* y = buffers[final_buffer];
   int nonfinite = 0;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(| : nonfinite)
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = y + i * width;
-    const int64_t dst = order ? order[i] : i;
-    std::copy(row, row + c, out.soft + dst * c);
-    // Scores are >= 0: the first strictly largest positive entry is the argmax (ties to the lower
-    // class), and a row without one is all zero: unreached.
-    int64_t best = -1;
-    float best_value = 0.0f;
-    for (int64_t k = 0; k < c; ++k) {
-      nonfinite |= !std::isfinite(row[k]);
-      if (row[k] > best_value) {
-        best = k;
-        best_value = row[k];
-      }
-    }
-    out.hard[dst] = best;
-    out.unreached[dst] = best < 0;
-  }
+  for (int64_t i = 0; i < n; ++i) nonfinite |= !write_result_row(y + i * width, c, order ? order[i] : i, out);
   return PropagateStats{iterations, converged, nonfinite == 0, sweep.name, final_buffer};
 }
 

@@ -1,6 +1,8 @@
 // Label propagation on a sparse graph: log-domain normalised weights and the clamped / alpha update.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,6 +50,26 @@ struct PropagateOutput {
   int64_t* hard = nullptr;      // [n] argmax (ties to the lowest class), -1 when the row is all zero
   uint8_t* unreached = nullptr; // [n] 1 when the row is all zero
 };
+
+// Writes one row's `c` scores to caller row `dst` of `out`, with its argmax and unreached flag;
+// returns false if a score is not finite. Scores are >= 0: the first strictly largest positive
+// entry is the argmax (ties to the lower class), and a row without one is all zero: unreached.
+inline bool write_result_row(const float* row, int64_t c, int64_t dst, const PropagateOutput& out) {
+  std::copy(row, row + c, out.soft + dst * c);
+  int64_t best = -1;
+  float best_value = 0.0f;
+  bool finite = true;
+  for (int64_t k = 0; k < c; ++k) {
+    finite &= std::isfinite(row[k]);
+    if (row[k] > best_value) {
+      best = k;
+      best_value = row[k];
+    }
+  }
+  out.hard[dst] = best;
+  out.unreached[dst] = best < 0;
+  return finite;
+}
 
 // The two Y buffers of the iteration, 64-byte aligned, kept between calls by a prepared operator
 // so a new label set costs no allocation or page faults (the active-learning loop).

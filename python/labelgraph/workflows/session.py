@@ -209,18 +209,11 @@ class AnnotationSession:
                                                             n_classes=self.n_classes))
         # Continue from the previous scores, recomputing only the rows the new labels change.
         soft, hard, unreached = self._result.soft, self._result.labels, self._result.unreached
-        # The changed rows are written into these arrays in C++; when full sweeps took over, every
-        # row comes back instead.
-        rows, soft_rows, sweeps = self._propagator._operator.update(
+        # The changed rows (every row when full sweeps took over) are written into these arrays in C++.
+        _, _, sweeps = self._propagator._operator.update(
             indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
             alpha=-1.0 if self.alpha is None else self.alpha, tol=self.tol, max_iter=self.max_iter,
             n_threads=self._propagator._n_threads or 0, out=(soft, hard, unreached))
-        if soft_rows is not None:
-            soft[rows] = soft_rows
-            best = soft_rows.argmax(axis=1)  # scores are >= 0: ties to the lower class, all-zero rows unreached
-            reached = soft_rows.max(axis=1) > 0
-            hard[rows] = np.where(reached, best, -1)
-            unreached[rows] = ~reached
         return self._publish(PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter))
 
     def query(self, batch_size: int, strategy: str = "margin", candidates: np.ndarray | None = None) -> np.ndarray:

@@ -44,9 +44,9 @@ def sweep_throughput(n: int = 200_000, block: int = 25_000, k: int = 10, c: int 
     bounds = np.arange(0, n + block, block)
     columns, sims = blocks.sorted_edges(graph.indices[:block], graph.similarities[:block])
     plan = blocks.block_plan(columns, 0, bounds)
-    log_w = blocks.log_weights(sims, 0.05, 0)
-    degree = blocks.log_degree(log_w)
-    op = blocks.block_operator(plan, blocks.normalized_weights(log_w, degree, np.zeros_like(log_w), "row", 0))
+    log_w, degree = blocks.edge_log_weights(sims, 0.05, 0, 1)
+    local_degree = np.zeros(plan.local_space.shape[0])  # row normalisation reads only the block's own degrees
+    op = blocks.block_operator(plan, blocks.normalized_weights(plan, log_w, degree, local_degree, "row", 0, 1))
     parts = [rng.uniform(0, 1, (len(plan.sources[s]), c)).astype(np.float32) for s in sorted(plan.sources)]
     labels = np.full(block, -1, dtype=np.int32)
     seconds = best_of(lambda: blocks.sweep(op, labels, parts, None, 1))

@@ -1,8 +1,8 @@
 """One machine against a 2-worker Dask LocalCluster on the same machine: what Dask adds.
 
 Both run the same C++ kernels on the same 2 cores: labelgraph.knn_graph / propagate with 2 OpenMP
-threads, and the Dask paths with 2 worker processes of 1 thread each (block-pair tasks; row
-blocks exchanging halo rows). The ratio time(Dask) / time(one machine) in the same run is the
+threads, and labelgraph.distributed.knn_graph / propagate with 2 worker processes of 1 thread each
+(block-pair tasks; row blocks exchanging halo rows). The ratio time(Dask) / time(one machine) in the same run is the
 overhead Dask adds (scheduling, serialisation, transfers between the worker processes).
 extra_info also reports the per-core throughput of the tasks themselves, measured from the
 cluster's task stream: the figure docs/scaling.md extrapolates to larger clusters.
@@ -21,10 +21,12 @@ import numpy as np
 import pytest
 
 import labelgraph
-from labelgraph.distributed._dask_input import rows_on_cluster
 
 da = pytest.importorskip("dask.array")
-distributed = pytest.importorskip("dask.distributed")
+dask_distributed = pytest.importorskip("dask.distributed")
+
+from labelgraph import distributed  # noqa: E402
+from labelgraph.distributed._dask_input import rows_on_cluster  # noqa: E402
 
 FULL = os.environ.get("LABELGRAPH_BENCH", "").lower() == "full"
 ROUNDS = int(os.environ.get("LABELGRAPH_BENCH_ROUNDS", "3" if FULL else "1"))
@@ -34,8 +36,8 @@ N_ITER, CLASSES = 20, 10
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = distributed.Client(cluster)
+    cluster = dask_distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = dask_distributed.Client(cluster)
     yield client
     client.close()
     cluster.close()
@@ -90,8 +92,8 @@ def test_knn_dask_2_workers(benchmark: Any, data: Any, client: Any) -> None:
     benchmark.group = f"dask-knn-n{N}-d{D}-k{K}"
     X, want, _ = data
     Xd = rows_on_cluster(client, X, -(-N // BLOCKS))  # the embeddings start on the workers, as from Zarr
-    with distributed.get_task_stream(client) as stream:
-        graph = run(benchmark, lambda: labelgraph.knn_graph(Xd, K, client=client).compute())
+    with dask_distributed.get_task_stream(client) as stream:
+        graph = run(benchmark, lambda: distributed.knn_graph(Xd, K, client=client).compute())
     np.testing.assert_array_equal(graph.indices, want.indices)
     np.testing.assert_array_equal(graph.similarities, want.similarities)
     record(benchmark, "dask", benchmark.group)
@@ -108,7 +110,7 @@ def test_knn_dask_2_workers(benchmark: Any, data: Any, client: Any) -> None:
 def test_propagate_one_machine(benchmark: Any, data: Any) -> None:
     benchmark.group = f"dask-propagate-n{N}-k{K}-c{CLASSES}"
     _, graph, labels = data
-    result = run(benchmark, lambda: labelgraph.propagate(graph, labels, N_ITER, n_threads=2))
+    result = run(benchmark, lambda: labelgraph.propagate(graph, labels, max_iter=N_ITER, n_threads=2))
     assert np.isfinite(result.soft).all()
     record(benchmark, "one_machine", benchmark.group)
 
@@ -116,10 +118,10 @@ def test_propagate_one_machine(benchmark: Any, data: Any) -> None:
 def test_propagate_dask_2_workers(benchmark: Any, data: Any, client: Any) -> None:
     benchmark.group = f"dask-propagate-n{N}-k{K}-c{CLASSES}"
     _, graph, labels = data
-    want = labelgraph.propagate(graph, labels, N_ITER, reorder=None)
-    with distributed.get_task_stream(client) as stream:
-        result = run(benchmark, lambda: labelgraph.propagate(graph, labels, N_ITER, client=client,
-                                                             block_rows=-(-N // BLOCKS)))
+    want = labelgraph.propagate(graph, labels, max_iter=N_ITER, reorder=None)
+    with dask_distributed.get_task_stream(client) as stream:
+        result = run(benchmark, lambda: distributed.propagate(graph, labels, max_iter=N_ITER, client=client,
+                                                              block_rows=-(-N // BLOCKS)))
     got = result.compute()
     np.testing.assert_allclose(got.soft, want.soft, rtol=1e-6, atol=1e-30)
     record(benchmark, "dask", benchmark.group)

@@ -47,7 +47,7 @@ def test_matches_the_reference_on_a_real_propagation(prior):
     labels = np.full(400, -1)
     picked = rng.choice(400, 12, replace=False)
     labels[picked] = y[picked]
-    result = labelgraph.propagate(labelgraph.knn_graph(X, 8), labels, 30, temperature=0.1, alpha=0.9, n_classes=3)
+    result = labelgraph.propagate(labelgraph.knn_graph(X, 8), labels, max_iter=30, temperature=0.1, alpha=0.9, n_classes=3)
     balanced = class_mass_normalize(result, prior, labels)
     weights = class_prior_vector(prior, 3, labels)
     np.testing.assert_allclose(weights.sum(), 1.0)

@@ -143,9 +143,19 @@ def test_pixel_embeddings_pca(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-6)
     full = pixel_embeddings(images, pca_dim=40)  # all components: cosines are kept
     np.testing.assert_allclose(full @ full.T, pixel_embeddings(images) @ pixel_embeddings(images).T, atol=1e-5)
-    for bad in (0, 41, 2.5, True):
-        with pytest.raises(ValueError, match="pca_dim"):
+    for bad in (0, 41):
+        with pytest.raises(ValueError, match=r"pca_dim must be in \[1, 40\]"):
+            pixel_embeddings(images, pca_dim=bad)
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="pca_dim must be an int"):
             pixel_embeddings(images, pca_dim=bad)  # type: ignore[arg-type]
+
+
+def test_pixel_embeddings_reject_non_numeric_and_non_finite_images() -> None:
+    with pytest.raises(TypeError, match="images must be a numeric array"):
+        pixel_embeddings(np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(ValueError, match="images must be finite"):
+        pixel_embeddings(np.array([[0.0, np.nan], [1.0, 2.0]]))
 
 
 def test_pixel_embeddings_mean_image_row_is_zero() -> None:

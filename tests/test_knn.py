@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import pytest
 
@@ -47,7 +48,8 @@ def test_graph_exact_across_dims_one_tile(rng: np.random.Generator, d: int) -> N
 @pytest.mark.parametrize("d", DIMS)
 def test_search_exact_across_dims(rng: np.random.Generator, d: int) -> None:
     X, Q = gaussian(rng, 150, d), gaussian(rng, 61, d)
-    idx, sim = labelgraph.knn_search(Q, X, 6, tile_rows=SMALL_TILE)
+    found = labelgraph.knn_search(Q, X, 6, tile_rows=SMALL_TILE)
+    idx, sim = found.indices, found.similarities
     assert_knn_equal(idx, sim, *_core.knn_reference(Q, X, 6, False), label="vs C++ reference")
     assert_knn_equal(idx, sim, *knn_numpy(Q, X, 6, exclude_self=False), **ONE_ULP, label="vs numpy")
     assert_valid_exact_knn(Q, X, idx, sim, exclude_self=False)
@@ -66,7 +68,8 @@ def test_graph_k_extremes(rng: np.random.Generator, n: int, which_k: str) -> Non
 def test_search_k_extremes(rng: np.random.Generator, k_of_n: int) -> None:
     X = gaussian(rng, 101, 33)
     k = 1 if k_of_n else X.shape[0]
-    idx, sim = labelgraph.knn_search(X[:9], X, k, tile_rows=SMALL_TILE)
+    found = labelgraph.knn_search(X[:9], X, k, tile_rows=SMALL_TILE)
+    idx, sim = found.indices, found.similarities
     assert_knn_equal(idx, sim, *_core.knn_reference(X[:9], X, k, False))
 
 
@@ -74,11 +77,13 @@ def test_search_k_extremes(rng: np.random.Generator, k_of_n: int) -> None:
 def test_tile_size_does_not_change_the_result(rng: np.random.Generator, tile_rows: int | None) -> None:
     X = gaussian(rng, 251, 24)
     g = check_graph(X, 9, tile_rows=tile_rows)
-    panel = {"avx2_6x16": 48, "scalar_4x8": 8}.get(g.stats["kernel"])
-    if panel is not None:
-        assert g.stats["tile_rows"] % panel == 0
-        if tile_rows is not None:  # rounded up to the panel, and never past the data
-            assert g.stats["tile_rows"] == -(-min(tile_rows, X.shape[0]) // panel) * panel
+    # Kernel names end in the microkernel's register block "<mr>x<nr>" on every ISA (avx2_6x16,
+    # avx512vnni_12x32, scalar_4x8, ...): tiles are whole panels of lcm(mr, nr) rows.
+    mr, nr = (int(v) for v in g.stats["kernel"].rsplit("_", 1)[1].split("x"))
+    panel = math.lcm(mr, nr)
+    assert g.stats["tile_rows"] % panel == 0
+    if tile_rows is not None:  # rounded up to the panel, and never past the data
+        assert g.stats["tile_rows"] == -(-min(tile_rows, X.shape[0]) // panel) * panel
 
 
 def test_identical_rows_tie_to_lower_index() -> None:
@@ -154,8 +159,9 @@ def test_other_float_dtypes_are_converted(rng: np.random.Generator, dtype: type)
     g32 = labelgraph.knn_graph(X.astype(np.float32), 5, tile_rows=SMALL_TILE)
     np.testing.assert_array_equal(g.indices, g32.indices)
     np.testing.assert_array_equal(g.similarities, g32.similarities)
-    idx, sim = labelgraph.knn_search(X[:7], X, 5)
-    np.testing.assert_array_equal(idx, labelgraph.knn_search(X[:7].astype(np.float32), X.astype(np.float32), 5)[0])
+    found = labelgraph.knn_search(X[:7], X, 5)
+    idx, sim = found.indices, found.similarities
+    np.testing.assert_array_equal(idx, labelgraph.knn_search(X[:7].astype(np.float32), X.astype(np.float32), 5).indices)
     assert g.indices.dtype == np.int32 and g.similarities.dtype == np.float32 and sim.dtype == np.float32
 
 
@@ -174,7 +180,8 @@ def test_inputs_are_not_modified(rng: np.random.Generator) -> None:
 def test_search_query_counts(rng: np.random.Generator, nq: int) -> None:
     X = gaussian(rng, 170, 29)
     Q = gaussian(rng, nq, 29)
-    idx, sim = labelgraph.knn_search(Q, X, 8, tile_rows=SMALL_TILE)
+    found = labelgraph.knn_search(Q, X, 8, tile_rows=SMALL_TILE)
+    idx, sim = found.indices, found.similarities
     assert idx.shape == sim.shape == (nq, 8)
     assert_knn_equal(idx, sim, *_core.knn_reference(Q, X, 8, False))
 
@@ -183,7 +190,8 @@ def test_search_queries_equal_to_rows_of_x(rng: np.random.Generator) -> None:
     X = gaussian(rng, 140, 20)
     X[70] = X[3]  # a duplicate: queries 3 and 70 both tie between rows 3 and 70
     rows = np.array([0, 3, 70, 139])
-    idx, sim = labelgraph.knn_search(X[rows], X, 3, tile_rows=SMALL_TILE)
+    found = labelgraph.knn_search(X[rows], X, 3, tile_rows=SMALL_TILE)
+    idx, sim = found.indices, found.similarities
     assert_knn_equal(idx, sim, *_core.knn_reference(X[rows], X, 3, False))
     assert idx[:, 0].tolist() == [0, 3, 3, 139]
     assert idx[1:3, 1].tolist() == [70, 70]

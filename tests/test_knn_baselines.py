@@ -48,4 +48,4 @@ def test_search_matches_faiss(rng: np.random.Generator) -> None:
     index.add(unit_rows(X))
     sims, idx = index.search(unit_rows(Q), 12)
     got = labelgraph.knn_search(Q, X, 12)
-    assert_knn_equal(*got, idx.astype(np.int32), sims, **FLOAT32_SUM_TOL)
+    assert_knn_equal(got.indices, got.similarities, idx.astype(np.int32), sims, **FLOAT32_SUM_TOL)

@@ -69,9 +69,11 @@ def test_non_float_dtypes_raise_type_error(X: np.ndarray, dtype: type) -> None:
         labelgraph.knn_search(np.ones_like(X, dtype=dtype), X, 3)
 
 
-def test_non_arrays_raise_type_error(X: np.ndarray) -> None:
-    with pytest.raises(TypeError, match="numpy array"):
-        labelgraph.knn_graph(X.tolist(), 3)  # type: ignore[arg-type]
+def test_non_numeric_input_raises_type_error(X: np.ndarray) -> None:
+    with pytest.raises(TypeError, match="X must be"):
+        labelgraph.knn_graph([["a", "b"], ["c", "d"], ["e", "f"]], 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="X must be"):
+        labelgraph.knn_graph(object(), 1)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("view", ["transposed", "strided_rows", "fortran"])

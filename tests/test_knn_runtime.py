@@ -1,4 +1,4 @@
-"""The kNN at run time: same output for every SIMD level and thread count, progress, GIL, Ctrl-C."""
+"""The kNN at run time: same output for every SIMD level and thread count, progress, GIL, Ctrl-C, size limits."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def test_every_simd_level_gives_identical_output(rng: np.random.Generator, margi
         s = _core.knn_search(Q, X, 9, tile_rows=SMALL_TILE, margin=margin)
         results[level] = (g[0], g[1], s[0], s[1], g[2]["kernel"])
     levels = list(results)
-    assert len({r[4] for r in results.values()}) == len(levels)  # really different microkernels
+    for level in levels:  # the kernel each level selects on this CPU (test_build_info checks which)
+        assert results[level][4] == _core.knn_kernel_for_level(level)
     for level in levels[1:]:
         for a, b in zip(results[levels[0]][:4], results[level][:4]):
             np.testing.assert_array_equal(a, b, err_msg=f"{levels[0]} vs {level}")
@@ -49,7 +50,7 @@ def test_simd_level_fixture_covers_all_levels(simd_level: str, rng: np.random.Ge
     X = gaussian(rng, 100, 64)
     g = labelgraph.knn_graph(X, 5, tile_rows=SMALL_TILE)
     np.testing.assert_array_equal(g.indices, _core.knn_reference(X, X, 5, True)[0])
-    assert g.stats["kernel"].startswith(simd_level)
+    assert g.stats["kernel"] == _core.knn_kernel_for_level(simd_level)
 
 
 @pytest.mark.parametrize("margin", [-1, 0])
@@ -177,3 +178,33 @@ def test_keyboard_interrupt_stops_the_kernel(rng: np.random.Generator) -> None:
         signal.signal(signal.SIGINT, previous_handler)
     assert not finished, "knn_graph ran to the end instead of stopping at Ctrl-C"
     assert time.perf_counter() - t0 < 3.0
+
+
+# ---- limits of the int16 / int32 kernels, checked before anything is allocated ----------------------
+
+TOO_MANY_ROWS = np.empty((2**31, 0), dtype=np.float32)  # zero bytes: only the shape is too large
+TOO_MANY_COLUMNS = np.empty((0, 2**29 + 1), dtype=np.float32)
+ROWS_MESSAGE = "has 2147483648 rows; the kNN kernels index rows with int32, at most 2\\*\\*31-1"
+COLUMNS_MESSAGE = "has 536870913 columns; the int16 kNN kernels are exact up to 2\\*\\*29 columns"
+
+
+@pytest.mark.parametrize("call", [
+    lambda big, ok: _core.knn_graph(big, 1),
+    lambda big, ok: _core.knn_search(ok, big, 1),
+    lambda big, ok: _core.knn_pair(big, ok, 1),
+    lambda big, ok: _core.knn_pair(ok, big, 1),
+    lambda big, ok: _core.knn_reference(ok, big, 1, False),
+], ids=["graph", "search", "pair_a", "pair_b", "reference"])
+def test_rows_past_int32_are_rejected(call) -> None:
+    with pytest.raises(ValueError, match=ROWS_MESSAGE):
+        call(TOO_MANY_ROWS, np.empty((3, 0), dtype=np.float32))
+
+
+@pytest.mark.parametrize("call", [
+    lambda big, ok: _core.knn_graph(big, 1),
+    lambda big, ok: _core.knn_search(ok, big, 1),
+    lambda big, ok: _core.knn_pair(big, ok, 1),
+], ids=["graph", "search", "pair"])
+def test_columns_past_the_int32_accumulation_bound_are_rejected(call) -> None:
+    with pytest.raises(ValueError, match=COLUMNS_MESSAGE):
+        call(TOO_MANY_COLUMNS, np.empty((0, 2**29 + 1), dtype=np.float32))

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import labelgraph
-from labelgraph.distributed import knn_graph_out_of_core
-from labelgraph.distributed.out_of_core import CALL_OVERHEAD_BYTES, bytes_per_block_row
+from labelgraph.out_of_core import knn_graph_out_of_core
+from labelgraph.out_of_core import CALL_OVERHEAD_BYTES, bytes_per_block_row
 
 
 def _assert_same_graph(got: labelgraph.KnnGraph, want: labelgraph.KnnGraph) -> None:

@@ -86,7 +86,7 @@ def test_matches_reference_on_random_graphs(simd_level, n_classes, alpha):
     n = 300
     W = random_graph(rng, n, isolated=5)
     labels = some_labels(rng, n, n_classes, 30, skip=5)
-    got = labelgraph.propagate(W, labels, n_iter=15, temperature=0.2, alpha=alpha, n_classes=n_classes)
+    got = labelgraph.propagate(W, labels, max_iter=15, temperature=0.2, alpha=alpha, n_classes=n_classes)
     S = propagation_operator_reference(W, 0.2)
     want, _, _ = propagate_reference(S, labels, n_classes, 15, alpha)
     assert got.soft.dtype == np.float32 and got.soft.shape == (n, n_classes)
@@ -100,7 +100,7 @@ def test_matches_plain_loop_reference(simd_level):
     n, n_classes = 40, 3
     W = random_graph(rng, n, density=0.15, isolated=2)
     labels = some_labels(rng, n, n_classes, 6)
-    got = labelgraph.propagate(W, labels, n_iter=6, temperature=0.3, n_classes=n_classes)
+    got = labelgraph.propagate(W, labels, max_iter=6, temperature=0.3, n_classes=n_classes)
     np.testing.assert_allclose(got.soft, loop_reference(W, labels, n_classes, 0.3, 6), rtol=RTOL, atol=ATOL)
 
 
@@ -113,7 +113,7 @@ def test_alpha_form_matches_scikit_learn_label_spreading():
     W = random_graph(rng, n, density=0.1)
     W.data = np.abs(W.data) + 0.1  # positive weights, temperature=None
     labels = some_labels(rng, n, n_classes, 12)
-    got = labelgraph.propagate(W, labels, n_iter=25, temperature=None, alpha=alpha)
+    got = labelgraph.propagate(W, labels, max_iter=25, temperature=None, alpha=alpha)
     dense = W.toarray().astype(np.float64)
     model = LabelSpreading(kernel=lambda a, b: dense, alpha=alpha, max_iter=25, tol=0.0)
     with warnings.catch_warnings():
@@ -135,14 +135,14 @@ def test_knn_graph_operator_and_result_match_scipy(simd_level, symmetrize, norma
     prop = labelgraph.LabelPropagator(graph, temperature=0.05, symmetrize=symmetrize, normalization=normalization)
     S = propagation_operator_reference(graph.to_csr(), 0.05, symmetrize, normalization)
     np.testing.assert_allclose(prop.operator().toarray(), S.toarray(), rtol=1e-5, atol=1e-7)
-    got = prop.propagate(labels, n_iter=20)
+    got = prop.propagate(labels, max_iter=20)
     want, _, _ = propagate_reference(S, labels, 4, 20)
     np.testing.assert_allclose(got.soft, want, rtol=RTOL, atol=ATOL)
 
 
 def test_empty_rows_single_nonzero_and_tiny_n():
     W = sp.csr_array(np.array([[0, 0.5, 0], [0.5, 0, 0], [0, 0, 0]], dtype=np.float32))
-    got = labelgraph.propagate(W, np.array([1, -1, -1]), temperature=None, n_iter=3)
+    got = labelgraph.propagate(W, np.array([1, -1, -1]), temperature=None, max_iter=3)
     assert got.labels.tolist() == [1, 1, -1]
     assert got.unreached.tolist() == [False, False, True]
     one = labelgraph.propagate(sp.csr_array(np.zeros((1, 1), np.float32)), np.array([0]), temperature=None)
@@ -175,7 +175,7 @@ def test_tiny_temperature_with_an_outlier_stays_finite(normalization):
         np.testing.assert_allclose(S.sum(axis=1), 1.0, rtol=1e-5)
     labels = some_labels(rng, 200, 3, 20)
     labels[0] = -1
-    result = prop.propagate(labels, n_iter=30)
+    result = prop.propagate(labels, max_iter=30)
     assert np.isfinite(result.soft).all()
     if normalization == "row":
         assert not result.unreached[0]
@@ -202,7 +202,7 @@ def test_thread_counts_give_bitwise_equal_results(simd_level):
     rng = np.random.default_rng(SEED)
     W = random_graph(rng, 2000, density=0.005, isolated=3)
     labels = some_labels(rng, 2000, 10, 100)
-    runs = [labelgraph.propagate(W, labels, temperature=0.1, n_threads=t, tol=1e-7, n_iter=50) for t in (1, 2, 3)]
+    runs = [labelgraph.propagate(W, labels, temperature=0.1, n_threads=t, tol=1e-7, max_iter=50) for t in (1, 2, 3)]
     for other in runs[1:]:
         np.testing.assert_array_equal(other.soft, runs[0].soft)
         assert other.n_iter == runs[0].n_iter
@@ -213,11 +213,11 @@ def test_tol_stops_early_and_reports_iterations(alpha):
     rng = np.random.default_rng(SEED)
     W = random_graph(rng, 300, density=0.05)
     labels = some_labels(rng, 300, 3, 30)
-    got = labelgraph.propagate(W, labels, n_iter=500, temperature=0.2, tol=1e-5, alpha=alpha, accelerate=False)
+    got = labelgraph.propagate(W, labels, max_iter=500, temperature=0.2, tol=1e-5, alpha=alpha, accelerate=False)
     _, n_run, converged = propagate_reference(propagation_operator_reference(W, 0.2), labels, 3, 500, alpha, 1e-5)
     assert converged and got.converged
     assert got.n_iter < 500 and abs(got.n_iter - n_run) <= 1  # float32 vs float64 change at the threshold
-    full = labelgraph.propagate(W, labels, n_iter=7, temperature=0.2, alpha=alpha)
+    full = labelgraph.propagate(W, labels, max_iter=7, temperature=0.2, alpha=alpha)
     assert full.n_iter == 7 and not full.converged
 
 
@@ -225,16 +225,16 @@ def test_unreached_rows_are_reported_never_class_zero():
     # Two components: 0-1-2 (labeled) and 3-4 (no label); a path of 3 hops needs 3 iterations.
     W = sp.csr_array(sp.coo_array((np.ones(6, np.float32), ([0, 1, 1, 2, 3, 4], [1, 0, 2, 1, 4, 3])), shape=(5, 5)))
     labels = np.array([2, -1, -1, -1, -1])
-    short = labelgraph.propagate(W, labels, n_iter=1, temperature=None)
+    short = labelgraph.propagate(W, labels, max_iter=1, temperature=None)
     assert short.unreached.tolist() == [False, False, True, True, True]
     assert short.labels.tolist() == [2, 2, -1, -1, -1]
-    long = labelgraph.propagate(W, labels, n_iter=10, temperature=None)
+    long = labelgraph.propagate(W, labels, max_iter=10, temperature=None)
     assert long.unreached.tolist() == [False, False, False, True, True]
 
 
 def test_argmax_ties_go_to_the_lowest_class():
     W = sp.csr_array(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32))
-    got = labelgraph.propagate(W, np.array([1, -1, 0]), temperature=None, n_iter=1)
+    got = labelgraph.propagate(W, np.array([1, -1, 0]), temperature=None, max_iter=1)
     assert got.soft[1, 0] == got.soft[1, 1] > 0
     assert got.labels[1] == 0
 
@@ -244,10 +244,10 @@ def test_warm_start_from_init_matches_reference():
     W = random_graph(rng, 200)
     labels = some_labels(rng, 200, 4, 10)
     prop = labelgraph.LabelPropagator(W, 0.2)
-    first = prop.propagate(labels, n_iter=5)
+    first = prop.propagate(labels, max_iter=5)
     labels[rng.choice(np.flatnonzero(labels < 0), 10, replace=False)] = 3
     for alpha in (None, 0.7):
-        got = prop.propagate(labels, n_iter=5, init=first.soft, alpha=alpha)
+        got = prop.propagate(labels, max_iter=5, init=first.soft, alpha=alpha)
         want, _, _ = propagate_reference(propagation_operator_reference(W, 0.2), labels, 4, 5, alpha, init=first.soft)
         np.testing.assert_allclose(got.soft, want, rtol=RTOL, atol=ATOL)
 
@@ -255,7 +255,7 @@ def test_warm_start_from_init_matches_reference():
 def test_progress_is_reported_up_to_one():
     rng = np.random.default_rng(SEED)
     seen: list[float] = []
-    labelgraph.propagate(random_graph(rng, 100), some_labels(rng, 100, 2, 5), temperature=0.2, n_iter=4,
+    labelgraph.propagate(random_graph(rng, 100), some_labels(rng, 100, 2, 5), temperature=0.2, max_iter=4,
                          progress=seen.append)
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
 
@@ -298,7 +298,7 @@ def test_bfs_order_visits_every_node_once_and_neighbours_early():
     # Two components, the second reachable only from its own nodes: BFS restarts at the lowest unvisited.
     A = sp.csr_array(np.array([[0, 0, 1, 0, 0], [0, 0, 0, 0, 1], [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 1, 0, 0, 0]],
                               dtype=np.float32))
-    order = labelgraph._core.bfs_order(A.indptr.astype(np.int64), A.indices.astype(np.int32))
+    order = _core.bfs_order(A.indptr.astype(np.int64), A.indices.astype(np.int32))
     assert order.tolist() == [0, 2, 1, 4, 3]
 
 

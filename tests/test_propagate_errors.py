@@ -34,11 +34,34 @@ def run(graph=None, labels=LABELS, **kw):
         (np.array([[0, -1, 1, -1]]), ValueError, r"labels must have shape \(4,\)"),
         (np.array([0, -2, 1, -1]), ValueError, "below -1"),
         (np.array([-1, -1, -1, -1]), ValueError, "no labeled row"),
+        # A stray class id must not ask for a 10^9-class score matrix (terabytes).
+        (np.array([0, -1, 10**9, -1]), ValueError, r"labels.max\(\) \+ 1 \(the number of classes\)=1000000001"),
+        (np.array([0, -1, 2**40, -1]), ValueError, "number the classes from 0"),
+        # uint64 values past int64 must not wrap to -1 (unlabeled) or below.
+        (np.array([0, 2**64 - 1, 1, 2**63], dtype=np.uint64), ValueError, "number the classes from 0"),
     ],
 )
 def test_bad_labels(labels, error, match):
     with pytest.raises(error, match=match):
         run(labels=labels)
+
+
+def test_a_class_count_that_cannot_fit_in_memory_is_refused():
+    with pytest.raises(ValueError, match="n_classes=2147483647 classes over 4 rows needs about"):
+        run(n_classes=2**31 - 1)
+
+
+def test_uint_labels_are_read_as_classes():
+    got = run(labels=np.array([0, 1, 1, 0], dtype=np.uint64))
+    assert got.soft.shape == (4, 2)
+
+
+@pytest.mark.parametrize("progress", [1, "bar", object()])
+def test_a_progress_that_is_not_callable_is_named(progress):
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        run(progress=progress)
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        labelgraph.knn_graph(np.eye(4, dtype=np.float32) + 0.1, 2, progress=progress)
 
 
 def test_labels_at_or_above_n_classes():
@@ -48,7 +71,7 @@ def test_labels_at_or_above_n_classes():
 
 def test_no_labeled_row_is_allowed_with_init():
     init = np.ones((4, 2), np.float32)
-    assert run(labels=np.full(4, -1), init=init, n_iter=2).soft.shape == (4, 2)
+    assert run(labels=np.full(4, -1), init=init, max_iter=2).soft.shape == (4, 2)
 
 
 def mutated(**changes) -> sp.csr_array:
@@ -104,8 +127,8 @@ def test_temperature_overflowing_float64():
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"n_iter": -1}, ValueError, "n_iter must be in"),
-    ({"n_iter": 2.5}, TypeError, "n_iter must be an int"),
+    ({"max_iter": -1}, ValueError, "max_iter must be in"),
+    ({"max_iter": 2.5}, TypeError, "max_iter must be an int"),
     ({"alpha": 0.0}, ValueError, r"alpha must be in the open interval \(0, 1\)"),
     ({"alpha": 1.0}, ValueError, r"alpha must be in the open interval \(0, 1\)"),
     ({"alpha": float("nan")}, ValueError, "alpha must be in"),
@@ -125,8 +148,8 @@ def test_bad_options(kwargs, error, match):
     (np.ones((4, 3), np.float32), ValueError, r"init must have shape \(4, 2\)"),
     (np.ones((3, 2), np.float32), ValueError, r"init must have shape \(3, 2\)|init must have shape \(4, 2\)"),
     (np.ones(8, np.float32), ValueError, "init must have shape"),
-    (np.ones((4, 2), np.int64), TypeError, "init must be a float32 numpy array"),
-    ([[1.0, 0.0]] * 4, TypeError, "init must be a float32 numpy array"),
+    (np.ones((4, 2), np.int64), TypeError, "init must be a float32 array"),
+    ([["a", "b"]] * 4, TypeError, "init must be a float32 array"),
     (np.full((4, 2), np.nan, np.float32), ValueError, "init must be finite and >= 0"),
     (-np.ones((4, 2), np.float32), ValueError, "init must be finite and >= 0"),
 ])

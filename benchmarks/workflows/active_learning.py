@@ -23,20 +23,21 @@ from fmnist_cache import N_TRAIN, embeddings, graph
 
 import labelgraph
 from labelgraph.class_mass import class_mass_normalize
+from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.workflows import AnnotationSession, weighted_knn_classify
-from labelgraph.workflows.selection import kmeans_clusters
+from labelgraph.workflows.clusters import kmeans_clusters
 
 BUDGETS = (10, 20, 50, 100)
 STRATEGIES = ("random", "least_confidence", "margin", "entropy", "cluster_margin", "typiclust", "typiclust+cmn",
               "margin+cmn")
-TEMPERATURE, K = 0.02, 50
+TEMPERATURE, K = DEFAULT_TEMPERATURE, 50
 
 
 def run_strategy(g: labelgraph.KnnGraph, X: np.ndarray, y: np.ndarray, strategy: str, seed: int,
                  clusters: np.ndarray, alpha: float) -> dict[int, float]:
     strategy, _, cmn = strategy.partition("+")
     session = AnnotationSession(g, 10, temperature=TEMPERATURE, alpha=alpha, clusters=clusters, embeddings=X,
-                                seed=seed, class_prior="uniform" if cmn else None)
+                                random_state=seed, class_prior="uniform" if cmn else None)
     train, test = np.arange(N_TRAIN), np.arange(N_TRAIN, g.n)
     accuracy = {}
     while (session.labels >= 0).sum() < max(BUDGETS):
@@ -58,14 +59,14 @@ def random_baselines(g_all: labelgraph.KnnGraph, X: np.ndarray, y: np.ndarray,
         picked = order[:budget]
         labels = np.full(g_all.n, -1)
         labels[picked] = y[picked]
-        result = labelgraph.propagate(g_all, labels, 20, temperature=TEMPERATURE, n_classes=10)
+        result = labelgraph.propagate(g_all, labels, max_iter=20, temperature=TEMPERATURE, n_classes=10)
         lp_all[budget] = float(np.mean(result.labels[test] == y[test]))
         lp_cmn[budget] = float(np.mean(class_mass_normalize(result).labels[test] == y[test]))
         rows = np.concatenate([picked, test])
         g = labelgraph.knn_graph(np.ascontiguousarray(X[rows]), K)
         labels = np.full(rows.size, -1)
         labels[:budget] = y[picked]
-        result = labelgraph.propagate(g, labels, 20, temperature=TEMPERATURE, n_classes=10)
+        result = labelgraph.propagate(g, labels, max_iter=20, temperature=TEMPERATURE, n_classes=10)
         lp_small[budget] = float(np.mean(result.labels[budget:] == y[test]))
         pred = weighted_knn_classify(np.ascontiguousarray(X[test]), y[picked], train_embeddings=np.ascontiguousarray(X[picked]),
                                      k=min(K, budget), temperature=TEMPERATURE, n_classes=10)
@@ -85,7 +86,7 @@ def main() -> None:
     rows: dict[str, list[dict[int, float]]] = {name: [] for name in (*args.strategies, *baselines)}
     seconds: dict[str, float] = {name: 0.0 for name in args.strategies}
     for seed in args.seeds:
-        clusters, _ = kmeans_clusters(X, 20, seed, n_init=1)
+        clusters, _ = kmeans_clusters(X, 20, random_state=seed, n_init=1)
         for strategy in args.strategies:
             t = time.perf_counter()
             rows[strategy].append(run_strategy(g, X, y, strategy, seed, clusters, args.alpha))

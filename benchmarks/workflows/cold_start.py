@@ -19,16 +19,23 @@ import numpy as np
 from fmnist_cache import N_TRAIN, embeddings, graph
 
 import labelgraph
-from labelgraph.workflows import graph_smoothed_features, random_select, typiclust_select, usl_select
-from labelgraph.workflows.selection import kmeans_clusters
+from labelgraph.defaults import DEFAULT_TEMPERATURE
+from labelgraph.workflows import (
+    graph_smoothed_features,
+    kmeans_centre_select,
+    random_select,
+    typiclust_select,
+    usl_select,
+)
+from labelgraph.workflows.clusters import kmeans_clusters
 
-TEMPERATURE, N_ITER = 0.02, 20
+TEMPERATURE, MAX_ITER = DEFAULT_TEMPERATURE, 20
 
 
 def lp_test_accuracy(propagator: labelgraph.LabelPropagator, y: np.ndarray, picks: np.ndarray) -> float:
     labels = np.full(y.shape[0], -1, dtype=np.int64)
     labels[picks] = y[picks]
-    result = propagator.propagate(labels, N_ITER, n_classes=10)
+    result = propagator.propagate(labels, MAX_ITER, n_classes=10)
     return float(np.mean(result.labels[N_TRAIN:] == y[N_TRAIN:]))
 
 
@@ -49,15 +56,13 @@ def main() -> None:
     for budget in args.budgets:
         for seed in args.seeds:
             t = time.perf_counter()
-            cluster, centres = kmeans_clusters(X_train, budget, seed, n_init=3)
+            cluster, _ = kmeans_clusters(X_train, budget, random_state=seed, n_init=3)
             kmeans_seconds = time.perf_counter() - t
-            closeness = np.einsum("ij,ij->i", X_train, centres[cluster])
             t = time.perf_counter()
-            smoothed_cluster = kmeans_clusters(smoothed, budget, seed, n_init=3)[0]
+            smoothed_cluster = kmeans_clusters(smoothed, budget, random_state=seed, n_init=3)[0]
             smoothed_kmeans_seconds = time.perf_counter() - t
-            picks = {"random": lambda: random_select(N_TRAIN, budget, seed=seed),
-                     "kmeans_centre": lambda: np.array([np.flatnonzero(cluster == c)[np.argmax(closeness[cluster == c])]
-                                                        for c in range(budget)]),
+            picks = {"random": lambda: random_select(N_TRAIN, budget, random_state=seed),
+                     "kmeans_centre": lambda: kmeans_centre_select(X_train, budget, clusters=cluster),
                      "typiclust": lambda: typiclust_select(X_train, budget, clusters=cluster),
                      "typiclust_core": lambda: typiclust_select(X_train, budget, clusters=cluster, core_fraction=0.5),
                      "usl": lambda: usl_select(X_train, budget, graph=train_graph, clusters=cluster),

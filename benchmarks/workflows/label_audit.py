@@ -24,16 +24,12 @@ from cleanlab.rank import get_label_quality_scores
 from fmnist_cache import N_TRAIN, embeddings, graph
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from labelgraph.workflows import audit_labels
+from labelgraph.defaults import DEFAULT_TEMPERATURE
+from labelgraph.workflows import audit_labels, weighted_knn_probabilities
 
-T = 0.02
-
-
-def knn_vote(g, labels: np.ndarray, c: int = 10) -> np.ndarray:
-    w = np.exp((g.similarities.astype(np.float64) - 1.0) / T)
-    probs = np.zeros((g.n, c))
-    np.add.at(probs, (np.repeat(np.arange(g.n), g.k), labels[g.indices].ravel()), w.ravel())
-    probs = np.maximum(probs / probs.sum(axis=1, keepdims=True), 1e-6)
+def knn_vote(g, labels: np.ndarray) -> np.ndarray:
+    """Out-of-sample weighted-kNN probabilities (self excluded), floored at 1e-6 as cleanlab expects no zeros."""
+    probs = np.maximum(weighted_knn_probabilities(g, labels, temperature=DEFAULT_TEMPERATURE, n_classes=10), 1e-6)
     return probs / probs.sum(axis=1, keepdims=True)
 
 

@@ -21,11 +21,12 @@ import numpy as np
 from fmnist_cache import N_TRAIN, embeddings, graph
 
 import labelgraph
+from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.workflows import smooth_labels, weighted_knn_classify
 
-T = 0.02
+T = DEFAULT_TEMPERATURE
 K = 50
-N_ITER = 20
+MAX_ITER = 20
 
 
 def symmetric_noise(y: np.ndarray, fraction: float, seed: int, c: int = 10) -> np.ndarray:
@@ -43,7 +44,7 @@ def sklearn_spreading(X: np.ndarray, noisy: np.ndarray, rows: int, seed: int) ->
 
     pick = np.sort(np.random.default_rng(seed).choice(X.shape[0], size=rows, replace=False)) if rows < X.shape[0] \
         else np.arange(X.shape[0])
-    model = LabelSpreading(kernel="knn", n_neighbors=K, max_iter=N_ITER)
+    model = LabelSpreading(kernel="knn", n_neighbors=K, max_iter=MAX_ITER)
     t = time.perf_counter()
     model.fit(X[pick], noisy[pick])
     return time.perf_counter() - t, pick, model.transduction_
@@ -60,7 +61,8 @@ def main() -> None:
     Xtr, Xte = np.ascontiguousarray(X[:N_TRAIN]), np.ascontiguousarray(X[N_TRAIN:])
     g = graph("train", slice(0, N_TRAIN))
     t = time.perf_counter()
-    qi, qs = labelgraph.knn_search(Xte, Xtr, K)
+    found = labelgraph.knn_search(Xte, Xtr, K)
+    qi, qs = found.indices, found.similarities
     print(f"test->train search: {time.perf_counter() - t:.1f} s")
     test_graph = labelgraph.KnnGraph(qi, qs)
 
@@ -72,10 +74,10 @@ def main() -> None:
     for noise in args.noise:
         for seed in args.seeds:
             noisy = symmetric_noise(y, noise, seed)
-            plain = smooth_labels(g, noisy, method="plain", n_iter=N_ITER, temperature=T, true_labels=y)
-            ours = smooth_labels(g, noisy, n_iter=N_ITER, temperature=T, true_labels=y)
+            plain = smooth_labels(g, noisy, method="plain", max_iter=MAX_ITER, temperature=T, true_labels=y)
+            ours = smooth_labels(g, noisy, max_iter=MAX_ITER, temperature=T, true_labels=y)
             t = time.perf_counter()
-            smooth_labels(g, noisy, n_iter=N_ITER, temperature=T)
+            smooth_labels(g, noisy, max_iter=MAX_ITER, temperature=T)
             ours_s = time.perf_counter() - t
             r = dict(noise=noise, seed=seed, noisy=acc(noisy), plain=acc(plain.labels), hard=acc(ours.labels),
                      soft=acc(ours.soft), alpha=ours.alpha, eta=ours.noise_estimate, seconds=ours_s,
@@ -113,9 +115,9 @@ def main() -> None:
         seconds, pick, transduction = sklearn_spreading(Xtr, noisy, args.sklearn_rows, 0)
         sub = labelgraph.knn_graph(np.ascontiguousarray(Xtr[pick]), K) if pick.size < N_TRAIN else g
         t = time.perf_counter()
-        ours = smooth_labels(sub, noisy[pick], n_iter=N_ITER, temperature=T)
+        ours = smooth_labels(sub, noisy[pick], max_iter=MAX_ITER, temperature=T)
         ours_s = time.perf_counter() - t
-        print(f"\nLabelSpreading(kernel='knn', n_neighbors={K}, max_iter={N_ITER}) on {pick.size} rows, 20% noise: "
+        print(f"\nLabelSpreading(kernel='knn', n_neighbors={K}, max_iter={MAX_ITER}) on {pick.size} rows, 20% noise: "
               f"fit {seconds:.1f} s, wrong labels {100 * np.mean(transduction != y[pick]):.1f}%; "
               f"smooth_labels on the same rows (graph given): {ours_s:.2f} s, "
               f"wrong labels {100 * np.mean(ours.labels != y[pick]):.1f}%")

@@ -1,5 +1,6 @@
 // Bindings of the kNN kernels: validate shapes at the boundary, release the GIL, dispatch.
 #include <algorithm>
+#include <string>
 
 #include "bindings.hpp"
 #include "labelgraph/knn.hpp"
@@ -14,6 +15,21 @@ py::dict stats_dict(const KnnStats& s) {
   d["rows_refined"] = s.rows_refined;
   d["kernel"] = s.kernel;
   return d;
+}
+
+// A 2-D float32 matrix within the kernels' limits: rows indexed with int32, at most
+// kMaxKnnColumns columns (the int32 accumulation bound). Checked before any output is allocated.
+const float* knn_matrix(const py::array& a, const char* name) {
+  const float* data = input_data<float>(a, name);
+  if (a.ndim() != 2) throw py::value_error(std::string(name) + " must be 2-D");
+  if (a.shape(0) > kMaxKnnRows)
+    throw py::value_error(std::string(name) + " has " + std::to_string(a.shape(0)) +
+                          " rows; the kNN kernels index rows with int32, at most 2**31-1");
+  if (a.shape(1) > kMaxKnnColumns)
+    throw py::value_error(std::string(name) + " has " + std::to_string(a.shape(1)) +
+                          " columns; the int16 kNN kernels are exact up to 2**29 columns: reduce the dimension "
+                          "(e.g. PCA)");
+  return data;
 }
 
 KnnOptions options_from(int64_t k, int64_t tile_rows, int64_t margin, int n_threads) {
@@ -31,8 +47,7 @@ void register_knn(py::module_& m) {
   m.def(
       "knn_graph",
       [](const py::array& X, int64_t k, int64_t tile_rows, int64_t margin, int n_threads, const py::object& progress) {
-        const float* x = input_data<float>(X, "X");
-        if (X.ndim() != 2) throw py::value_error("X must be 2-D");
+        const float* x = knn_matrix(X, "X");
         const int64_t n = X.shape(0), d = X.shape(1);
         if (k < 1 || k > n - 1) throw py::value_error("k must be in [1, n - 1]");
         py::array_t<int32_t> index({n, k});
@@ -51,10 +66,9 @@ void register_knn(py::module_& m) {
       "knn_search",
       [](const py::array& Q, const py::array& X, int64_t k, int64_t tile_rows, int64_t margin, int n_threads,
          const py::object& progress) {
-        const float* q = input_data<float>(Q, "queries");
-        const float* x = input_data<float>(X, "X");
-        if (Q.ndim() != 2 || X.ndim() != 2 || Q.shape(1) != X.shape(1))
-          throw py::value_error("queries and X must be 2-D with the same number of columns");
+        const float* q = knn_matrix(Q, "queries");
+        const float* x = knn_matrix(X, "X");
+        if (Q.shape(1) != X.shape(1)) throw py::value_error("queries and X must be 2-D with the same number of columns");
         const int64_t nq = Q.shape(0), n = X.shape(0), d = X.shape(1);
         if (k < 1 || k > n) throw py::value_error("k must be in [1, n]");
         py::array_t<int32_t> index({nq, k});
@@ -73,10 +87,9 @@ void register_knn(py::module_& m) {
       "knn_pair",
       [](const py::array& A, const py::array& B, int64_t k, int64_t tile_rows, int64_t margin, int n_threads,
          const py::object& progress) {
-        const float* a = input_data<float>(A, "A");
-        const float* b = input_data<float>(B, "B");
-        if (A.ndim() != 2 || B.ndim() != 2 || A.shape(1) != B.shape(1))
-          throw py::value_error("A and B must be 2-D with the same number of columns");
+        const float* a = knn_matrix(A, "A");
+        const float* b = knn_matrix(B, "B");
+        if (A.shape(1) != B.shape(1)) throw py::value_error("A and B must be 2-D with the same number of columns");
         const int64_t na = A.shape(0), nb = B.shape(0), d = A.shape(1);
         if (k < 1) throw py::value_error("k must be >= 1");
         const int64_t ka = std::min(k, nb), kb = std::min(k, na);
@@ -97,8 +110,9 @@ void register_knn(py::module_& m) {
   m.def(
       "knn_reference",
       [](const py::array& Q, const py::array& X, int64_t k, bool exclude_self) {
-        const float* q = input_data<float>(Q, "queries");
-        const float* x = input_data<float>(X, "X");
+        const float* q = knn_matrix(Q, "queries");
+        const float* x = knn_matrix(X, "X");
+        if (Q.shape(1) != X.shape(1)) throw py::value_error("queries and X must be 2-D with the same number of columns");
         const int64_t nq = Q.shape(0), n = X.shape(0), d = X.shape(1);
         if (k < 1 || k > n - (exclude_self ? 1 : 0)) throw py::value_error("k out of range");
         py::array_t<int32_t> index({nq, k});

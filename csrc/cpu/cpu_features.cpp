@@ -3,9 +3,12 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include "labelgraph/common.hpp"
 
@@ -44,19 +47,35 @@ SimdLevel detect() {
 SimdLevel detect() { return SimdLevel::scalar; }
 #endif
 
-SimdLevel level_from_env(SimdLevel detected) {
-  const char* env = std::getenv("LABELGRAPH_SIMD");
-  if (env == nullptr || *env == '\0') return detected;
-  try {
-    const SimdLevel wanted = parse_simd_level(env);
-    return wanted < detected ? wanted : detected;
-  } catch (const std::invalid_argument&) {
-    return detected;  // an unknown value must not break import; build_info() shows the level used
-  }
-}
+// The LABELGRAPH_SIMD cap, read once. An unknown value is not ignored: the level stays unset
+// and every kernel call raises the error (build_info() reports it) until set_simd_level() sets one.
+struct ActiveLevel {
+  std::atomic<int> level{0};
+  std::atomic<bool> env_invalid{false};
+  std::string env_value;  // "" when unset
+  std::string env_error;
 
-std::atomic<int>& active_level_storage() {
-  static std::atomic<int> level{static_cast<int>(level_from_env(detected_simd_level()))};
+  ActiveLevel() {
+    const SimdLevel detected = detected_simd_level();
+    const char* env = std::getenv("LABELGRAPH_SIMD");
+    env_value = env ? env : "";
+    SimdLevel wanted = detected;
+    if (!env_value.empty()) {
+      try {
+        wanted = std::min(parse_simd_level(env_value), detected);  // capped: never above the CPU
+      } catch (const std::invalid_argument&) {
+        env_invalid = true;
+        env_error = "LABELGRAPH_SIMD='" + env_value +
+                    "' is not a SIMD level; set it to one of scalar, avx2, avx512, avx512_vnni (any case), "
+                    "or unset it";
+      }
+    }
+    level = static_cast<int>(wanted);
+  }
+};
+
+ActiveLevel& active_level_storage() {
+  static ActiveLevel level;
   return level;
 }
 
@@ -67,14 +86,27 @@ SimdLevel detected_simd_level() {
   return level;
 }
 
-SimdLevel active_simd_level() { return static_cast<SimdLevel>(active_level_storage().load()); }
+SimdLevel active_simd_level() {
+  const ActiveLevel& a = active_level_storage();
+  if (a.env_invalid.load()) fail(a.env_error);
+  return static_cast<SimdLevel>(a.level.load());
+}
+
+std::string simd_env_value() { return active_level_storage().env_value; }
+
+std::string simd_env_error() {
+  const ActiveLevel& a = active_level_storage();
+  return a.env_invalid.load() ? a.env_error : std::string();
+}
 
 void set_simd_level(SimdLevel level) {
   if (level > detected_simd_level()) {
     fail(std::string("simd level '") + simd_level_name(level) + "' is not supported by this CPU (it has '" +
          simd_level_name(detected_simd_level()) + "')");
   }
-  active_level_storage().store(static_cast<int>(level));
+  ActiveLevel& a = active_level_storage();
+  a.level.store(static_cast<int>(level));
+  a.env_invalid.store(false);  // an explicit level replaces an unusable LABELGRAPH_SIMD
 }
 
 const char* simd_level_name(SimdLevel level) {
@@ -88,11 +120,11 @@ const char* simd_level_name(SimdLevel level) {
 }
 
 SimdLevel parse_simd_level(const std::string& name) {
-  if (name == "scalar") return SimdLevel::scalar;
-  if (name == "avx2") return SimdLevel::avx2;
-  if (name == "avx512") return SimdLevel::avx512;
-  if (name == "avx512_vnni") return SimdLevel::avx512_vnni;
-  fail("unknown simd level '" + name + "'; use one of scalar, avx2, avx512, avx512_vnni");
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+  for (const SimdLevel level : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512, SimdLevel::avx512_vnni})
+    if (lower == simd_level_name(level)) return level;
+  fail("unknown simd level '" + name + "'; use one of scalar, avx2, avx512, avx512_vnni (any case)");
 }
 
 int resolve_threads(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }

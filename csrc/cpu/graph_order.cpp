@@ -41,20 +41,26 @@ PermutedCsr permute_csr(const CsrView& g, const double* values, const int64_t* o
   for (int64_t r = 0; r < n; ++r) out.indptr[r + 1] = out.indptr[r] + (g.indptr[order[r] + 1] - g.indptr[order[r]]);
   out.indices.resize(static_cast<size_t>(out.indptr[n]));
   out.values.resize(static_cast<size_t>(out.indptr[n]));
+  // Each thread's row buffer is sized for the longest row before the region: nothing inside it
+  // allocates (an exception escaping an OpenMP region would terminate the process).
+  int64_t longest = 0;
+  for (int64_t i = 0; i < n; ++i) longest = std::max(longest, g.indptr[i + 1] - g.indptr[i]);
+  std::vector<std::pair<int32_t, double>> rows(static_cast<size_t>(threads * longest));
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<std::pair<int32_t, double>> row;
+    std::pair<int32_t, double>* row = rows.data() + omp_get_thread_num() * longest;
 #pragma omp for schedule(dynamic, 1024)
     for (int64_t r = 0; r < n; ++r) {
-      const int64_t old = order[r];
-      row.clear();
-      for (int64_t p = g.indptr[old]; p < g.indptr[old + 1]; ++p)
-        row.emplace_back(int32_t(new_of_old[g.indices[p]]), values[p]);
-      std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      const int64_t old = order[r], len = g.indptr[old + 1] - g.indptr[old];
+      for (int64_t e = 0; e < len; ++e) {
+        const int64_t p = g.indptr[old] + e;
+        row[e] = {int32_t(new_of_old[g.indices[p]]), values[p]};
+      }
+      std::sort(row, row + len, [](const auto& a, const auto& b) { return a.first < b.first; });
       int64_t q = out.indptr[r];
-      for (const auto& [col, value] : row) {
-        out.indices[q] = col;
-        out.values[q++] = value;
+      for (int64_t e = 0; e < len; ++e) {
+        out.indices[q] = row[e].first;
+        out.values[q++] = row[e].second;
       }
     }
   }

@@ -2,9 +2,10 @@
 //
 // Method. Rows are normalised and quantised to int16 (q = round(32767 * x / |x|)). Integer dot
 // products are exact, so tile results do not depend on blocking, threads or ISA, and int16
-// multiply-add (vpmaddwd) runs 1.5-2x the MACs/cycle of float32 FMA. Each row keeps its top
-// k + margin candidates by quantised score; they are re-scored exactly (double dot products of the
-// caller's float32 rows) and a per-row certificate proves no true top-k neighbour was dropped:
+// multiply-add (vpmaddwd) runs more MACs/cycle than float32 FMA (benchmarks/knn_RESULTS.md). Each
+// row keeps its top k + margin candidates by quantised score; they are re-scored exactly (double
+// dot products of the caller's float32 rows) and a per-row certificate proves no true top-k
+// neighbour was dropped:
 // with |cos - q_i.q_j / S^2| <= eps_ij, every true neighbour has quantised score >= A_k - 2 eps,
 // so if the worst kept candidate A_K < A_k - 2 eps nothing was lost. Rows that fail are recomputed
 // with a threshold instead of a fixed candidate count (rare: exact duplicates, near ties).
@@ -16,6 +17,8 @@
 #include <limits>
 #include <memory>
 #include <vector>
+
+#include "labelgraph/cpu_features.hpp"
 
 namespace labelgraph::detail {
 
@@ -50,6 +53,7 @@ constexpr MicroKernel kAvx512VnniKernel{12, 32, microkernel_avx512_vnni, "avx512
 // Kernel for the active SIMD level. A SIMD kernel that fails a self-test against a plain loop
 // (run once, on first use) is never used: the next level down is taken.
 const MicroKernel& select_microkernel();
+const MicroKernel& select_microkernel_for(SimdLevel level);  // the kernel `level` would select
 
 template <class T>
 struct AlignedDeleter {

@@ -2,6 +2,7 @@
 // quantisation error of each row (the certificate in knn_rescore.cpp is built from it).
 #include <omp.h>
 
+#include <climits>
 #include <cmath>
 #include <numeric>
 #include <sstream>
@@ -9,6 +10,7 @@
 
 #include "knn_internal.hpp"
 #include "labelgraph/common.hpp"
+#include "labelgraph/knn.hpp"
 
 namespace labelgraph::detail {
 namespace {
@@ -22,9 +24,19 @@ std::string list_rows(const std::vector<int64_t>& rows) {
   return out.str();
 }
 
+static_assert(23171LL * 23171LL >= kMaxKnnColumns, "sqrt(kMaxKnnColumns) < 23171");
+static_assert((2LL * 32767 + 23171) * (2LL * 32767 + 23171) <= 4LL * INT32_MAX,
+              "(S + sqrt(kMaxKnnColumns) / 2)^2 must fit in int32");
+static_assert(kQuantScale == 32767.0, "the bound above is written for S = 32767");
+
 }  // namespace
 
 QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, const MicroKernel& mk, int n_threads) {
+  if (d > kMaxKnnColumns)
+    fail("X has " + std::to_string(d) + " columns; the int16 kNN kernels are exact up to 2**29 columns: "
+         "reduce the dimension (e.g. PCA)");
+  if (n > kMaxKnnRows)
+    fail("X has " + std::to_string(n) + " rows; the kNN kernels index rows with int32, at most 2**31-1");
   QuantizedRows out;
   out.n = n;
   out.d = d;
@@ -41,12 +53,14 @@ QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, const MicroKer
   const int64_t n_panels = out.n_pad / panel;
   std::vector<char> bad(static_cast<size_t>(n), 0);  // 1: zero row, 2: NaN or inf
   double err_max = 0.0;
+  // One row of int16 per thread, allocated before the region (nothing inside it may throw).
+  std::vector<int16_t> scratch(static_cast<size_t>(n_threads * out.d2 * 2));
 #pragma omp parallel for schedule(static) num_threads(n_threads) reduction(max : err_max)
   for (int64_t pi = 0; pi < n_panels; ++pi) {
-    std::vector<int16_t> q(static_cast<size_t>(out.d2 * 2));
+    int16_t* q = scratch.data() + omp_get_thread_num() * out.d2 * 2;
     for (int64_t r = 0; r < panel; ++r) {
       const int64_t i = pi * panel + r;
-      std::fill(q.begin(), q.end(), int16_t(0));
+      std::fill(q, q + out.d2 * 2, int16_t(0));
       if (i < n) {
         const float* x = X + i * d;
         double sq = 0.0;
@@ -62,6 +76,13 @@ QuantizedRows quantize_rows(const float* X, int64_t n, int64_t d, const MicroKer
             const double u = double(x[p]) * inv;  // |u| <= 1 up to rounding, so |v| <= S
             // Round to nearest even by the 1.5 * 2^52 trick: no libm call on the baseline ISA.
             const double v = (u * kQuantScale + kRoundMagic) - kRoundMagic;
+            // Clamped to [-S, S], S = 32767: -32768 never occurs, so a vpmaddwd pair sum is at most
+            // 2 S^2 < 2^31. Overflow bound of the int32 sums (all microkernels, any blocking): with
+            // |u| = 1 and each coordinate rounded by at most 1/2, |q_i| <= S + sqrt(d) / 2, so by
+            // Cauchy-Schwarz every partial sum of q_i . q_j over any set of coordinates is at most
+            // (S + sqrt(d) / 2)^2 in absolute value. For d <= kMaxKnnColumns = 2^29, sqrt(d) < 23171
+            // and (2 S + 23171)^2 <= 4 INT32_MAX (the static_asserts below), so no sum overflows and
+            // no score reaches INT32_MIN (the thresholds subtract 1 from a kept score).
             q[p] = int16_t(v > kQuantScale ? kQuantScale : (v < -kQuantScale ? -kQuantScale : v));
             const double e = u - double(q[p]) / kQuantScale;
             err += e * e;

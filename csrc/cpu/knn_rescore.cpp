@@ -29,15 +29,18 @@ Uncertified certify_and_rescore(const RowSource& queries, const RowSource& base,
   const double S2 = kQuantScale * kQuantScale;
   std::vector<int64_t> threshold(static_cast<size_t>(nq), INT64_MIN);  // INT64_MIN: certified
 
+  // Per-thread buffers allocated before the region: nothing inside it may throw.
+  std::vector<std::pair<int32_t, int32_t>> cand_all(static_cast<size_t>(n_threads * K));  // (quantised score, index)
+  std::vector<std::pair<float, int32_t>> exact_all(static_cast<size_t>(n_threads * K));
 #pragma omp parallel num_threads(n_threads)
   {
-    std::vector<std::pair<int32_t, int32_t>> cand(static_cast<size_t>(K));  // (quantised score, index)
-    std::vector<std::pair<float, int32_t>> exact(static_cast<size_t>(K));
+    std::pair<int32_t, int32_t>* cand = cand_all.data() + omp_get_thread_num() * K;
+    std::pair<float, int32_t>* exact = exact_all.data() + omp_get_thread_num() * K;
 #pragma omp for schedule(dynamic, 256)
     for (int64_t i = 0; i < nq; ++i) {
       const int32_t cnt = heaps.count[i];
       for (int32_t e = 0; e < cnt; ++e) cand[e] = {heaps.key[i * K + e], heaps.index[i * K + e]};
-      std::sort(cand.begin(), cand.begin() + cnt,
+      std::sort(cand, cand + cnt,
                 [](auto x, auto y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
       // |cos - q_i.q_j / S^2| <= e_i + (1 + e_i) e_j + 1e-7 (float32 rounding of the result); 1e-6 is slack.
       const double e_i = queries.q->err[i];
@@ -54,7 +57,7 @@ Uncertified certify_and_rescore(const RowSource& queries, const RowSource& base,
         exact[m] = {exact_similarity(queries, i, base, cand[m].second), cand[m].second};
         ++m;
       }
-      std::partial_sort(exact.begin(), exact.begin() + k, exact.begin() + m,
+      std::partial_sort(exact, exact + k, exact + m,
                         [](auto x, auto y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
       for (int64_t t = 0; t < k; ++t) {
         out_index[i * k + t] = exact[t].second;

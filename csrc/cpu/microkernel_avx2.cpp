@@ -1,8 +1,7 @@
 // AVX2 int16 microkernel (6 x 16): vpmaddwd + vpaddd, 12 accumulators, hand-allocated registers.
 //
 // Inline assembly because GCC spills this 16-register kernel (12 accumulators, 2 B vectors, the
-// broadcast and the product) to the stack, which halves its speed. Measured on Zen 3: 21 int16
-// MACs/cycle against 14 for the best float32 FMA kernel of the same shape.
+// broadcast and the product) to the stack; the measurements are in benchmarks/knn_RESULTS.md.
 #include <immintrin.h>
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // AVX-512 int16 microkernels (12 x 32): vpmaddwd + vpaddd (AVX512BW) and vpdpwssd (AVX512-VNNI).
 // Intrinsics: 32 registers leave the compiler room for 24 accumulators, 2 B vectors and the
-// broadcast. Not run on the development machines (no AVX-512 there); select_microkernel() checks
-// each against the scalar kernel before first use and falls back if they disagree.
+// broadcast. Not every test machine has AVX-512: select_microkernel() checks each against the
+// scalar kernel before first use and falls back if they disagree.
 #include <immintrin.h>
 
 #include <cstdint>

@@ -17,7 +17,7 @@ int32_t low16(int32_t w) { return static_cast<int16_t>(static_cast<uint16_t>(uin
 int32_t high16(int32_t w) { return static_cast<int16_t>(static_cast<uint16_t>(uint32_t(w) >> 16)); }
 
 // Runs `kernel` on random panels and checks every product against a plain loop, then checks
-// the threshold flag. Guards the kernels no development machine can run.
+// the threshold flag. Guards the kernels a test machine may not run.
 bool agrees_with_loop(const MicroKernel& kernel) {
   constexpr int64_t kSteps = 19;
   std::mt19937 rng(12345);
@@ -72,7 +72,9 @@ const MicroKernel* checked(const MicroKernel& kernel) {
 
 }  // namespace
 
-const MicroKernel& select_microkernel() {
+const MicroKernel& select_microkernel() { return select_microkernel_for(active_simd_level()); }
+
+const MicroKernel& select_microkernel_for(SimdLevel level) {
 #if defined(LABELGRAPH_X86)
   static std::once_flag once;
   static const MicroKernel *avx2 = nullptr, *avx512 = nullptr, *vnni = nullptr;
@@ -82,10 +84,11 @@ const MicroKernel& select_microkernel() {
     if (cpu >= SimdLevel::avx512) avx512 = checked(kAvx512Kernel);
     if (cpu >= SimdLevel::avx512_vnni) vnni = checked(kAvx512VnniKernel);
   });
-  const SimdLevel level = active_simd_level();
   if (level >= SimdLevel::avx512_vnni && vnni) return *vnni;
   if (level >= SimdLevel::avx512 && avx512) return *avx512;
   if (level >= SimdLevel::avx2 && avx2) return *avx2;
+#else
+  (void)level;
 #endif
   return kScalarKernel;
 }
@@ -94,4 +97,5 @@ const MicroKernel& select_microkernel() {
 
 namespace labelgraph {
 std::string knn_kernel_name() { return detail::select_microkernel().name; }
+std::string knn_kernel_name_for(SimdLevel level) { return detail::select_microkernel_for(level).name; }
 }  // namespace labelgraph

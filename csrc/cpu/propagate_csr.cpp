@@ -40,8 +40,8 @@ bool close_rows(const float* got, const float* want, int64_t width) {
 }
 
 // True if `sweep` matches the scalar sweep on a small random graph, for every padded width, both
-// update forms, a Chebyshev weight and the row-list mode. Guards the sweeps no development
-// machine can run (AVX-512): one that disagrees is never selected.
+// update forms, a Chebyshev weight and the row-list mode. Guards the sweeps a test machine may
+// not run (AVX-512): one that disagrees is never selected.
 bool agrees_with_scalar(detail::SweepFn sweep) {
   constexpr int64_t n = 37, degree = 5;
   std::mt19937 rng(777);
@@ -97,16 +97,19 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
 }
 #endif
 
-Sweep select_sweep() {
+Sweep select_sweep(SimdLevel level) {
 #if defined(LABELGRAPH_X86)
   static const bool avx512_ok = detected_simd_level() >= SimdLevel::avx512 && agrees_with_scalar(detail::sweep_avx512);
   static const bool avx2_ok = detected_simd_level() >= SimdLevel::avx2 && agrees_with_scalar(detail::sweep_avx2);
-  const SimdLevel level = active_simd_level();
   if (level >= SimdLevel::avx512 && avx512_ok) return {detail::sweep_avx512, "avx512"};
   if (level >= SimdLevel::avx2 && avx2_ok) return {detail::sweep_avx2, "avx2"};
+#else
+  (void)level;
 #endif
   return {detail::sweep_scalar, "scalar"};
 }
+
+Sweep select_sweep() { return select_sweep(active_simd_level()); }
 
 // First row of each of `parts` ranges of about equal cost(i) = indptr[i] + i.
 std::vector<int64_t> balanced_row_starts(const CsrView& g, int parts) {
@@ -130,6 +133,7 @@ std::vector<int64_t> balanced_row_starts(const CsrView& g, int parts) {
 detail::SweepFn detail::best_sweep() { return select_sweep().fn; }
 
 std::string spmm_kernel_name() { return select_sweep().name; }
+std::string spmm_kernel_name_for(SimdLevel level) { return select_sweep(level).name; }
 
 int64_t propagation_row_width(int64_t n_classes) { return detail::padded_width(n_classes); }
 
@@ -256,11 +260,14 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   }
   if (error) std::rethrow_exception(error);
 
-  // Scores back in the caller's order, with the argmax and the unreached flag in the same pass.
+  // Scores back in the caller's order, with the argmax and the unreached flag in the same pass
+  // (none without `out`: the caller reads the final buffer itself).
   const float* y = buffers[final_buffer];
   int nonfinite = 0;
+  if (out.soft) {
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(| : nonfinite)
-  for (int64_t i = 0; i < n; ++i) nonfinite |= !write_result_row(y + i * width, c, order ? order[i] : i, out);
+    for (int64_t i = 0; i < n; ++i) nonfinite |= !write_result_row(y + i * width, c, order ? order[i] : i, out);
+  }
   return PropagateStats{iterations, converged, nonfinite == 0, sweep.name, final_buffer};
 }
 

@@ -29,8 +29,8 @@ namespace labelgraph {
 namespace {
 
 // Fixed, so the answer does not depend on the thread count. More blocks spread the work over more
-// threads but send more pushes across (half of them at 8 blocks on an 8-D 10-NN graph); on 2 cores,
-// 4 blocks ran 1% labeled updates faster than 2 or 8.
+// threads but send more pushes across; the choice is measured in benchmarks/propagation_RESULTS.md
+// ("Push blocks").
 constexpr int kBlocks = 4;
 
 // Pushes per block and round: a round ends at most every block_rows / 16 pushes (and 4096), so a
@@ -192,10 +192,15 @@ class PushRun {
     auto spread = [&] { return changed > limits.changed_rows && stats.pushes >= limits.pushes_before_spread; };
     while (pending() && stats.rounds < limits.rounds && !spread() && stats.pushes < limits.pushes) {
       ++stats.rounds;
+      // Queues and messages grow inside the regions: an allocation failure is rethrown after them
+      // (y and the residuals are then inconsistent: the caller drops its state).
+      ParallelErrors errors;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-      for (int b = 0; b < kBlocks; ++b) drain(blocks_[b]);
+      for (int b = 0; b < kBlocks; ++b) errors.run([&] { drain(blocks_[b]); });
+      errors.rethrow();
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-      for (int b = 0; b < kBlocks; ++b) deliver(blocks_[b]);
+      for (int b = 0; b < kBlocks; ++b) errors.run([&] { deliver(blocks_[b]); });
+      errors.rethrow();
 
       stats.pushes = changed = 0;
       for (const Block& b : blocks_) {
@@ -251,11 +256,12 @@ PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* depen
                                    std::vector<int64_t>& touched, int n_threads) {
   if (!state.ready) state.start(y, dependants.n, n_classes, width, n_threads);
   PushRun run(dependants, dependant_weights, width, float(alpha), float(tol), y, state);
-  // A label moves its row's target from (1 - alpha) e_previous (or 0) to (1 - alpha) e_new.
+  // A label moves its row's target from (1 - alpha) e_previous (or 0: no label before) to
+  // (1 - alpha) e_new (or 0: the label was removed); the pushes spread the negative part as well.
   const float target = float(1.0 - alpha);
   for (size_t q = 0; q < seeds.size(); ++q) {
     if (previous_labels[q] >= 0) run.add_target(seeds[q], previous_labels[q], -target);
-    run.add_target(seeds[q], seed_labels[q], target);
+    if (seed_labels[q] >= 0) run.add_target(seeds[q], seed_labels[q], target);
   }
   return run.run(limits, resolve_threads(n_threads), touched);
 }

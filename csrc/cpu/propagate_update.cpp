@@ -32,31 +32,36 @@ class ActiveRows {
     for (int64_t i = 0; i < n; ++i) stamp_[i].store(0, std::memory_order_relaxed);
   }
 
-  // Dependants (transpose rows) of `changed`; rows `frozen` says never change (clamped labels)
-  // are left out.
+  // Dependants (transpose rows) of `changed`, and the rows of `also` themselves; rows `frozen`
+  // says never change (clamped labels) are left out.
   template <class Frozen>
-  const std::vector<int64_t>& wake(const std::vector<int64_t>& changed, const int64_t* t_indptr,
-                                   const int32_t* t_indices, Frozen&& frozen) {
+  const std::vector<int64_t>& wake(const std::vector<int64_t>& changed, const std::vector<int64_t>& also,
+                                   const int64_t* t_indptr, const int32_t* t_indices, Frozen&& frozen) {
     ++epoch_;
     const int64_t count = int64_t(changed.size());
     const int threads = count >= kParallelWakeRows ? int(local_.size()) : 1;
     clear_local();  // OpenMP may run fewer threads than asked: no list may keep a stale row
+    // A plain (relaxed) store, not a compare-exchange: two threads may both claim a row, and the
+    // sort below drops the copy; the large-set path reads the stamps instead.
+    auto claim = [&](std::vector<int64_t>& mine, int64_t i) {
+      if (stamp_[i].load(std::memory_order_relaxed) == epoch_ || frozen(i)) return;
+      stamp_[i].store(epoch_, std::memory_order_relaxed);
+      mine.push_back(i);
+    };
+    for (int64_t i : also) claim(local_[0], i);
+    ParallelErrors errors;  // the lists grow inside the region
 #pragma omp parallel num_threads(threads)
     {
       std::vector<int64_t>& mine = local_[size_t(omp_get_thread_num())];
-      // A plain (relaxed) store, not a compare-exchange: two threads may both claim a row, and
-      // the sort below drops the copy; the large-set path reads the stamps instead.
-      auto claim = [&](int64_t i) {
-        if (stamp_[i].load(std::memory_order_relaxed) == epoch_ || frozen(i)) return;
-        stamp_[i].store(epoch_, std::memory_order_relaxed);
-        mine.push_back(i);
-      };
 #pragma omp for schedule(static)
       for (int64_t k = 0; k < count; ++k) {
-        const int64_t j = changed[size_t(k)];
-        for (int64_t p = t_indptr[j]; p < t_indptr[j + 1]; ++p) claim(t_indices[p]);
+        errors.run([&] {
+          const int64_t j = changed[size_t(k)];
+          for (int64_t p = t_indptr[j]; p < t_indptr[j + 1]; ++p) claim(mine, t_indices[p]);
+        });
       }
     }
+    errors.rethrow();
     int64_t claimed = 0;  // at least the set's size: a row two threads claimed counts twice
     for (const auto& part : local_) claimed += int64_t(part.size());
     rows_.clear();
@@ -69,8 +74,9 @@ class ActiveRows {
         std::vector<int64_t>& mine = local_[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n_; ++i)
-          if (stamp_[i].load(std::memory_order_relaxed) == epoch_) mine.push_back(i);
+          if (stamp_[i].load(std::memory_order_relaxed) == epoch_) errors.run([&] { mine.push_back(i); });
       }
+      errors.rethrow();
       for (const auto& part : local_) rows_.insert(rows_.end(), part.begin(), part.end());
     } else {
       for (const auto& part : local_) rows_.insert(rows_.end(), part.begin(), part.end());
@@ -110,16 +116,19 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
     }
   };
 
-  // A new label fixes its row.
-  std::vector<int64_t> changed;
+  // A new (or changed) label fixes its row, which wakes its dependants; a row whose label was
+  // removed is free again: the first sweep recomputes it, and its dependants once it moves.
+  std::vector<int64_t> changed, freed;
   for (int64_t s : seeds) {
     if (labels[s] >= 0) {
       float* row = y + s * width;
       std::fill(row, row + width, 0.0f);
       row[labels[s]] = 1.0f;
       touch(s);
+      changed.push_back(s);
+    } else {
+      freed.push_back(s);
     }
-    changed.push_back(s);
   }
   ActiveRows active_rows(g.n, threads);
   auto frozen = [&](int64_t i) { return labels[i] >= 0; };  // clamped rows never change
@@ -130,8 +139,9 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
   const detail::SweepFn sweep = detail::best_sweep();
   std::vector<float> row_change;
   int64_t sweeps = 0;
-  for (; sweeps < max_iter && !changed.empty(); ++sweeps) {
-    const std::vector<int64_t>& active = active_rows.wake(changed, t_indptr, t_indices, frozen);
+  for (; sweeps < max_iter && !(changed.empty() && freed.empty()); ++sweeps) {
+    const std::vector<int64_t>& active = active_rows.wake(changed, freed, t_indptr, t_indices, frozen);
+    freed.clear();
     const int64_t m = int64_t(active.size());
     // Past this size full SIMD sweeps are cheaper than the bookkeeping: hand over, y consistent.
     needs_full_sweeps = m > dense_limit;

@@ -31,31 +31,31 @@ double row_logsumexp(const double* x, int64_t count) {
 
 }  // namespace
 
-void propagation_weights_cpu(const CsrView& g, const double* log_w, Normalization normalization, int n_threads,
-                             float* out) {
-  const int threads = resolve_threads(n_threads);
-  std::vector<double> log_degree(g.n);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < g.n; ++i)
-    log_degree[i] = row_logsumexp(log_w + g.indptr[i], g.indptr[i + 1] - g.indptr[i]);
+void log_degrees_cpu(const int64_t* indptr, int64_t n_rows, const double* log_w, int n_threads, double* out) {
+#pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static)
+  for (int64_t i = 0; i < n_rows; ++i) out[i] = row_logsumexp(log_w + indptr[i], indptr[i + 1] - indptr[i]);
+}
 
+void normalize_log_weights_cpu(const CsrView& rows, const double* log_w, const double* row_log_degree,
+                               const double* col_log_degree, Normalization normalization, int n_threads,
+                               float* out) {
   // Symmetric entries above FLT_MAX need an edge i->j whose reverse row j is far lighter (only a
   // non-symmetric W); the first such edge (lowest row) is reported instead of storing inf.
   const double max_exponent = std::log(double(FLT_MAX));
-  int64_t bad_row = g.n;
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : bad_row)
-  for (int64_t i = 0; i < g.n; ++i) {
-    const double li = log_degree[i];
-    for (int64_t p = g.indptr[i]; p < g.indptr[i + 1]; ++p) {
+  int64_t bad_row = rows.n;
+#pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static) reduction(min : bad_row)
+  for (int64_t i = 0; i < rows.n; ++i) {
+    const double li = row_log_degree[i];
+    for (int64_t p = rows.indptr[i]; p < rows.indptr[i + 1]; ++p) {
       if (log_w[p] == kNegInf) {  // zero weight (temperature=None); also covers an isolated row
         out[p] = 0.0f;
         continue;
       }
       double exponent;
       if (normalization == Normalization::row) {
-        exponent = log_w[p] - li;  // <= 0 by construction
+        exponent = log_w[p] - li;  // <= 0 when li is this row's logsumexp
       } else {
-        const double lj = log_degree[g.indices[p]];
+        const double lj = col_log_degree[rows.indices[p]];
         exponent = (lj == kNegInf) ? std::numeric_limits<double>::infinity() : log_w[p] - 0.5 * li - 0.5 * lj;
       }
       if (exponent > max_exponent) {
@@ -66,13 +66,24 @@ void propagation_weights_cpu(const CsrView& g, const double* log_w, Normalizatio
       out[p] = float(std::exp(exponent));
     }
   }
-  if (bad_row < g.n) {
+  if (bad_row < rows.n) {
     std::ostringstream msg;
-    msg << "normalization='symmetric' overflows float32 at row " << bad_row
-        << ": it has an edge to a row of far smaller (or zero) degree, which only a non-symmetric graph has; "
-           "pass symmetrize='max' or 'mean', or normalization='row'";
+    if (normalization == Normalization::row)
+      msg << "normalization='row' overflows float32 at row " << bad_row
+          << ": its row_log_degree is far below the logsumexp of its log weights; pass the row's log degree";
+    else
+      msg << "normalization='symmetric' overflows float32 at row " << bad_row
+          << ": it has an edge to a row of far smaller (or zero) degree, which only a non-symmetric graph has; "
+             "pass symmetrize='max' or 'mean', or normalization='row'";
     fail(msg.str());
   }
+}
+
+void propagation_weights_cpu(const CsrView& g, const double* log_w, Normalization normalization, int n_threads,
+                             float* out) {
+  std::vector<double> log_degree(static_cast<size_t>(g.n));
+  log_degrees_cpu(g.indptr, g.n, log_w, n_threads, log_degree.data());
+  normalize_log_weights_cpu(g, log_w, log_degree.data(), log_degree.data(), normalization, n_threads, out);
 }
 
 }  // namespace labelgraph

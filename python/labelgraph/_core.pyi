@@ -11,6 +11,8 @@ def build_info() -> dict[str, Any]: ...
 def set_simd_level(level: str) -> None: ...
 def simd_levels_available() -> list[str]: ...
 def spmm_kernel_name() -> str: ...
+def knn_kernel_for_level(level: str) -> str: ...
+def spmm_kernel_for_level(level: str) -> str: ...
 def knn_graph(
     X: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1, n_threads: int = 0,
     progress: Progress = None,
@@ -28,16 +30,51 @@ def knn_pair(
 def knn_reference(
     queries: npt.NDArray[np.float32], X: npt.NDArray[np.float32], k: int, exclude_self: bool
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def log_degrees(
+    indptr: npt.NDArray[np.int64], log_w: npt.NDArray[np.float64], n_threads: int = 0
+) -> npt.NDArray[np.float64]: ...
+def normalize_log_weights(
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], log_w: npt.NDArray[np.float64],
+    row_log_degree: npt.NDArray[np.float64], col_log_degree: npt.NDArray[np.float64], normalization: str,
+    n_threads: int = 0,
+) -> npt.NDArray[np.float32]: ...
 def propagation_weights(
     indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], log_w: npt.NDArray[np.float64],
     normalization: str, n_threads: int = 0,
 ) -> npt.NDArray[np.float32]: ...
+
+PropagateResult = tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_], int, bool, bool, str
+]
+ResultArrays = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+
+class PreparedOperator:
+    """A validated normalised CSR operator with reusable iteration buffers."""
+
+    def __init__(
+        self, indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], values: npt.NDArray[np.float32],
+        order: npt.NDArray[np.int64] | None = None, symmetric: bool = False,
+    ) -> None: ...
+    def propagate(
+        self, labels: npt.NDArray[np.int32], n_classes: int, init: npt.NDArray[np.float32] | None = None,
+        n_iter: int = 20, alpha: float = -1.0, tol: float = 0.0, n_threads: int = 0, progress: Progress = None,
+        accelerate: bool = True,
+    ) -> PropagateResult: ...
+    def update(
+        self, rows: npt.NDArray[np.int64], classes: npt.NDArray[np.int32], n_classes: int, alpha: float = -1.0,
+        tol: float = 1e-4, max_iter: int = 200, dense_rows: int = -1, n_threads: int = 0,
+        out: ResultArrays | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32] | None, int]: ...
+    @property
+    def has_state(self) -> bool: ...
+    def labels(self) -> npt.NDArray[np.int32]: ...
+
 def propagate_csr(
     indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], values: npt.NDArray[np.float32],
     labels: npt.NDArray[np.int32], n_classes: int, init: npt.NDArray[np.float32] | None = None,
     order: npt.NDArray[np.int64] | None = None, n_iter: int = 20, alpha: float = -1.0, tol: float = 0.0,
     n_threads: int = 0, progress: Progress = None,
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_], int, bool, bool, str]: ...
+) -> PropagateResult: ...
 def bfs_order(indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]: ...
 def permute_csr(
     indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], values: npt.NDArray[np.float64],

@@ -46,8 +46,7 @@ def class_mass_normalize(result: PropagationResult, prior: Any = "uniform",
     rows), times the total mass so scores keep their scale; ``labels`` are the new argmax (ties to the
     lower class), unreached rows stay -1. A class that reaches more rows than its share (a label
     sitting in a dense region, or more labels than its share) no longer outvotes the others in the
-    rows between them. On Fashion-MNIST (PCA-256, k=50) the uniform prior raises LP test accuracy
-    from 100 random labels from 70.9% to 72.3% (``benchmarks/workflows/active_learning.py``).
+    rows between them (measured gains: ``benchmarks/workflows/RESULTS.md``, "Active learning").
 
     Args:
         result: a propagation's result.

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labelgraph._validation import positive_int
+
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_INSTALL_HINT = (
     "Fashion-MNIST is not installed; install the Debian package with "
@@ -129,7 +131,8 @@ def pixel_embeddings(images: np.ndarray, pca_dim: int | None = None) -> np.ndarr
     """Embed images as their centred, L2-normalised pixel vectors (optionally PCA-reduced).
 
     Centring by the mean image removes the part every image shares, so cosine similarity
-    compares what differs (about 86.6% 10-NN accuracy on Fashion-MNIST, shared/data/README).
+    compares what differs (the kNN accuracy this gives on Fashion-MNIST:
+    benchmarks/workflows/RESULTS.md, "Pixel embeddings").
 
     Args:
         images: ``[n, ...]`` array of any numeric dtype (e.g. ``[n, 28, 28]`` uint8).
@@ -141,14 +144,17 @@ def pixel_embeddings(images: np.ndarray, pca_dim: int | None = None) -> np.ndarr
         the mean image stays all-zero (its direction is undefined); drop it before a kNN.
     """
     images = np.asarray(images)
+    if images.dtype == np.bool_ or images.dtype.kind not in "iuf":
+        raise TypeError(f"images must be a numeric array (e.g. uint8 grey levels); got dtype {images.dtype}")
     if images.ndim < 2 or images.shape[0] == 0:
         raise ValueError(f"images must be [n, ...] with n >= 1; got shape {images.shape}")
     flat = images.reshape(images.shape[0], -1).astype(np.float64)
+    if not np.isfinite(flat).all():
+        raise ValueError("images must be finite; replace the NaN or inf pixels (or drop those images)")
     centred = flat - flat.mean(axis=0)
     if pca_dim is not None:
         limit = min(centred.shape)
-        if isinstance(pca_dim, bool) or not isinstance(pca_dim, (int, np.integer)) or not 1 <= pca_dim <= limit:
-            raise ValueError(f"pca_dim must be an int in [1, {limit}] (min of rows and pixels); got {pca_dim!r}")
+        pca_dim = positive_int(pca_dim, "pca_dim", high=limit, hint="at most the number of rows and of pixels")
         # Right singular vectors of the centred data are the principal directions.
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         centred = centred @ vt[:pca_dim].T

@@ -2,53 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
 
 from labelgraph import _core
 from labelgraph._dispatch import resolve_device
-from labelgraph._validation import embedding_matrix, optional_positive_int, positive_int
+from labelgraph._validation import embedding_matrix, optional_positive_int, positive_int, progress_callback
+from labelgraph.knn_results import KnnGraph, KnnSearchResult
+from labelgraph.out_of_core import knn_graph_out_of_core
 
 ProgressCallback = Callable[[float], None]
-
-
-@dataclass(frozen=True)
-class KnnGraph:
-    """The k nearest neighbours of every row of a matrix, self excluded.
-
-    Attributes:
-        indices: ``[n, k]`` int32, neighbour row numbers, each row by decreasing similarity,
-            equal similarities by increasing index.
-        similarities: ``[n, k]`` float32 cosine similarities, matching ``indices``.
-        stats: how the kernel ran (tile rows, candidates per row, rows refined, microkernel).
-    """
-
-    indices: np.ndarray
-    similarities: np.ndarray
-    stats: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def n(self) -> int:
-        """Number of rows (nodes)."""
-        return int(self.indices.shape[0])
-
-    @property
-    def k(self) -> int:
-        """Neighbours per row."""
-        return int(self.indices.shape[1])
-
-    def to_csr(self) -> sp.csr_matrix:
-        """The graph as an ``[n, n]`` scipy CSR matrix of similarities (sorted column indices)."""
-        n, k = self.indices.shape
-        csr = sp.csr_matrix(
-            (self.similarities.ravel().copy(), self.indices.ravel().copy(), np.arange(0, n * k + 1, k, dtype=np.int64)),
-            shape=(n, n),
-        )
-        csr.sort_indices()
-        return csr
 
 
 def knn_graph(
@@ -59,10 +23,8 @@ def knn_graph(
     n_threads: int | None = None,
     progress: ProgressCallback | None = None,
     device: str = "cpu",
-    client: Any = None,
-    block_rows: int | None = None,
     memory_budget: int | None = None,
-) -> Any:
+) -> KnnGraph:
     """Exact top-k cosine neighbours of every row of ``X`` among the other rows.
 
     Rows are normalised inside the kernel (``X`` is not modified). The result equals a float64
@@ -81,16 +43,13 @@ def knn_graph(
         n_threads: OpenMP threads; default: all (``OMP_NUM_THREADS``).
         progress: called with the fraction done, from the calling thread, between tiles.
         device: "cpu" (CUDA kernels come with a CUDA build).
-        client: a ``dask.distributed.Client``: build the graph on that cluster (also implied by a
-            dask array ``X``); see :func:`labelgraph.distributed.knn_graph_dask`.
-        block_rows: rows per block on Dask (default: the dask array's row chunks; for a numpy
-            ``X``, blocks enough for about two pair tasks per worker thread).
-        memory_budget: bytes: stream ``X`` (e.g. ``np.load(path, mmap_mode='r')``) in blocks so
-            this call stays within the budget; see :func:`labelgraph.distributed.knn_graph_out_of_core`.
+        memory_budget: bytes: stream ``X`` (a ``.npy`` path, or e.g. ``np.load(path, mmap_mode='r')``)
+            in blocks so this call stays within the budget; see
+            :func:`labelgraph.out_of_core.knn_graph_out_of_core`. On a Dask cluster use
+            :func:`labelgraph.distributed.knn_graph`.
 
     Returns:
-        KnnGraph with ``indices`` ``[n, k]`` int32 and ``similarities`` ``[n, k]`` float32; on Dask
-        a :class:`labelgraph.distributed.DaskKnnGraph` (the same, as dask arrays on the cluster).
+        KnnGraph with ``indices`` ``[n, k]`` int32 and ``similarities`` ``[n, k]`` float32.
 
     Example:
         >>> import numpy as np, labelgraph
@@ -99,23 +58,11 @@ def knn_graph(
         >>> g.indices.shape, g.to_csr().nnz
         ((1000, 10), 10000)
     """
-    if client is not None or block_rows is not None or type(X).__module__.startswith("dask."):
-        from labelgraph.distributed import knn_graph_dask
-        from labelgraph.distributed._dask_input import default_block_rows, rows_on_cluster
-
-        if memory_budget is not None:
-            raise ValueError("memory_budget is for one machine; on Dask each worker's memory limit applies: "
-                             "pass either client/a dask array or memory_budget")
-        if isinstance(X, np.ndarray):  # numpy rows shipped to the cluster in blocks
-            rows = default_block_rows(client, len(X)) if block_rows is None else positive_int(block_rows, "block_rows")
-            X, block_rows = rows_on_cluster(client, X, rows), None
-        return knn_graph_dask(X, k, client=client, block_rows=block_rows, tile_rows=tile_rows, n_threads=n_threads)
+    resolve_device(device, X)
+    progress = progress_callback(progress)
     if memory_budget is not None:
-        from labelgraph.distributed import knn_graph_out_of_core
-
         return knn_graph_out_of_core(X, k, memory_budget=memory_budget, tile_rows=tile_rows, n_threads=n_threads,
                                      progress=progress)
-    resolve_device(device, X)
     X = embedding_matrix(X, "X")
     n = X.shape[0]
     if n < 2:
@@ -137,7 +84,7 @@ def knn_search(
     n_threads: int | None = None,
     progress: ProgressCallback | None = None,
     device: str = "cpu",
-) -> tuple[np.ndarray, np.ndarray]:
+) -> KnnSearchResult:
     """Exact top-k cosine neighbours in ``X`` of each row of ``queries``.
 
     Same contract as :func:`knn_graph` (exact float32 cosine, ties to the lower index,
@@ -149,16 +96,17 @@ def knn_search(
         k: neighbours per query, ``1 <= k <= n``.
 
     Returns:
-        ``(indices, similarities)``: ``[nq, k]`` int32 and ``[nq, k]`` float32.
+        KnnSearchResult with ``indices`` ``[nq, k]`` int32 and ``similarities`` ``[nq, k]`` float32.
 
     Example:
         >>> import numpy as np, labelgraph
         >>> X = np.eye(4, dtype=np.float32)
-        >>> idx, sim = labelgraph.knn_search(X[:2], X, k=1)
-        >>> idx.ravel().tolist(), sim.ravel().tolist()
+        >>> found = labelgraph.knn_search(X[:2], X, k=1)
+        >>> found.indices.ravel().tolist(), found.similarities.ravel().tolist()
         ([0, 1], [1.0, 1.0])
     """
     resolve_device(device, queries, X)
+    progress = progress_callback(progress)
     queries = embedding_matrix(queries, "queries")
     X = embedding_matrix(X, "X")
     if queries.shape[1] != X.shape[1]:
@@ -169,4 +117,4 @@ def knn_search(
         queries, X, k, tile_rows=optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1),
         n_threads=optional_positive_int(n_threads, "n_threads"), progress=progress,
     )
-    return indices, sims
+    return KnnSearchResult(indices, sims)

@@ -7,24 +7,26 @@ from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from labelgraph import _core
+from labelgraph._edge_weights import is_symmetric, log_weights, rcm_order, symmetrize_log
 from labelgraph._validation import (
     choice,
     csr_graph,
+    label_changes,
     optional_positive_int,
+    progress_callback,
     propagation_call,
     temperature_value,
 )
-from labelgraph.graph import KnnGraph
+from labelgraph.defaults import DEFAULT_TEMPERATURE
+from labelgraph.knn_results import KnnGraph
 
 ProgressCallback = Callable[[float], None]
 
 # From this many nodes on, reorder="auto" renumbers breadth-first: Y (64 bytes a node for up to 16
 # classes) outgrows the L2 cache, and in the caller's order a gather is a cache miss.
 AUTO_REORDER_MIN_ROWS = 50_000
-_LOG2 = float(np.log(2.0))
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class PropagationResult:
             clamped mode).
         labels: ``[n]`` int64 argmax of ``soft`` (ties to the lowest class), -1 where unreached.
         unreached: ``[n]`` bool, True for rows whose scores are all zero: no label reached them
-            within ``n_iter`` steps (or, at very small temperatures, every path weight flushed to 0).
+            within ``max_iter`` steps (or, at very small temperatures, every path weight flushed to 0).
         n_iter: iterations actually run.
         converged: True when ``tol > 0`` and no row moved by more than tol (relative) in the last iteration.
     """
@@ -46,75 +48,6 @@ class PropagationResult:
     unreached: np.ndarray
     n_iter: int
     converged: bool
-
-
-def _sorted_csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
-    """CSR arrays of COO triplets without duplicates, sorted by (row, column)."""
-    order = np.argsort(rows * n + cols, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return indptr, cols[order].astype(np.int32), values[order]
-
-
-def _symmetrize_log(indptr: np.ndarray, indices: np.ndarray, log_w: np.ndarray, n: int, how: str) -> tuple[np.ndarray, ...]:
-    """Symmetrise log-weights: max(a_ij, a_ji) or log((w_ij + w_ji) / 2), a missing edge being weight 0.
-
-    Staying in the log domain keeps exp(s/T) from overflowing before normalisation.
-    """
-    keep = log_w > -np.inf  # zero weights are missing edges for both rules
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))[keep]
-    cols = indices.astype(np.int64)[keep]
-    log_w = log_w[keep]
-    key = np.concatenate([rows * n + cols, cols * n + rows])
-    both = np.concatenate([log_w, log_w])
-    order = np.argsort(key, kind="stable")
-    key, both = key[order], both[order]
-    first = np.ones(key.shape[0], dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    starts = np.flatnonzero(first)
-    if starts.size == 0:
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0)
-    # Each (i, j) appears once per direction it is stored in: groups of 1 or 2 (a diagonal entry
-    # pairs with itself, which both rules leave unchanged).
-    if how == "max":
-        merged = np.maximum.reduceat(both, starts)
-    else:
-        merged = np.logaddexp.reduceat(both, starts) - _LOG2
-    ukey = key[starts]
-    return _sorted_csr(ukey // n, ukey % n, merged, n)
-
-
-def _rcm_order(indptr: np.ndarray, indices: np.ndarray, n: int) -> np.ndarray:
-    """Reverse Cuthill-McKee order of the symmetrised pattern: new row r is old row order[r]."""
-    pattern = sp.csr_array((np.ones(indices.shape[0], dtype=np.int8), indices, indptr), shape=(n, n))
-    pattern = (pattern + pattern.T).tocsr()
-    return np.ascontiguousarray(reverse_cuthill_mckee(pattern, symmetric_mode=True), dtype=np.int64)
-
-
-def _log_weights(data: np.ndarray, temperature: float | None, indptr: np.ndarray) -> np.ndarray:
-    """log W in float64: s / T, or log(w) for weights (zero weights give -inf)."""
-    if temperature is None:
-        if np.any(data < 0):
-            row = int(np.searchsorted(indptr, int(np.flatnonzero(data < 0)[0]), side="right") - 1)
-            raise ValueError(f"graph has negative weights (row {row}); with temperature=None the values must be "
-                             "weights >= 0; pass a temperature to treat them as similarities")
-        with np.errstate(divide="ignore"):
-            return np.log(data.astype(np.float64))
-    with np.errstate(over="ignore"):  # reported below with the fix
-        log_w = data.astype(np.float64) / temperature
-    if not np.isfinite(log_w).all():
-        raise ValueError(f"graph values / temperature overflow float64 (temperature={temperature}); use a larger temperature")
-    return log_w
-
-
-def _is_symmetric(indptr: np.ndarray, indices: np.ndarray, log_w: np.ndarray, n: int) -> bool:
-    """True if the CSR (values ``log_w``, sorted column indices) equals its transpose exactly."""
-    if n == 0:
-        return True
-    T = sp.csr_array((log_w, indices, indptr), shape=(n, n)).T.tocsr()
-    T.sort_indices()
-    return (np.array_equal(T.indptr, indptr) and np.array_equal(T.indices, indices)
-            and np.array_equal(T.data, log_w))
 
 
 class LabelPropagator:
@@ -151,7 +84,7 @@ class LabelPropagator:
         >>> X = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
         >>> prop = labelgraph.LabelPropagator(labelgraph.knn_graph(X, k=10), temperature=0.1)
         >>> labels = np.full(200, -1); labels[:4] = [0, 1, 2, 0]
-        >>> result = prop.propagate(labels, n_iter=20)
+        >>> result = prop.propagate(labels, max_iter=20)
         >>> result.soft.shape, result.labels.shape
         ((200, 3), (200,))
     """
@@ -159,7 +92,7 @@ class LabelPropagator:
     def __init__(
         self,
         graph: KnnGraph | sp.csr_matrix | sp.csr_array,
-        temperature: float | None = 0.01,
+        temperature: float | None = DEFAULT_TEMPERATURE,
         *,
         symmetrize: str = "none",
         normalization: str = "symmetric",
@@ -176,18 +109,18 @@ class LabelPropagator:
             graph = graph.to_csr()
         indptr, indices, data = csr_graph(graph, "graph")
         n = int(graph.shape[0])
-        log_w = _log_weights(data, temperature, indptr)
+        log_w = log_weights(data, temperature, indptr)
         # A symmetric W gives S real eigenvalues in [-1, 1]: the alpha form may then be accelerated.
-        self.symmetric = symmetrize != "none" or (not from_knn and _is_symmetric(indptr, indices, log_w, n))
+        self.symmetric = symmetrize != "none" or (not from_knn and is_symmetric(indptr, indices, log_w, n))
         if symmetrize != "none":
-            indptr, indices, log_w = _symmetrize_log(indptr, indices, log_w, n, symmetrize)
+            indptr, indices, log_w = symmetrize_log(indptr, indices, log_w, n, symmetrize)
         if reorder == "auto":
             reorder = "bfs" if n >= AUTO_REORDER_MIN_ROWS else None
         self._order: np.ndarray | None = None
         if reorder is not None:
             indptr = np.ascontiguousarray(indptr, dtype=np.int64)
             indices = np.ascontiguousarray(indices, dtype=np.int32)
-            self._order = _core.bfs_order(indptr, indices) if reorder == "bfs" else _rcm_order(indptr, indices, n)
+            self._order = _core.bfs_order(indptr, indices) if reorder == "bfs" else rcm_order(indptr, indices, n)
             indptr, indices, log_w = _core.permute_csr(indptr, indices, np.ascontiguousarray(log_w, dtype=np.float64),
                                                        self._order, self._n_threads)
         self._indptr = np.ascontiguousarray(indptr, dtype=np.int64)
@@ -204,6 +137,8 @@ class LabelPropagator:
         self.symmetrize = symmetrize
         self.normalization = normalization
         self.reorder = reorder
+        self._saved: _SavedPropagation | None = None
+        self._state_intact = True
 
     @property
     def nnz(self) -> int:
@@ -231,13 +166,13 @@ class LabelPropagator:
 
     def propagate(
         self,
-        labels: np.ndarray,
-        n_iter: int = 20,
+        labels: Any,
+        max_iter: int = 20,
         *,
         alpha: float | None = None,
         tol: float = 0.0,
         n_classes: int | None = None,
-        init: np.ndarray | None = None,
+        init: Any = None,
         progress: ProgressCallback | None = None,
         accelerate: bool = True,
     ) -> PropagationResult:
@@ -246,10 +181,13 @@ class LabelPropagator:
         Clamped (``alpha=None``): ``Y <- S Y``, labeled rows reset to one-hot after every step.
         Zhou et al. (``alpha`` in (0, 1)): ``Y <- alpha S Y + (1 - alpha) Y0``, no reset.
 
+        The labels and the result are kept: :meth:`update` continues from them.
+
         Args:
             labels: ``[n]`` integers, -1 for unlabeled rows, else a class in ``[0, n_classes)``.
                 At least one labeled row is required unless ``init`` is given (ValueError).
-            n_iter: maximum iterations, >= 0 (0 returns the initial Y).
+            max_iter: most iterations, >= 0 (0 returns the initial Y); with ``tol=0`` exactly
+                this many are run.
             alpha: None for the clamped update, or the Zhou et al. alpha in (0, 1).
             tol: > 0 stops once no row moved in one iteration by more than ``tol`` times its
                 largest score (a relative rule: rows far from every label hold tiny scores
@@ -260,57 +198,131 @@ class LabelPropagator:
             progress: called with the fraction of iterations done, from the calling thread.
             accelerate: run the alpha form to its fixed point by Chebyshev sweeps (Golub & Varga)
                 when ``tol > 0`` and W is symmetric (``symmetrize="max"/"mean"``, or a symmetric
-                matrix given): the same fixed point in about half the sweeps at alpha 0.9 (the
-                error falls by 0.63 per sweep instead of 0.9). A fixed ``n_iter`` with ``tol=0``
-                always runs plain steps, whose iterates are the paper's.
+                matrix given): the same fixed point in fewer sweeps. A fixed ``max_iter`` with
+                ``tol=0`` always runs plain steps, whose iterates are the paper's.
 
         Returns:
             PropagationResult with ``soft`` ``[n, n_classes]`` float32, ``labels`` ``[n]`` int64
             (-1 for unreached rows), ``unreached`` ``[n]`` bool, ``n_iter`` and ``converged``.
         """
-        labels, n_iter, alpha, tol, n_classes, init = propagation_call(labels, self.n, n_iter, alpha, tol, n_classes, init)
+        labels, max_iter, alpha, tol, n_classes, init = propagation_call(labels, self.n, max_iter, alpha, tol,
+                                                                         n_classes, init)
+        progress = progress_callback(progress)
+        if not isinstance(accelerate, (bool, np.bool_)):
+            raise TypeError(f"accelerate must be True or False; got {type(accelerate).__name__}")
+        self._saved = None  # a failed call leaves nothing for update() to continue
         soft, hard, unreached, iterations, converged, finite, _ = self._operator.propagate(
-            labels.astype(np.int32), n_classes, init=init, n_iter=n_iter, alpha=-1.0 if alpha is None else alpha,
+            labels.astype(np.int32), n_classes, init=init, n_iter=max_iter, alpha=-1.0 if alpha is None else alpha,
             tol=tol, n_threads=self._n_threads, progress=progress,
             accelerate=bool(accelerate) and alpha is not None and tol > 0,
         )
         if not finite:
             raise ValueError("propagation diverged (inf in the scores): with a non-symmetric graph the symmetric "
                              "operator can amplify; pass symmetrize='max' or 'mean', or normalization='row'")
-        return PropagationResult(soft, hard, unreached, int(iterations), bool(converged))
+        result = PropagationResult(soft, hard, unreached, int(iterations), bool(converged))
+        self._saved = _SavedPropagation(labels, n_classes, alpha, tol, max_iter, result)
+        return result
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """``[n]`` int64 labels the last :meth:`propagate` / :meth:`update` used (a copy), or None."""
+        return None if self._saved is None else self._saved.labels.copy()
+
+    def update(self, indices: Any, classes: Any) -> PropagationResult:
+        """Continue the last :meth:`propagate` after labels change at ``indices``, incrementally.
+
+        Only the rows the change reaches are recomputed, to the same ``tol``, ``alpha`` and
+        ``n_classes`` as that call (``max_iter`` bounds the work per update): residual pushes in the
+        alpha form, sweeps over the rows whose inputs moved in the clamped form, full sweeps
+        (warm-started) once the change spreads over a large part of the graph. A class of -1
+        removes the label of that row; a labeled row given a new class is relabelled; a row
+        repeated within one call takes its last class.
+
+        The result's arrays are those of the previous result, updated in place (no copy of the
+        ``[n, c]`` scores per update): copy them to keep a snapshot. If this call raises, the
+        labels stay as they were, and the next call recomputes from scratch if the saved state
+        could have changed.
+
+        Pushes stop on the same per-row rule as full sweeps but leave every row's residual just
+        under it; along paths those add up, so an update ends further from the fixed point than
+        a cold run to the same ``tol`` (benchmarks/test_bench_session.py measures by how much).
+
+        Args:
+            indices: ``[m]`` row numbers.
+            classes: ``[m]`` classes in ``[0, n_classes)``, or -1 to remove a label.
+
+        Returns:
+            The updated :class:`PropagationResult`; ``n_iter``: rounds of pushes (alpha form) or
+            sweeps (clamped form), plus any full sweeps that took over.
+        """
+        saved = self._saved
+        if saved is None:
+            raise ValueError("update() continues a propagation: call propagate(labels, ..., tol=...) first")
+        if saved.tol <= 0:
+            raise ValueError("update() continues a propagation run to a tolerance; the last propagate() ran a fixed "
+                             "max_iter with tol=0: call propagate(labels, ..., tol=1e-3) first")
+        indices, classes = label_changes(indices, classes, self.n, saved.n_classes)
+        labels = saved.labels.copy()
+        labels[indices] = classes
+        if not self._state_intact:  # a failed update may have left the C++ state half-changed
+            self._state_intact = True
+            return self.propagate(labels, saved.max_iter, alpha=saved.alpha, tol=saved.tol, n_classes=saved.n_classes)
+        result = saved.result
+        try:
+            _, _, sweeps = self._operator.update(
+                indices, classes.astype(np.int32), saved.n_classes, alpha=-1.0 if saved.alpha is None else saved.alpha,
+                tol=saved.tol, max_iter=saved.max_iter, n_threads=self._n_threads,
+                out=(result.soft, result.labels, result.unreached))
+        except BaseException:
+            self._state_intact = False
+            raise
+        updated = PropagationResult(result.soft, result.labels, result.unreached, int(sweeps), int(sweeps) < saved.max_iter)
+        self._saved = _SavedPropagation(labels, saved.n_classes, saved.alpha, saved.tol, saved.max_iter, updated)
+        return updated
+
+
+@dataclass(frozen=True)
+class _SavedPropagation:
+    """What :meth:`LabelPropagator.update` continues: the last call's labels, settings and result."""
+
+    labels: np.ndarray
+    n_classes: int
+    alpha: float | None
+    tol: float
+    max_iter: int
+    result: PropagationResult
 
 
 def propagate(
     graph: KnnGraph | sp.csr_matrix | sp.csr_array,
-    labels: np.ndarray,
-    n_iter: int = 20,
+    labels: Any,
     *,
-    temperature: float | None = 0.01,
+    max_iter: int = 20,
+    temperature: float | None = DEFAULT_TEMPERATURE,
     symmetrize: str = "none",
     normalization: str = "symmetric",
     reorder: str | None = "auto",
+    alpha: float | None = None,
+    tol: float = 0.0,
+    n_classes: int | None = None,
+    init: Any = None,
+    progress: ProgressCallback | None = None,
+    accelerate: bool = True,
     n_threads: int | None = None,
-    client: Any = None,
-    block_rows: int | None = None,
-    **kwargs: Any,
-) -> Any:
+) -> PropagationResult:
     """Build a :class:`LabelPropagator` and run it once; see both for the arguments.
 
+    On a Dask cluster use :func:`labelgraph.distributed.propagate`.
+
     Args:
-        graph: a :class:`KnnGraph` or a square scipy CSR matrix / array ``[n, n]``; or a
-            :class:`labelgraph.distributed.DaskKnnGraph`, which runs on its cluster.
+        graph: a :class:`KnnGraph` or a square scipy CSR matrix / array ``[n, n]``.
         labels: ``[n]`` integers, -1 for unlabeled.
-        n_iter: maximum iterations.
-        temperature, symmetrize, normalization, reorder, n_threads: as in :class:`LabelPropagator`.
-        client: a ``dask.distributed.Client``: propagate on that cluster over row blocks
-            (implied by a DaskKnnGraph); ``reorder`` does not apply there.
-        block_rows: rows per block on Dask; see :func:`labelgraph.distributed.propagate_dask`.
-        **kwargs: ``alpha``, ``tol``, ``n_classes``, ``init``, ``progress`` of
+        max_iter, alpha, tol, n_classes, init, progress, accelerate: as in
             :meth:`LabelPropagator.propagate`.
+        temperature, symmetrize, normalization, reorder, n_threads: as in :class:`LabelPropagator`.
 
     Returns:
-        PropagationResult (``soft`` ``[n, c]`` float32, ``labels`` ``[n]`` int64, ``unreached``);
-        on Dask a :class:`labelgraph.distributed.DaskPropagationResult` (``.compute()`` gathers it).
+        PropagationResult (``soft`` ``[n, c]`` float32, ``labels`` ``[n]`` int64, ``unreached``).
 
     Example:
         >>> import numpy as np, scipy.sparse as sp, labelgraph
@@ -318,17 +330,7 @@ def propagate(
         >>> labelgraph.propagate(W, np.array([0, -1, -1]), temperature=None).labels.tolist()
         [0, 0, 0]
     """
-    from labelgraph.distributed.knn import DaskKnnGraph
-
-    if client is not None or block_rows is not None or isinstance(graph, DaskKnnGraph):
-        from labelgraph.distributed import propagate_dask
-
-        if "progress" in kwargs:
-            raise ValueError("progress is not reported on Dask; watch the Dask dashboard (client.dashboard_link)")
-        kwargs.pop("accelerate", None)  # Dask graphs are directed kNN graphs: nothing to accelerate
-        return propagate_dask(graph, labels, n_iter, temperature=temperature, symmetrize=symmetrize,
-                              normalization=normalization, client=client, block_rows=block_rows,
-                              n_threads=n_threads, **kwargs)
     propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, normalization=normalization,
                                  reorder=reorder, n_threads=n_threads)
-    return propagator.propagate(labels, n_iter, **kwargs)
+    return propagator.propagate(labels, max_iter, alpha=alpha, tol=tol, n_classes=n_classes, init=init,
+                                progress=progress, accelerate=accelerate)

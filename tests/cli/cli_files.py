@@ -23,6 +23,29 @@ def run_cli(*args: object, env: dict[str, str] | None = None, timeout: float = 3
                           timeout=timeout, env=env)
 
 
+def run_in_process(capsys: pytest.CaptureFixture[str], *args: object) -> subprocess.CompletedProcess:
+    """``labelgraph ARGS`` in this process (no interpreter start-up): for the many bad-input cases."""
+    from labelgraph.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit_info:  # argparse: usage errors and --help
+        code = exit_info.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["labelgraph", *map(str, args)], code, out, err)
+
+
+def assert_input_error(done: subprocess.CompletedProcess, command: str, file: Path | str, problem: str) -> None:
+    """Exit 2, nothing on stdout, one line ``labelgraph <command>: <file or option>: ...`` containing ``problem``."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"labelgraph {command}: {file}: "), lines[0]
+    assert problem in lines[0], lines[0]
+    assert done.stdout == ""
+
+
 def without_torch(folder: Path) -> dict[str, str]:
     """An environment in which ``import torch`` and ``import timm`` fail, as on a machine without the ssl extra."""
     folder.mkdir(parents=True, exist_ok=True)

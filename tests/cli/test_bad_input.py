@@ -7,16 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_files import N_ROWS, UserFiles, run_cli, without_torch
-
-
-def assert_input_error(done, command: str, file: Path | str, problem: str) -> None:
-    assert done.returncode == 2, (done.returncode, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith(f"labelgraph {command}: {file}: "), lines[0]
-    assert problem in lines[0], lines[0]
-    assert done.stdout == ""
+from cli_files import N_ROWS, UserFiles, assert_input_error, run_cli, without_torch
 
 
 def assert_nothing_written(folder: Path) -> None:
@@ -98,7 +89,7 @@ def test_output_folder_that_cannot_exist(user_files: UserFiles, tmp_path: Path) 
     target = blocker / "graph.npz"
     assert_input_error(run_cli("graph", user_files.embeddings, "-o", target), "graph", target, "cannot write here")
     report = blocker / "report"
-    assert_input_error(run_cli("demo", "--dataset", "digits", "--no-train", "--out", report), "demo", report,
+    assert_input_error(run_cli("demo", "--dataset", "digits", "--no-train", "--report", report), "demo", report,
                        "cannot write here")
     assert blocker.read_text() == "not a folder"
 
@@ -117,7 +108,8 @@ def test_read_only_output_folder(user_files: UserFiles, out_dir: Path) -> None:
 def test_not_a_npy_file(tmp_path: Path, out_dir: Path) -> None:
     bad = tmp_path / "broken.npy"
     bad.write_text("hello")
-    assert_input_error(run_cli("graph", bad, "-o", out_dir / "g.npz"), "graph", bad, "not a readable .npy array")
+    assert_input_error(run_cli("graph", bad, "-o", out_dir / "g.npz"), "graph", bad,
+                       "is a text file (it starts with 'hello'), not .npy; write the array with numpy.save")
     assert_nothing_written(out_dir)
 
 
@@ -146,11 +138,11 @@ def test_k_larger_than_the_rows(user_files: UserFiles, out_dir: Path) -> None:
 def test_smoothing_steps_negative_or_for_another_method(user_files: UserFiles, out_dir: Path) -> None:
     done = run_cli("select", user_files.embeddings, "-n", 5, "--method", "typiclust", "--smoothing-steps", -1,
                    "-o", out_dir / "picks.csv")
-    assert_input_error(done, "select", user_files.embeddings, "--smoothing-steps must be >= 0")
+    assert_input_error(done, "select", "--smoothing-steps", "must be an integer >= 0; got -1")
     assert_nothing_written(out_dir)
     done = run_cli("select", user_files.embeddings, "-n", 5, "--method", "kmeans", "--smoothing-steps", 2,
                    "-o", out_dir / "picks.csv")
-    assert_input_error(done, "select", user_files.embeddings, "--smoothing-steps applies to --method typiclust")
+    assert_input_error(done, "select", "--smoothing-steps", "applies to --method typiclust, not kmeans")
     assert_nothing_written(out_dir)
 
 
@@ -165,7 +157,7 @@ def test_missing_torch_is_exit_3_not_a_traceback(user_files: UserFiles, tmp_path
 
 def test_fashion_mnist_asked_for_but_absent(tmp_path: Path, out_dir: Path) -> None:
     env = dict(os.environ, LABELGRAPH_FASHION_MNIST=str(tmp_path / "no-such-folder"))
-    done = run_cli("demo", "--dataset", "fashion-mnist", "--no-train", "--out", out_dir / "report", env=env)
-    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    done = run_cli("demo", "--dataset", "fashion-mnist", "--no-train", "--report", out_dir / "report", env=env)
+    assert_input_error(done, "demo", "--dataset fashion-mnist", str(tmp_path / "no-such-folder"))
     assert "apt-get install -y dataset-fashion-mnist" in done.stderr
     assert_nothing_written(out_dir)

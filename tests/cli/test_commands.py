@@ -207,7 +207,7 @@ def test_quiet_prints_nothing(user_files: UserFiles, tmp_path: Path) -> None:
 def test_demo_without_torch_falls_back_to_pixels_and_writes_the_report(tmp_path: Path) -> None:
     """The README's `pip install . && labelgraph demo` on a machine without the ssl extra (digits, few rows)."""
     out = tmp_path / "report"
-    done = run_cli("demo", "--dataset", "digits", "--limit", 500, "--max-labels", 20, "--out", out, "--json",
+    done = run_cli("demo", "--dataset", "digits", "--limit", 500, "--max-labels", 20, "--report", out, "--json",
                    env=without_torch(tmp_path / "hide"))
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == ("labelgraph demo: torch/timm not installed, so no BYOL: using raw pixels "

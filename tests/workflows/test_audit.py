@@ -30,27 +30,27 @@ def dense_operator(graph: labelgraph.KnnGraph, T: float) -> np.ndarray:
     return W / np.sqrt(d)[:, None] / np.sqrt(d)[None, :]
 
 
-def reference_probabilities(graph, labels, T, alpha, n_iter, c):
+def reference_probabilities(graph, labels, T, alpha, n_steps, c):
     S = dense_operator(graph, T)
     Y0 = np.zeros((graph.n, c))
     Y0[labels >= 0, labels[labels >= 0]] = 1
     F = Y0.copy()
-    for _ in range(n_iter):
+    for _ in range(n_steps):
         F = alpha * S @ F + (1 - alpha) * Y0
-    own = (1 - alpha) * (1 + (alpha ** 2 * np.diag(S @ S) if n_iter >= 2 else 0))
+    own = (1 - alpha) * (1 + (alpha ** 2 * np.diag(S @ S) if n_steps >= 2 else 0))
     F[labels >= 0, labels[labels >= 0]] -= np.broadcast_to(own, (graph.n,))[labels >= 0]
     F = np.maximum(F, 0)
     return F / F.sum(axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("n_iter", [1, 2, 10])
-def test_probabilities_match_dense_reference(rng, n_iter):
+@pytest.mark.parametrize("max_iter", [1, 2, 10])
+def test_probabilities_match_dense_reference(rng, max_iter):
     X, y = gaussian_clusters(rng, spread=0.8)
     noisy, _ = flip_labels(rng, y, 0.2, 6)
     noisy[::7] = -1
     graph = labelgraph.knn_graph(X, 8)
-    got = out_of_sample_probabilities(graph, noisy, temperature=0.1, alpha=0.6, n_iter=n_iter)
-    np.testing.assert_allclose(got, reference_probabilities(graph, noisy, 0.1, 0.6, n_iter, 6), atol=2e-5)
+    got = out_of_sample_probabilities(graph, noisy, temperature=0.1, alpha=0.6, max_iter=max_iter)
+    np.testing.assert_allclose(got, reference_probabilities(graph, noisy, 0.1, 0.6, max_iter, 6), atol=2e-5)
 
 
 def test_own_vote_is_left_out(rng):
@@ -58,7 +58,7 @@ def test_own_vote_is_left_out(rng):
     X, y = gaussian_clusters(rng, spread=0.8)
     noisy, _ = flip_labels(rng, y, 0.3, 6)
     graph = labelgraph.knn_graph(X, 10)
-    got = out_of_sample_probabilities(graph, noisy, temperature=0.1, alpha=0.5, n_iter=10)
+    got = out_of_sample_probabilities(graph, noisy, temperature=0.1, alpha=0.5, max_iter=10)
     for i in rng.choice(y.size, size=15, replace=False):
         held_out = noisy.copy()
         held_out[i] = -1
@@ -135,7 +135,7 @@ def test_unlabeled_rows_are_not_audited_and_csv(rng, tmp_path):
     [
         ({"alpha": 1.0}, ValueError, "alpha must be in"),
         ({"temperature": 0.0}, ValueError, "temperature must be in"),
-        ({"n_iter": 0}, ValueError, "n_iter must be in"),
+        ({"max_iter": 0}, ValueError, "max_iter must be in"),
         ({"duplicate_threshold": 1.5}, ValueError, "duplicate_threshold must be in"),
         ({"outlier_fraction": -0.1}, ValueError, "outlier_fraction must be in"),
         ({"labels": np.full(10, -1)}, ValueError, "no labeled row"),
@@ -149,3 +149,73 @@ def test_bad_arguments(rng, kwargs, error, match):
     args = {"graph": labelgraph.knn_graph(X, 3), "labels": np.arange(10) % 2, **kwargs}
     with pytest.raises(error, match=match):
         audit_labels(**args)
+
+
+def test_out_of_sample_arguments_name_the_fix(rng):
+    X, y = gaussian_clusters(rng)
+    graph = labelgraph.knn_graph(X, 8)
+    with pytest.raises(ValueError, match="max_iter must be in .*own label"):
+        out_of_sample_probabilities(graph, y, max_iter=0)  # would return each row's own label
+    with pytest.raises(ValueError, match=r"alpha must be a float in \(0, 1\).*clamped"):
+        out_of_sample_probabilities(graph, y, alpha=None)
+    with pytest.raises(ValueError, match="alpha must be in"):
+        out_of_sample_probabilities(graph, y, alpha=0.0)
+    with pytest.raises(TypeError, match="max_iter must be an int"):
+        out_of_sample_probabilities(graph, y, max_iter=2.0)
+
+
+def hostile_labels(y: np.ndarray) -> list[tuple[np.ndarray, type, str]]:
+    """Labels a user could pass by mistake, with the exception and message each must raise."""
+    huge = y.copy()
+    huge[3] = 10**9  # one stray class number: must not ask for a 10^9-column score matrix
+    wrapped = y.astype(np.uint64)
+    wrapped[3] = np.iinfo(np.uint64).max  # would be -1 (unlabeled) after a plain cast to int64
+    return [
+        (huge, ValueError, "classes"),
+        (wrapped, ValueError, "labels must be class numbers"),
+        (y[:-1], ValueError, r"labels must have shape"),
+        (y.astype(np.float64), TypeError, "labels must be an integer array"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("function", [out_of_sample_probabilities, audit_labels])
+def test_hostile_labels_raise(rng, function, case):
+    X, y = gaussian_clusters(rng)
+    labels, error, match = hostile_labels(y)[case]
+    with pytest.raises(error, match=match):
+        function(labelgraph.knn_graph(X, 8), labels)
+
+
+def test_uint64_labels_are_read_as_classes(rng):
+    X, y = gaussian_clusters(rng)
+    graph = labelgraph.knn_graph(X, 8)
+    np.testing.assert_array_equal(out_of_sample_probabilities(graph, y.astype(np.uint64)),
+                                  out_of_sample_probabilities(graph, y))
+
+
+def test_graph_of_other_rows_raises(rng):
+    X, y = gaussian_clusters(rng)
+    with pytest.raises(ValueError, match=r"labels must have shape \(%d,\)" % (y.size + 5)):
+        audit_labels(labelgraph.knn_graph(np.concatenate([X, X[:5]]), 8), y)  # a graph of more rows
+    found = labelgraph.knn_search(X[:50], X, 8)  # a search of other rows is no graph of the 50 rows
+    with pytest.raises(ValueError, match="not a search of other rows"):
+        out_of_sample_probabilities(labelgraph.KnnGraph(found.indices, found.similarities), y[:50])
+
+
+@pytest.mark.parametrize("bad", [np.nan, -0.1, 1.5])
+def test_confident_joint_rejects_bad_probabilities(bad):
+    p = np.full((4, 2), 0.5)
+    p[2, 1] = bad
+    with pytest.raises(ValueError, match="probabilities must be finite and in"):
+        expected_errors_per_class(p, np.array([0, 0, 1, 1]), 2)
+
+
+def test_confident_joint_rejects_bad_given():
+    p = np.full((4, 2), 0.5)
+    with pytest.raises(ValueError, match=r"given must hold classes in \[0, 2\)"):
+        expected_errors_per_class(p, np.array([0, 0, 1, 2]), 2)
+    with pytest.raises(TypeError, match="given must be an integer"):
+        expected_errors_per_class(p, np.array([0.0, 0, 1, 1]), 2)
+    with pytest.raises(ValueError, match="n_classes=3 but probabilities has 2 columns"):
+        expected_errors_per_class(p, np.array([0, 0, 1, 1]), 3)

@@ -8,7 +8,7 @@ from synthetic import gaussian_clusters
 
 import labelgraph
 from labelgraph.workflows import graph_smoothed_features, typiclust_select
-from labelgraph.workflows.selection import kmeans_clusters
+from labelgraph.workflows.clusters import kmeans_clusters
 
 
 def reference_smoothing(X: np.ndarray, neighbours: np.ndarray, steps: int) -> np.ndarray:
@@ -54,13 +54,13 @@ def test_typiclust_with_a_graph_is_typiclust_on_the_smoothed_rows(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
     graph = labelgraph.knn_graph(X, 10)
     Z = graph_smoothed_features(X, graph, steps=3)
-    picks = typiclust_select(X, 6, graph=graph, smoothing_steps=3, seed=1)
-    np.testing.assert_array_equal(picks, typiclust_select(Z, 6, seed=1))
-    np.testing.assert_array_equal(picks, typiclust_select(X, 6, graph=graph, smoothing_steps=3, seed=1))
-    cluster, _ = kmeans_clusters(Z, 6, seed=1)
+    picks = typiclust_select(X, 6, graph=graph, smoothing_steps=3, random_state=1)
+    np.testing.assert_array_equal(picks, typiclust_select(Z, 6, random_state=1))
+    np.testing.assert_array_equal(picks, typiclust_select(X, 6, graph=graph, smoothing_steps=3, random_state=1))
+    cluster, _ = kmeans_clusters(Z, 6, random_state=1)
     np.testing.assert_array_equal(picks, typiclust_select(X, 6, graph=graph, smoothing_steps=3, clusters=cluster))
-    np.testing.assert_array_equal(typiclust_select(X, 6, graph=graph, smoothing_steps=0, seed=1),
-                                  typiclust_select(X, 6, seed=1))
+    np.testing.assert_array_equal(typiclust_select(X, 6, graph=graph, smoothing_steps=0, random_state=1),
+                                  typiclust_select(X, 6, random_state=1))
 
 
 def test_bad_arguments(rng):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 from synthetic import gaussian_clusters
-from test_audit import dense_operator, flip_labels
+from test_audit import dense_operator, flip_labels, hostile_labels
 
 import labelgraph
 from labelgraph.workflows import auto_alpha, estimate_noise_rate, smooth_labels, weighted_knn_classify, \
@@ -23,7 +23,7 @@ def noisy_clusters(rng):
 @pytest.mark.parametrize("method", ["alpha", "plain"])
 def test_smoothing_reduces_wrong_labels(noisy_clusters, method):
     _, y, noisy, graph = noisy_clusters
-    result = smooth_labels(graph, noisy, method=method, n_iter=5, temperature=0.1, true_labels=y)
+    result = smooth_labels(graph, noisy, method=method, max_iter=5, temperature=0.1, true_labels=y)
     assert np.mean(result.labels != y) < 0.5 * np.mean(noisy != y)
     assert result.wrong_fraction.shape == (6,)
     assert result.wrong_fraction[0] == pytest.approx(np.mean(noisy != y))
@@ -39,9 +39,9 @@ def test_alpha_form_matches_dense_reference(noisy_clusters):
     F = Y0.copy()
     for _ in range(7):
         F = 0.8 * S @ F + 0.2 * Y0
-    result = smooth_labels(graph, noisy, alpha=0.8, n_iter=7, temperature=0.1)
+    result = smooth_labels(graph, noisy, alpha=0.8, max_iter=7, temperature=0.1)
     np.testing.assert_allclose(result.soft, F / F.sum(axis=1, keepdims=True), atol=2e-5)
-    curve = smooth_labels(graph, noisy, alpha=0.8, n_iter=7, temperature=0.1, true_labels=y)
+    curve = smooth_labels(graph, noisy, alpha=0.8, max_iter=7, temperature=0.1, true_labels=y)
     np.testing.assert_allclose(curve.soft, result.soft, atol=2e-5)  # warm-started steps == one run
     assert result.alpha == 0.8
 
@@ -50,7 +50,7 @@ def test_plain_matches_dense_reference(noisy_clusters):
     _, _, noisy, graph = noisy_clusters
     S = dense_operator(graph, 0.1)
     F = np.linalg.matrix_power(S, 4) @ np.eye(6)[noisy]
-    result = smooth_labels(graph, noisy, method="plain", n_iter=4, temperature=0.1)
+    result = smooth_labels(graph, noisy, method="plain", max_iter=4, temperature=0.1)
     np.testing.assert_allclose(result.soft, F / F.sum(axis=1, keepdims=True), atol=2e-5)
     assert np.isnan(result.alpha)
 
@@ -66,13 +66,25 @@ def test_auto_alpha_grows_with_noise(noisy_clusters):
     assert smooth_labels(graph, noisy, temperature=0.1).alpha == pytest.approx(auto_alpha(eta, 6))
 
 
-def test_balance_and_determinism(noisy_clusters):
+def test_class_prior_and_determinism(noisy_clusters):
     _, _, noisy, graph = noisy_clusters
-    a = smooth_labels(graph, noisy, balance=True, temperature=0.1)
-    b = smooth_labels(graph, noisy.copy(), balance=True, temperature=0.1)
+    a = smooth_labels(graph, noisy, class_prior="uniform", temperature=0.1)
+    b = smooth_labels(graph, noisy.copy(), class_prior="uniform", temperature=0.1)
     np.testing.assert_array_equal(a.labels, b.labels)
     np.testing.assert_array_equal(a.soft, b.soft)
     assert a.wrong_fraction is None
+    # Independent reference: the alpha form to its dense fixed count of steps, each class column
+    # scaled to equal total mass, then the argmax.
+    S = dense_operator(graph, 0.1)
+    Y0 = np.eye(6)[noisy]
+    F = Y0.copy()
+    for _ in range(20):
+        F = a.alpha * S @ F + (1 - a.alpha) * Y0
+    np.testing.assert_array_equal(a.labels, np.argmax(F / F.sum(axis=0), axis=1))
+    weights = np.arange(1.0, 7.0)
+    c = smooth_labels(graph, noisy, class_prior=weights, temperature=0.1)
+    np.testing.assert_array_equal(c.labels, np.argmax(F * weights / F.sum(axis=0), axis=1))
+    np.testing.assert_allclose(c.soft, a.soft)  # the prior changes the decision, not the probabilities
 
 
 def dense_knn_vote(Q, X, labels, k, T, c):
@@ -99,7 +111,8 @@ def test_weighted_knn_matches_dense_numpy_and_sklearn(rng):
     soft = np.eye(6)[noisy] * 0.7 + 0.05
     np.testing.assert_allclose(weighted_knn_probabilities(Q, soft, train_embeddings=X, k=7, temperature=0.1),
                                dense_knn_vote(Q, X, soft, 7, 0.1, 6), atol=1e-6)
-    idx, sims = labelgraph.knn_search(Q, X, 9)
+    found = labelgraph.knn_search(Q, X, 9)
+    idx, sims = found.indices, found.similarities
     np.testing.assert_array_equal(
         weighted_knn_classify(labelgraph.KnnGraph(idx, sims), noisy, k=7, temperature=0.1), pred)
 
@@ -123,14 +136,18 @@ def test_bad_arguments(noisy_clusters):
         smooth_labels(graph, noisy, alpha=1.0)
     with pytest.raises(ValueError, match="alpha"):
         smooth_labels(graph, noisy, alpha="best")
-    with pytest.raises(TypeError, match="n_iter"):
-        smooth_labels(graph, noisy, n_iter=2.5)
-    with pytest.raises(ValueError, match="n_iter"):
-        smooth_labels(graph, noisy, n_iter=0)
+    with pytest.raises(TypeError, match="max_iter"):
+        smooth_labels(graph, noisy, max_iter=2.5)
+    with pytest.raises(ValueError, match="max_iter"):
+        smooth_labels(graph, noisy, max_iter=0)
     with pytest.raises(ValueError, match="temperature"):
         smooth_labels(graph, noisy, temperature=0.0)
-    with pytest.raises(TypeError, match="balance"):
-        smooth_labels(graph, noisy, balance=1)
+    with pytest.raises(ValueError, match="class_prior"):
+        smooth_labels(graph, noisy, class_prior="balanced")
+    with pytest.raises(ValueError, match="class_prior"):
+        smooth_labels(graph, noisy, class_prior=np.ones(3))
+    with pytest.raises(ValueError, match="method='plain' takes no alpha"):
+        smooth_labels(graph, noisy, method="plain", alpha=0.5)
     with pytest.raises(ValueError, match="n_classes"):
         smooth_labels(graph, noisy, n_classes=3)
     with pytest.raises(ValueError, match="true_labels"):
@@ -144,8 +161,51 @@ def test_bad_arguments(noisy_clusters):
     with pytest.raises(ValueError, match="train_embeddings must be None"):
         weighted_knn_classify(graph, noisy, train_embeddings=X)
     with pytest.raises(TypeError, match="train_labels"):
-        weighted_knn_classify(graph, list(noisy))
+        weighted_knn_classify(graph, noisy.astype(np.float64))
+    with pytest.raises(TypeError, match="train_labels"):
+        weighted_knn_classify(graph, np.ones((noisy.size, 6), dtype=np.int64))
     with pytest.raises(ValueError, match="soft"):
         weighted_knn_classify(graph, -np.ones((noisy.size, 6)))
     with pytest.raises(TypeError, match="queries_or_graph"):
-        weighted_knn_classify(X.astype(np.float64).tolist(), noisy, train_embeddings=X)
+        weighted_knn_classify(X.astype(np.int32), noisy, train_embeddings=X)
+    # Array-likes are read like arrays.
+    np.testing.assert_array_equal(weighted_knn_classify(graph, list(noisy)), weighted_knn_classify(graph, noisy))
+
+
+@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("function", [smooth_labels, estimate_noise_rate, weighted_knn_probabilities])
+def test_hostile_labels_raise(noisy_clusters, function, case):
+    _, y, _, graph = noisy_clusters
+    labels, error, match = hostile_labels(y)[case]
+    if function is weighted_knn_probabilities and case == 2:
+        match = "points at row .* but train_labels has"  # the graph's rows are queries: it names the train rows
+    with pytest.raises(error, match=match):
+        function(graph, labels)
+
+
+def test_hostile_graphs_and_soft_labels_raise(noisy_clusters):
+    X, _, noisy, graph = noisy_clusters
+    found = labelgraph.knn_search(X[:50], X, 10)
+    search = labelgraph.KnnGraph(found.indices, found.similarities)
+    for function in (smooth_labels, estimate_noise_rate):
+        with pytest.raises(ValueError, match="not a search of other rows"):
+            function(search, noisy[:50])
+        with pytest.raises(ValueError, match=r"shape \(%d,\)" % noisy.size):
+            function(graph, noisy[:-1])
+    soft = np.eye(6)[noisy]
+    soft[4, 2] = np.nan
+    with pytest.raises(ValueError, match="train_labels .*finite"):
+        weighted_knn_probabilities(graph, soft)
+    with pytest.raises(ValueError, match="k=11 but the graph has 10"):
+        weighted_knn_probabilities(graph, noisy, k=11)
+    with pytest.raises(ValueError, match="n_classes"):
+        smooth_labels(graph, noisy, n_classes=10**12)  # more classes than memory holds, refused before allocating
+
+
+def test_default_k(noisy_clusters):
+    X, _, noisy, graph = noisy_clusters
+    # A graph votes with all its columns; embeddings with DEFAULT_K neighbours.
+    np.testing.assert_array_equal(weighted_knn_probabilities(graph, noisy), weighted_knn_probabilities(graph, noisy, k=10))
+    from labelgraph.defaults import DEFAULT_K
+    np.testing.assert_allclose(weighted_knn_probabilities(X[:20], noisy, train_embeddings=X),
+                               weighted_knn_probabilities(X[:20], noisy, train_embeddings=X, k=DEFAULT_K))

@@ -1,7 +1,7 @@
 """The alpha form's incremental update (residual pushes) against a float64 sparse solve.
 
 Each case runs the whole session path: a cold propagation, then batches through
-``PreparedOperator.update``, and compares every row with (1 - alpha) (I - alpha S)^-1 Y0 solved
+``PreparedOperator.update`` (the C++ engine, driven directly), and compares every row with (1 - alpha) (I - alpha S)^-1 Y0 solved
 directly in float64 for the final labels.
 """
 
@@ -16,6 +16,7 @@ import scipy.sparse.linalg as spla
 
 import labelgraph
 from labelgraph.workflows import AnnotationSession
+from prepared_engine import engine_after_propagate
 
 SEED = int(os.environ.get("LABELGRAPH_TEST_SEED", "20240611"))
 ALPHA = 0.9
@@ -49,12 +50,13 @@ def test_batches_relabels_and_repeats_reach_the_float64_fixed_point(symmetrize, 
     prop = labelgraph.LabelPropagator(labelgraph.knn_graph(X, k=10), 0.1, symmetrize=symmetrize, reorder=reorder)
     labels = np.full(500, -1)
     labels[:4] = y[:4]
-    soft = prop.propagate(labels, 5000, alpha=ALPHA, tol=1e-7, n_classes=4).soft
+    engine, first = engine_after_propagate(prop, labels, 5000, alpha=ALPHA, tol=1e-7, n_classes=4)
+    soft = first.soft
     batches = [(np.array([10, 20, 30]), y[[10, 20, 30]]),
                (np.array([1, 40]), (y[[1, 40]] + 1) % 4),  # a labeled row relabelled
                (np.array([50, 50, 60]), np.array([0, 2, 3]))]  # a repeated row: the last class counts
     for rows, classes in batches:
-        changed, soft_rows, _ = prop._operator.update(rows.astype(np.int64), classes.astype(np.int32), 4, alpha=ALPHA,
+        changed, soft_rows, _ = engine.update(rows.astype(np.int64), classes.astype(np.int32), 4, alpha=ALPHA,
                                                       tol=1e-7, max_iter=5000, dense_rows=10**9)
         soft[changed] = soft_rows
         labels[rows] = classes
@@ -69,8 +71,8 @@ def test_every_row_width(n_classes) -> None:
     prop = labelgraph.LabelPropagator(labelgraph.knn_graph(X, k=7), 0.1, symmetrize="max")
     labels = np.full(300, -1)
     labels[:6] = y[:6]
-    prop.propagate(labels, 5000, alpha=ALPHA, tol=1e-7, n_classes=n_classes)
-    rows, soft_rows, _ = prop._operator.update(np.arange(6, 12), y[6:12].astype(np.int32), n_classes, alpha=ALPHA,
+    engine, _ = engine_after_propagate(prop, labels, 5000, alpha=ALPHA, tol=1e-7, n_classes=n_classes)
+    rows, soft_rows, _ = engine.update(np.arange(6, 12), y[6:12].astype(np.int32), n_classes, alpha=ALPHA,
                                                tol=1e-7, max_iter=5000, dense_rows=10**9)
     labels[6:12] = y[6:12]
     cold = prop.propagate(labels, 5000, alpha=ALPHA, tol=1e-7, n_classes=n_classes)
@@ -88,8 +90,8 @@ def test_self_loops_and_fewer_rows_than_blocks() -> None:
     prop = labelgraph.LabelPropagator(W, None)
     assert prop.symmetric and prop.operator().diagonal().min() > 0
     labels = np.array([0, -1, -1, -1, -1])
-    prop.propagate(labels, 5000, alpha=ALPHA, tol=1e-8, n_classes=2)
-    rows, soft_rows, _ = prop._operator.update(np.array([4], np.int64), np.array([1], np.int32), 2, alpha=ALPHA,
+    engine, _ = engine_after_propagate(prop, labels, 5000, alpha=ALPHA, tol=1e-8, n_classes=2)
+    rows, soft_rows, _ = engine.update(np.array([4], np.int64), np.array([1], np.int32), 2, alpha=ALPHA,
                                                tol=1e-8, max_iter=5000, dense_rows=10**9)
     labels[4] = 1
     want = fixed_point(prop.operator(), labels, 2)
@@ -108,7 +110,7 @@ def test_small_moves_are_kept_not_dropped() -> None:
     for start in range(0, 60, 3):
         batch = order[start:start + 3]
         session.add_labels(batch, y[batch])
-    want = fixed_point(session._propagator.operator(), session.labels, 6)
+    want = fixed_point(session.propagator.operator(), session.labels, 6)
     scale = want.max(axis=1, keepdims=True)
     assert (np.abs(session.result.soft - want) / scale).max() < 30 * tol
     assert np.mean(session.result.soft.argmax(axis=1) == want.argmax(axis=1)) > 0.995
@@ -122,10 +124,11 @@ def test_hand_over_to_full_sweeps_continues_from_the_pushed_state() -> None:
     prop = labelgraph.LabelPropagator(labelgraph.knn_graph(X, k=10), 0.1, symmetrize="max")
     labels = np.full(3000, -1)
     labels[:24] = y[:24]
-    soft = prop.propagate(labels, 5000, alpha=ALPHA, tol=tol, n_classes=12).soft
+    engine, first = engine_after_propagate(prop, labels, 5000, alpha=ALPHA, tol=tol, n_classes=12)
+    soft = first.soft
     returned = []
     for batch, limit in ((np.arange(24, 28), 50), (np.arange(28, 30), 10**9)):
-        rows, soft_rows, _ = prop._operator.update(batch, y[batch].astype(np.int32), 12, alpha=ALPHA, tol=tol,
+        rows, soft_rows, _ = engine.update(batch, y[batch].astype(np.int32), 12, alpha=ALPHA, tol=tol,
                                                    max_iter=5000, dense_rows=limit)
         soft[rows] = soft_rows
         returned.append(rows.size)
@@ -143,12 +146,12 @@ def test_rows_written_in_place_equal_the_returned_rows(alpha) -> None:
     twins = [labelgraph.LabelPropagator(graph, 0.1, symmetrize="max", reorder="bfs") for _ in range(2)]
     labels = np.full(800, -1)
     labels[:5] = y[:5]
-    results = [p.propagate(labels, 500, alpha=alpha, tol=1e-5, n_classes=5) for p in twins]
+    engines, results = zip(*(engine_after_propagate(p, labels, 500, alpha=alpha, tol=1e-5, n_classes=5) for p in twins))
     rows, classes = np.array([7, 300, 799], np.int64), y[[7, 300, 799]].astype(np.int32)
     call = dict(alpha=-1.0 if alpha is None else alpha, tol=1e-5, max_iter=500, dense_rows=10**9)
-    returned, soft_rows, _ = twins[0]._operator.update(rows, classes, 5, **call)
+    returned, soft_rows, _ = engines[0].update(rows, classes, 5, **call)
     kept = results[1]
-    written, none, _ = twins[1]._operator.update(rows, classes, 5, **call, out=(kept.soft, kept.labels, kept.unreached))
+    written, none, _ = engines[1].update(rows, classes, 5, **call, out=(kept.soft, kept.labels, kept.unreached))
     assert none is None and returned.size > 0
     np.testing.assert_array_equal(written, returned)
     expected = results[0].soft.copy()
@@ -164,8 +167,8 @@ def test_bad_out_arrays_are_refused() -> None:
     prop = labelgraph.LabelPropagator(labelgraph.knn_graph(X, k=5), 0.1, symmetrize="max")
     labels = np.full(200, -1)
     labels[:3] = y[:3]
-    r = prop.propagate(labels, 200, alpha=ALPHA, tol=1e-4, n_classes=3)
-    update = lambda out: prop._operator.update(np.array([9], np.int64), np.array([0], np.int32), 3, alpha=ALPHA,
+    engine, r = engine_after_propagate(prop, labels, 200, alpha=ALPHA, tol=1e-4, n_classes=3)
+    update = lambda out: engine.update(np.array([9], np.int64), np.array([0], np.int32), 3, alpha=ALPHA,
                                                tol=1e-4, out=out)
     with pytest.raises(TypeError, match="soft must be an array of dtype float32"):
         update((r.soft.astype(np.float64), r.labels, r.unreached))

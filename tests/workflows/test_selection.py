@@ -7,8 +7,15 @@ import pytest
 from synthetic import gaussian_clusters
 
 import labelgraph
-from labelgraph.workflows import kmeans_centre_select, knn_density, random_select, typiclust_select, usl_select
-from labelgraph.workflows.selection import kmeans_clusters
+from labelgraph.workflows import (
+    kmeans_centre_select,
+    knn_density,
+    random_select,
+    typiclust_query,
+    typiclust_select,
+    usl_select,
+)
+from labelgraph.workflows.clusters import kmeans_clusters
 
 
 def brute_squared_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -49,21 +56,21 @@ def test_knn_density_matches_brute_force(rng):
 def test_usl_matches_the_reference_loop(rng, reg_weight, horizon):
     X, _ = gaussian_clusters(rng, spread=0.6)
     m, k = 9, 10
-    cluster, _ = kmeans_clusters(X, m, seed=3, n_init=3)
+    cluster, _ = kmeans_clusters(X, m, random_state=3, n_init=3)
     density = reference_density(X, k)
     expected = reference_usl(X, cluster, density, m, w=reg_weight, alpha=0.5, horizon=horizon, momentum=0.9, rounds=10)
-    got = usl_select(X, m, density_k=k, reg_weight=reg_weight, horizon=horizon, seed=3)
+    got = usl_select(X, m, density_k=k, reg_weight=reg_weight, horizon=horizon, random_state=3)
     np.testing.assert_array_equal(np.sort(got), np.sort(expected))
     if reg_weight == 5.0:  # a strong regulariser must move picks away from the density peaks
-        peaks = usl_select(X, m, density_k=k, reg_weight=0.0, seed=3)
+        peaks = usl_select(X, m, density_k=k, reg_weight=0.0, random_state=3)
         assert not np.array_equal(np.sort(got), np.sort(peaks))
 
 
 def test_usl_without_regulariser_takes_each_clusters_density_peak(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    cluster, _ = kmeans_clusters(X, 5, seed=1, n_init=3)
+    cluster, _ = kmeans_clusters(X, 5, random_state=1, n_init=3)
     density = reference_density(X, 8)
-    got = usl_select(X, 5, density_k=8, reg_weight=0.0, seed=1)
+    got = usl_select(X, 5, density_k=8, reg_weight=0.0, random_state=1)
     for pick in got:
         members = cluster == cluster[pick]
         assert density[pick] == pytest.approx(density[members].max(), rel=1e-5)
@@ -73,7 +80,7 @@ def test_usl_without_regulariser_takes_each_clusters_density_peak(rng):
 def test_picks_cover_every_cluster(rng, select):
     sizes = (120, 20, 40, 25, 60, 30, 15, 50)
     X, y = gaussian_clusters(rng, sizes=sizes)
-    picks = select(X, len(sizes), seed=0)
+    picks = select(X, len(sizes), random_state=0)
     assert picks.dtype == np.int64 and np.unique(picks).size == len(sizes)
     assert sorted(y[picks].tolist()) == list(range(len(sizes)))
 
@@ -81,7 +88,7 @@ def test_picks_cover_every_cluster(rng, select):
 @pytest.mark.parametrize("select", [usl_select, typiclust_select, kmeans_centre_select])
 def test_same_seed_same_picks(rng, select):
     X, _ = gaussian_clusters(rng, spread=0.8)
-    a, b = select(X, 7, seed=11), select(X, 7, seed=11)
+    a, b = select(X, 7, random_state=11), select(X, 7, random_state=11)
     np.testing.assert_array_equal(a, b)
     assert np.unique(a).size == 7 and a.min() >= 0 and a.max() < X.shape[0]
 
@@ -89,36 +96,36 @@ def test_same_seed_same_picks(rng, select):
 def test_usl_accepts_a_precomputed_graph(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
     graph = labelgraph.knn_graph(X, 30)
-    np.testing.assert_array_equal(usl_select(X, 6, graph=graph, density_k=20, seed=2),
-                                  usl_select(X, 6, density_k=20, seed=2))
+    np.testing.assert_array_equal(usl_select(X, 6, graph=graph, density_k=20, random_state=2),
+                                  usl_select(X, 6, density_k=20, random_state=2))
 
 
 def test_typiclust_matches_a_reference(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
     m = 6
-    cluster, _ = kmeans_clusters(X, m, seed=4, n_init=3)
+    cluster, _ = kmeans_clusters(X, m, random_state=4, n_init=3)
     expected = []
     for c in range(m):
         members = np.flatnonzero(cluster == c)
         k = max(1, min(20, members.size // 2))
         expected.append(members[np.argmax(reference_density(X[members], k))])
-    np.testing.assert_array_equal(typiclust_select(X, m, seed=4), np.array(expected))
+    np.testing.assert_array_equal(typiclust_select(X, m, random_state=4), np.array(expected))
 
 
 def test_kmeans_centre_is_nearest_to_its_centre(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    cluster, centres = kmeans_clusters(X, 4, seed=5, n_init=3)
-    picks = kmeans_centre_select(X, 4, seed=5)
+    cluster, centres = kmeans_clusters(X, 4, random_state=5, n_init=3)
+    picks = kmeans_centre_select(X, 4, random_state=5)
     for c, pick in enumerate(picks):
         members = np.flatnonzero(cluster == c)
         assert pick == members[np.argmax(X[members] @ centres[c])]
 
 
 def test_random_select_is_distinct_and_seeded():
-    a = random_select(50, 20, seed=1)
+    a = random_select(50, 20, random_state=1)
     assert np.unique(a).size == 20 and a.max() < 50
-    np.testing.assert_array_equal(a, random_select(50, 20, seed=1))
-    assert not np.array_equal(a, random_select(50, 20, seed=2))
+    np.testing.assert_array_equal(a, random_select(50, 20, random_state=1))
+    assert not np.array_equal(a, random_select(50, 20, random_state=2))
 
 
 @pytest.mark.parametrize(
@@ -134,8 +141,9 @@ def test_random_select_is_distinct_and_seeded():
         ({"momentum": 1.0}, ValueError, "momentum must be in"),
         ({"momentum": float("nan")}, ValueError, "momentum must be in"),
         ({"n_rounds": 0}, ValueError, "n_rounds must be in"),
-        ({"seed": -1}, ValueError, "seed must be in"),
-        ({"seed": 1.5}, TypeError, "seed must be an int"),
+        ({"random_state": -1}, ValueError, "random_state must be in"),
+        ({"random_state": 1.5}, TypeError, "random_state must be an int"),
+        ({"seed": 0}, TypeError, "seed"),
     ],
 )
 def test_usl_bad_arguments(rng, kwargs, error, match):
@@ -159,9 +167,9 @@ def test_bad_embeddings_and_graph(rng):
 
 def test_precomputed_clusters_give_the_same_picks(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    cluster, _ = kmeans_clusters(X, 6, seed=8, n_init=3)
-    np.testing.assert_array_equal(usl_select(X, 6, clusters=cluster), usl_select(X, 6, seed=8))
-    np.testing.assert_array_equal(typiclust_select(X, 6, clusters=cluster), typiclust_select(X, 6, seed=8))
+    cluster, _ = kmeans_clusters(X, 6, random_state=8, n_init=3)
+    np.testing.assert_array_equal(usl_select(X, 6, clusters=cluster), usl_select(X, 6, random_state=8))
+    np.testing.assert_array_equal(typiclust_select(X, 6, clusters=cluster), typiclust_select(X, 6, random_state=8))
     with pytest.raises(ValueError, match="clusters must use every id"):
         usl_select(X, 7, clusters=cluster)
     with pytest.raises(ValueError, match="clusters must have shape"):
@@ -189,3 +197,119 @@ def test_typiclust_core_fraction_keeps_the_pick_near_the_cluster_centre(rng):
     assert typiclust_select(X, 1, clusters=clusters, core_fraction=1.0)[0] == typiclust_select(X, 1, clusters=clusters)[0]
     with pytest.raises(ValueError, match="core_fraction"):
         typiclust_select(X, 1, clusters=clusters, core_fraction=0.0)
+
+
+# ---- hostile input: copies of rows, budgets at the edges, NaN rows, graphs of other data -----------
+
+SELECTORS = {
+    "usl": usl_select,
+    "typiclust": typiclust_select,
+    "kmeans_centre": kmeans_centre_select,
+    "typiclust_query": lambda X, m, **kw: typiclust_query(X, m, np.zeros(0, np.int64), **kw),
+}
+
+
+def copies_of_three_rows(rng: np.random.Generator) -> np.ndarray:
+    """Nine rows, three distinct values (4, 1 and 4 copies), copies interleaved."""
+    base = rng.standard_normal((3, 6)).astype(np.float32)
+    return np.ascontiguousarray(base[[0, 1, 0, 2, 0, 2, 2, 0, 2]])
+
+
+@pytest.mark.parametrize("name", SELECTORS)
+@pytest.mark.parametrize("n_select", [1, 2, 3, 4, 7, 9])
+def test_copies_of_rows_still_give_distinct_valid_picks(rng, name, n_select):
+    # Fewer distinct rows than the budget used to leave k-means clusters empty (picks of -1, and a
+    # ConvergenceWarning, an error under this suite's filterwarnings).
+    X = copies_of_three_rows(rng)
+    picks = SELECTORS[name](X, n_select, random_state=1)
+    assert picks.dtype == np.int64 and picks.shape == (n_select,)
+    assert np.unique(picks).size == n_select and picks.min() >= 0 and picks.max() < X.shape[0]
+    values = {X[p].tobytes() for p in picks}
+    assert len(values) == min(n_select, 3)  # diverse: a second copy only once every value is picked
+
+
+@pytest.mark.parametrize("n_clusters", [3, 4, 6, 9])
+def test_kmeans_clusters_of_copies_are_non_empty_and_pure(rng, n_clusters):
+    X = copies_of_three_rows(rng)
+    cluster, centres = kmeans_clusters(X, n_clusters, random_state=0)
+    assert np.bincount(cluster, minlength=n_clusters).min() >= 1 and cluster.max() == n_clusters - 1
+    first_rows = [int(np.flatnonzero(cluster == c)[0]) for c in range(n_clusters)]
+    assert first_rows == sorted(first_rows)  # numbered by their first row
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for c in range(n_clusters):
+        members = unit[cluster == c]
+        np.testing.assert_array_equal(members, np.broadcast_to(members[0], members.shape))  # copies of one row
+        np.testing.assert_allclose(centres[c], members[0], rtol=1e-6)
+
+
+def test_rows_equal_in_value_but_not_in_bytes_fill_every_cluster():
+    # +0.0 and -0.0 differ as bytes, so k-means runs (4 distinct byte rows > 3 clusters) but finds
+    # only 2 clusters: the empty one must still get a row of its own.
+    X = np.array([[1, 0.0, 0.5], [1, -0.0, 0.5], [0.2, 0.0, 1], [0.2, -0.0, 1]], dtype=np.float32)
+    cluster, _ = kmeans_clusters(X, 3, random_state=0, n_init=1)
+    assert sorted(np.bincount(cluster).tolist()) == [1, 1, 2]
+    for select in SELECTORS.values():
+        picks = select(X, 3, random_state=0)
+        assert np.unique(picks).size == 3 and picks.max() < 4
+
+
+@pytest.mark.parametrize("name", SELECTORS)
+@pytest.mark.parametrize("n_select", [0, -1, 261])
+def test_budget_outside_one_to_n_is_rejected(rng, name, n_select):
+    X, _ = gaussian_clusters(rng)  # 260 rows
+    with pytest.raises(ValueError, match=r"n_select must be in \[1, 260\]"):
+        SELECTORS[name](X, n_select)
+
+
+def test_random_select_budget_outside_one_to_n_is_rejected():
+    with pytest.raises(ValueError, match=r"n_select must be in \[1, 5\]"):
+        random_select(5, 6)
+    with pytest.raises(ValueError, match=r"n_select must be in \[1, 5\]"):
+        random_select(5, 0)
+    assert sorted(random_select(5, 5).tolist()) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("name", [*SELECTORS, "kmeans_clusters"])
+def test_nan_rows_are_rejected(rng, name):
+    X, _ = gaussian_clusters(rng)
+    X[7, 2] = np.nan
+    select = kmeans_clusters if name == "kmeans_clusters" else SELECTORS[name]
+    with pytest.raises(ValueError, match="X has 1 rows with NaN or inf"):
+        select(X, 3)
+
+
+def test_graph_of_other_rows_is_rejected(rng):
+    X, _ = gaussian_clusters(rng)
+    other = labelgraph.knn_graph(X[:200], 20)
+    with pytest.raises(ValueError, match="graph has 200 rows but the data have 260"):
+        usl_select(X, 3, graph=other)
+    with pytest.raises(ValueError, match="graph has 200 rows but the data have 260"):
+        typiclust_select(X, 3, graph=other)
+    with pytest.raises(TypeError, match="graph must be a labelgraph.KnnGraph"):
+        knn_density(other.indices)
+
+
+def test_kmeans_clusters_bad_arguments(rng):
+    X, _ = gaussian_clusters(rng)
+    with pytest.raises(ValueError, match=r"n_clusters must be in \[1, 260\]"):
+        kmeans_clusters(X, 261)
+    with pytest.raises(ValueError, match="n_init must be in"):
+        kmeans_clusters(X, 3, n_init=0)
+    with pytest.raises(ValueError, match="random_state must be in"):
+        kmeans_clusters(X, 3, random_state=-2)
+
+
+def test_density_k_above_the_rows_uses_all_other_rows(rng):
+    X, _ = gaussian_clusters(rng, sizes=(6, 5))
+    np.testing.assert_array_equal(usl_select(X, 2, density_k=50), usl_select(X, 2, density_k=10))
+
+
+def test_kmeans_centre_with_shared_clusters_takes_the_row_nearest_each_cluster_mean(rng):
+    X, _ = gaussian_clusters(rng, spread=0.6)
+    cluster, _ = kmeans_clusters(X, 5, random_state=2, n_init=3)
+    picks = kmeans_centre_select(X, 5, clusters=cluster)
+    for c, pick in enumerate(picks):
+        members = np.flatnonzero(cluster == c)
+        mean = X[members].astype(np.float64).mean(axis=0)
+        assert pick == members[np.argmax(X[members].astype(np.float64) @ mean)]
+    np.testing.assert_array_equal(picks, kmeans_centre_select(X, 5, random_state=2))

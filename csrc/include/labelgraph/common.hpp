@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -39,6 +40,33 @@ struct RunHooks {
 
 // Number of OpenMP threads a kernel uses: `requested` if positive, else the OpenMP default.
 int resolve_threads(int requested);
+
+// An exception escaping an OpenMP region terminates the process, so a region whose body may
+// throw (an allocation: std::bad_alloc) runs it through run(), which keeps one exception;
+// rethrow() raises it after the region, on the calling thread.
+class ParallelErrors {
+ public:
+  template <class Fn>
+  void run(Fn&& body) noexcept {
+    try {
+      body();
+    } catch (...) {
+      keep(std::current_exception());
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void keep(std::exception_ptr error) noexcept {
+#pragma omp critical(labelgraph_parallel_errors)
+    {
+      if (!error_) error_ = error;
+    }
+  }
+  std::exception_ptr error_;
+};
 
 [[noreturn]] inline void fail(const std::string& message) { throw std::invalid_argument(message); }
 

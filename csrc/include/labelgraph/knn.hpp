@@ -2,11 +2,19 @@
 #pragma once
 
 #include <cstdint>
+#include <climits>
 #include <string>
 
 #include "labelgraph/common.hpp"
+#include "labelgraph/cpu_features.hpp"
 
 namespace labelgraph {
+
+// Largest number of columns the int16 kernels accept: their int32 sums cannot overflow up to
+// here (the proof is beside the quantisation clamp, knn_quantize.cpp).
+constexpr int64_t kMaxKnnColumns = int64_t(1) << 29;
+// Rows are indexed with int32 in the outputs and the candidate heaps.
+constexpr int64_t kMaxKnnRows = INT32_MAX;
 
 struct KnnOptions {
   int64_t k = 10;
@@ -51,5 +59,8 @@ void knn_reference_cpu(const float* Q, int64_t nq, const float* X, int64_t n, in
 
 // Name of the int16 microkernel the active SIMD level selects ("avx2_6x16", ...).
 std::string knn_kernel_name();
+// The microkernel a SIMD level selects on this CPU (a lower one if that level's kernel failed
+// its self-test or the CPU lacks it).
+std::string knn_kernel_name_for(SimdLevel level);
 
 }  // namespace labelgraph

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "labelgraph/common.hpp"
+#include "labelgraph/cpu_features.hpp"
 
 namespace labelgraph {
 
@@ -20,13 +21,27 @@ struct CsrView {
   const int32_t* indices = nullptr;  // [nnz]
 };
 
-// Writes the normalised weights of W_ij = exp(log_w[p]) into `out` (float32, same pattern).
+// Writes the normalised weights of W_ij = exp(log_w[p]) into `out` (float32, same pattern):
+// log_degrees_cpu, then normalize_log_weights_cpu with the same degrees for rows and columns.
 // Degrees are per-row logsumexps in double, so no weight or degree over- or underflows before
 // the final exp; a row whose weights are all zero (or empty) is isolated (its entries are 0).
 // Throws std::invalid_argument when a symmetric-normalised entry would overflow float32, which
 // needs a non-symmetric W (an edge i->j into a row j of far smaller or zero degree).
 void propagation_weights_cpu(const CsrView& graph, const double* log_w, Normalization normalization,
                              int n_threads, float* out);
+
+// out[i] = log(sum_p exp(log_w[p])) over row i's entries [indptr[i], indptr[i + 1]), in double;
+// -inf for an empty row or one whose weights are all zero.
+void log_degrees_cpu(const int64_t* indptr, int64_t n_rows, const double* log_w, int n_threads, double* out);
+
+// The normalised weights of a block of rows: out[p] = exp(log_w[p] - L_i) (row) or
+// exp(log_w[p] - L_i / 2 - L_j / 2) (symmetric), L_i = row_log_degree[i], L_j =
+// col_log_degree[j] for column j = rows.indices[p] (indices into col_log_degree: a block's columns
+// may be global rows). rows.n is the number of rows; zero weights give 0. Throws
+// std::invalid_argument when an entry would overflow float32 (see propagation_weights_cpu).
+void normalize_log_weights_cpu(const CsrView& rows, const double* log_w, const double* row_log_degree,
+                               const double* col_log_degree, Normalization normalization, int n_threads,
+                               float* out);
 
 struct PropagateOptions {
   int64_t n_iter = 20;
@@ -80,6 +95,7 @@ class PropagateWorkspace {
   PropagateWorkspace& operator=(const PropagateWorkspace&) = delete;
   ~PropagateWorkspace();
   float* buffer(int b) { return buffers_[b]; }
+  const float* buffer(int b) const { return buffers_[b]; }
   void reserve(int64_t floats_per_buffer);  // grows only; contents are not kept
 
  private:
@@ -92,7 +108,9 @@ class PropagateWorkspace {
 // same) maps operator row r to caller row order[r]; labels [n] (-1 unlabeled, else <
 // n_classes) and init ([n, n_classes] or nullptr) are in the caller's order, and so is `out`.
 // Each row sums its nonzeros in a fixed order, so the result is the same for every run and
-// every thread count. Ctrl-C and progress go through `hooks`.
+// every thread count. Ctrl-C and progress go through `hooks`. With `out` all null nothing is
+// written (the final Y stays in the workspace buffer stats.final_buffer, operator order; `finite`
+// is then not checked).
 PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, const int64_t* order,
                                  const int32_t* labels, int64_t n_classes, const float* init,
                                  const PropagateOptions& options, const RunHooks& hooks, const PropagateOutput& out,
@@ -101,7 +119,8 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
 // Incremental update of a clamped propagation after new labels (active learning; the alpha form
 // uses propagate_push_cpu below). `y` holds the previous scores in operator order (rows of
 // `width` floats); `labels` the labels in operator order, already including the new ones; `seeds`
-// the operator rows whose label is new. Only rows an input of which changed are re-swept (Jacobi
+// the operator rows whose label changed (labels[s] == -1: removed, the row is free again and is
+// recomputed with its dependants). Only rows an input of which changed are re-swept (Jacobi
 // on that active set), and a row that moved by at most `tol` x its largest score does not wake
 // its dependants: the result matches full sweeps run to the same relative tolerance, at the cost
 // of the region the new labels actually change. `transpose_indptr` / `transpose_indices` give,
@@ -144,13 +163,14 @@ struct PushLimits {
 
 // Incremental update of the alpha form after new labels by residual pushes. `dependants` holds,
 // for each row u, the rows v whose sums read u, with `dependant_weights` the weights S_vu (the
-// transpose of S; S itself when symmetric). Seed q (operator order) is labeled seed_labels[q];
-// before it, previous_labels[q] (-1: none; a row repeated in a batch: the one before). Rows are
+// transpose of S; S itself when symmetric). Seed q (operator order) is labeled seed_labels[q]
+// (-1: its label is removed); before it, previous_labels[q] (-1: none; a row repeated in a batch:
+// the one before). Rows are
 // pushed while their residual exceeds `tol` x their largest score, so the result satisfies the
 // full sweeps' relative stopping rule. Stops early at the end of a round that passes one of
 // `limits` (finished false, y and the residual consistent). `y` has rows of `width` floats;
 // `touched` gets every row whose scores changed, ascending. The result does not depend on
-// `n_threads`.
+// `n_threads`. If it throws (out of memory), y and `state` are inconsistent: start over.
 PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* dependant_weights,
                                    const std::vector<int64_t>& seeds, const std::vector<int32_t>& seed_labels,
                                    const std::vector<int32_t>& previous_labels, int64_t n_classes, int64_t width,
@@ -162,5 +182,7 @@ int64_t propagation_row_width(int64_t n_classes);
 
 // Name of the SpMM kernel the active SIMD level selects (scalar, avx2, avx512).
 std::string spmm_kernel_name();
+// The SpMM kernel a SIMD level selects on this CPU (a lower one if its sweep failed the self-test).
+std::string spmm_kernel_name_for(SimdLevel level);
 
 }  // namespace labelgraph

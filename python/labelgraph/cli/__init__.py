@@ -1,8 +1,8 @@
 """The ``labelgraph`` command: one module per subcommand; this file builds the parser and maps errors to exit codes.
 
 Exit codes: 0 ok, 1 unexpected error (a bug: set LABELGRAPH_DEBUG=1 for the traceback), 2 bad input
-(a one-line ``labelgraph <command>: <file>: <problem>`` on stderr), 3 an optional package is missing,
-130 interrupted.
+(a one-line ``labelgraph <command>: <file or option>: <problem>`` on stderr), 3 an optional package is
+missing, 130 interrupted (one line; ``labelgraph.__main__`` also covers Ctrl-C during the imports).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import traceback
 from typing import Any
 
 from labelgraph.cli import audit, bench, demo, embed, graph, propagate, select, simulate
+from labelgraph.cli._args import Parser, fill_defaults
 from labelgraph.cli._console import Console
 from labelgraph.cli._errors import (
     EXIT_BAD_INPUT,
@@ -30,17 +31,17 @@ from labelgraph.cli._errors import (
 COMMANDS = (demo, embed, graph, propagate, select, audit, simulate, bench)
 
 _EPILOG = """exit codes: 0 ok, 1 unexpected error (LABELGRAPH_DEBUG=1 shows the traceback), 2 bad input,
-3 missing optional package. Every command takes --quiet and --json (one JSON summary on stdout).
+3 missing optional package, 130 interrupted. Every command takes --quiet and --json (one JSON summary on stdout).
 
 first run:  labelgraph demo            (the whole method on real data, writes a report folder)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``labelgraph`` and its subcommands."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no messages and no progress bars")
     common.add_argument("--json", action="store_true", help="print one JSON summary on stdout (nothing else)")
-    parser = argparse.ArgumentParser(prog="labelgraph", description="Label-efficient data curation on kNN graphs.",
+    parser = Parser(prog="labelgraph", description="Label-efficient data curation on kNN graphs.",
                                      epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
@@ -51,13 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     args = build_parser().parse_args(argv)
+    fill_defaults(args)
     console = Console(quiet=args.quiet, json_summary=args.json)
     name = args.command
     try:
         summary: dict[str, Any] = args.run(args, console)
     except InputError as error:
         return _fail(name, error.message, EXIT_BAD_INPUT)
-    except (ValueError, TypeError) as error:  # labelgraph's own argument checks: the user's input
+    except (ValueError, TypeError) as error:  # a library check on the user's input that no command wrapped
         if os.environ.get("LABELGRAPH_DEBUG"):
             traceback.print_exc()
         return _fail(name, str(error), EXIT_BAD_INPUT)

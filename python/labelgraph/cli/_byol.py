@@ -39,8 +39,8 @@ def require_byol() -> None:
 
 
 def train_and_embed(images: np.ndarray, minutes: float, console: Console, *, backbone: str = BACKBONE,
-                    image_size: int = IMAGE_SIZE, batch_size: int = BATCH_SIZE, threads: int = 1,
-                    seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+                    image_size: int = IMAGE_SIZE, batch_size: int = BATCH_SIZE, n_threads: int = 1,
+                    random_state: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
     """Train BYOL on uint8 ``images`` for about ``minutes`` and embed them with the online backbone.
 
     The step time is measured on a few throw-away steps so that the LR and EMA schedules span the
@@ -55,12 +55,12 @@ def train_and_embed(images: np.ndarray, minutes: float, console: Console, *, bac
     from labelgraph.ssl.augment import BYOL_VIEW1, BYOL_VIEW2
     from labelgraph.ssl.trainer import BYOLConfig, BYOLTrainer
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(n_threads)
     batch_size = min(batch_size, images.shape[0])
 
     def config(steps: int) -> BYOLConfig:
         return BYOLConfig(backbone=backbone, image_size=image_size, batch_size=batch_size, steps=steps, lr=2e-3,
-                          projection_hidden_dim=1024, projection_dim=128, prediction_hidden_dim=1024, seed=seed,
+                          projection_hidden_dim=1024, projection_dim=128, prediction_hidden_dim=1024, seed=random_state,
                           log_every=5, view1=dataclasses.replace(BYOL_VIEW1, scale=(CROP_MIN, 1.0)),
                           view2=dataclasses.replace(BYOL_VIEW2, scale=(CROP_MIN, 1.0)))
 
@@ -93,5 +93,5 @@ def train_and_embed(images: np.ndarray, minutes: float, console: Console, *, bac
              "train_seconds": round(train_s, 1), "seconds_per_step": round(step_s, 3),
              "loss_first": history[0]["loss"] if history else None,
              "loss_last": history[-1]["loss"] if history else None, "dim": int(embeddings.shape[1]),
-             "dead_rows": int(dead.sum()), "torch_threads": threads}
+             "dead_rows": int(dead.sum()), "torch_threads": n_threads}
     return embeddings, facts

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -15,17 +17,18 @@ EXIT_INTERRUPTED = 130
 class InputError(Exception):
     """A problem with what the user gave: a file, an option, or their combination.
 
-    ``main`` prints ``labelgraph <command>: <file>: <problem>`` on one line and exits with 2.
+    ``main`` prints ``labelgraph <command>: <file>: <problem>`` on one line and exits with 2;
+    ``path`` is the file, or the option (``--classes``) when no file is at fault.
     """
 
-    def __init__(self, problem: str, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = None if path is None else str(path)
+    def __init__(self, problem: str, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
         self.problem = problem
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
-        return self.problem if self.path is None else f"{self.path}: {self.problem}"
+        return f"{self.path}: {self.problem}"
 
 
 class MissingDependencyError(Exception):
@@ -37,6 +40,19 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def wrap_library_error(error: Exception, path: str | Path | None) -> InputError:
+def wrap_library_error(error: Exception, path: str | Path) -> InputError:
     """A labelgraph ValueError/TypeError about data read from ``path``, as an input error naming it."""
     return InputError(one_line(str(error)), path)
+
+
+@contextlib.contextmanager
+def about(path: str | Path) -> Iterator[None]:
+    """Library argument checks (ValueError, TypeError) raised inside, as input errors naming ``path``.
+
+    Wraps the library calls that work on data read from a user's file, so every message says which
+    file it concerns (the library names its arguments, not the user's files).
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        raise wrap_library_error(error, path) from None

@@ -48,11 +48,56 @@ def existing_file(path: str | Path) -> Path:
     return path
 
 
-def _load_npy(path: Path) -> np.ndarray:
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _first_bytes(path: Path, count: int = 64) -> bytes:
     try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise InputError(f"not a readable .npy array ({one_line(str(error))})", path) from None
+        with open(path, "rb") as f:
+            return f.read(count)
+    except OSError as error:
+        raise InputError(f"cannot read it ({one_line(error.strerror or str(error))})", path) from None
+
+
+def _what_it_is(start: bytes) -> str:
+    """A few words on a file's kind from its first bytes, for messages about the wrong kind."""
+    if not start:
+        return "an empty file"
+    if start.startswith(ZIP_MAGIC):
+        return "an .npz archive"
+    if start.startswith(NPY_MAGIC):
+        return "a .npy array"
+    try:
+        text = start.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "not a numpy file"
+    first = text.splitlines()[0][:30] if text.strip() else ""
+    return f"a text file (it starts with {first!r})"
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """``numpy.load`` of a .npy array, never unpickling (``allow_pickle=False``); the wrong kind of file is named."""
+    start = _first_bytes(path)
+    if not start.startswith(NPY_MAGIC):
+        kind = _what_it_is(start)
+        hint = ("numpy.load it and numpy.save the one array to a .npy" if start.startswith(ZIP_MAGIC)
+                else "write the array with numpy.save")
+        raise InputError(f"is {kind}, not .npy; {hint}", path)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise InputError("holds Python objects (a pickled object array), which labelgraph never loads; save a "
+                             "numeric or string array (e.g. np.asarray(values, dtype=str))", path) from None
+        raise InputError(f"is a damaged or truncated .npy ({one_line(str(error))}); write it again with numpy.save",
+                         path) from None
+    except (OSError, EOFError) as error:
+        raise InputError(f"is a damaged or truncated .npy ({one_line(str(error))}); write it again with numpy.save",
+                         path) from None
+    if not isinstance(array, np.ndarray):
+        raise InputError("is not a single numpy array; write it with numpy.save", path)
+    return array
 
 
 def load_embeddings(path: str | Path) -> np.ndarray:
@@ -82,9 +127,13 @@ def load_embeddings(path: str | Path) -> np.ndarray:
 def load_graph(path: str | Path) -> sp.csr_matrix:
     """A square scipy CSR matrix of similarities saved with ``scipy.sparse.save_npz``."""
     path = existing_file(path)
+    start = _first_bytes(path)
+    if not start.startswith(ZIP_MAGIC):
+        raise InputError(f"is {_what_it_is(start)}, not a scipy sparse .npz graph; write the graph with "
+                         "`labelgraph graph` (or give embeddings a .npy name)", path)
     try:
         graph = sp.load_npz(path)
-    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise InputError(f"not a scipy sparse .npz file ({one_line(str(error))}); write it with `labelgraph graph`", path) from None
     graph = graph.tocsr()
     if graph.shape[0] != graph.shape[1] or graph.shape[0] < 2:
@@ -126,20 +175,34 @@ def graph_or_embeddings(path: str | Path) -> tuple[sp.csr_matrix | None, np.ndar
 
 
 def parse_classes(value: str | None) -> list[str] | None:
-    """Class names from ``--classes``: a text file with one name a line, or a comma-separated list."""
+    """Class names from ``--classes``: an existing text file with one name a line, or a comma-separated list.
+
+    A value without a comma must be an existing file: ``--classes classes.txt`` with no such file is
+    an error, not one class called "classes.txt" (one class alone is written ``name,``).
+    """
     if value is None:
         return None
     path = Path(value)
     if path.is_file():
-        names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-        where: str | None = value
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError("--classes file is not UTF-8 text (one class name a line)", path) from None
+        except OSError as error:
+            raise InputError(f"cannot read it ({one_line(error.strerror or str(error))})", path) from None
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+        where = value
+    elif "," not in value:
+        problem = "is a folder" if path.is_dir() else "no such file"
+        raise InputError(f"{problem}; --classes takes an existing file (one name a line) or a comma-separated list "
+                         "a,b,c (one class: a,)", value)
     else:
         names = [name.strip() for name in value.split(",") if name.strip()]
-        where = None
+        where = "--classes"
     if not names:
-        raise InputError("--classes names no class", where)
+        raise InputError("names no class", where)
     if len(set(names)) != len(names):
-        raise InputError(f"--classes repeats a name: {sorted({n for n in names if names.count(n) > 1})}", where)
+        raise InputError(f"repeats a class name: {sorted({n for n in names if names.count(n) > 1})}", where)
     return names
 
 
@@ -163,75 +226,118 @@ def load_labels(path: str | Path, n_rows: int | None = None, *, rows_source: str
     """
     path = existing_file(path)
     if path.suffix == ".npy":
-        ids, names, y = _labels_from_npy(path, classes)
+        table = _labels_from_npy(path, classes)
     else:
-        ids, names, y = _labels_from_csv(path)
+        table = _labels_from_csv(path)
+    ids, names = table.ids, table.names
     if n_rows is not None and len(ids) != n_rows:
         source = f" but {rows_source} has {n_rows} rows" if rows_source else f"; expected {n_rows}"
         raise InputError(f"has {len(ids)} labels{source}; give one label (or an empty one) per row, in the same order", path)
-    if y is None:  # names to ids
-        known = classes if classes is not None else _natural_order({name for name in names if name})
-        index = {name: i for i, name in enumerate(known)}
-        y = np.full(len(names), -1, dtype=np.int64)
-        for row, name in enumerate(names):
-            if not name:
-                continue
-            if name not in index:
-                where = f"at index {row}" if path.suffix == ".npy" else f"on line {row + 2}"  # CSV: after the header
-                raise InputError(f"unknown class name {name!r} {where} (known: {', '.join(known[:20])}"
-                                 f"{', ...' if len(known) > 20 else ''})", path)
-            y[row] = index[name]
-        classes = known
-    assert classes is not None
+    if classes is not None:
+        known = classes
+    elif table.classes is not None:
+        known = table.classes
+    else:
+        known = _natural_order({name for name in names if name})
+    index = {name: i for i, name in enumerate(known)}
+    y = np.full(len(names), -1, dtype=np.int64)
+    for row, name in enumerate(names):
+        if not name:
+            continue
+        if name not in index:
+            raise InputError(f"unknown class name {name!r} {table.where(row)} (known: {', '.join(known[:20])}"
+                             f"{', ...' if len(known) > 20 else ''})", path)
+        y[row] = index[name]
     if require_all and (y < 0).any():
         missing = np.flatnonzero(y < 0)
         raise InputError(f"{missing.size} rows have no label (rows {_preview(missing)}); this command needs the known "
                          "label of every row", path)
     if not (y >= 0).any():
         raise InputError("no row has a label", path)
-    return LabelFile(y, list(classes), ids, path)
+    return LabelFile(y, list(known), ids, path)
 
 
-def _labels_from_npy(path: Path, classes: list[str] | None) -> tuple[list[str], list[str], np.ndarray | None]:
+@dataclass(frozen=True)
+class _LabelTable:
+    """A labels file as read: one id and one class name ("" = unlabeled) per row."""
+
+    ids: list[str]
+    names: list[str]
+    lines: list[int] | None = None  # CSV: the line each row came from
+    classes: list[str] | None = None  # integer .npy: "0".."c-1", so class ids stay the user's numbers
+
+    def where(self, row: int) -> str:
+        return f"at index {row}" if self.lines is None else f"on line {self.lines[row]}"
+
+
+def _labels_from_npy(path: Path, classes: list[str] | None) -> _LabelTable:
     values = _load_npy(path)
     if values.ndim != 1:
         raise InputError(f"labels must be 1-D, one per row; got shape {values.shape}", path)
     ids = [str(i) for i in range(values.shape[0])]
     if values.dtype.kind in "US":
-        names = [v.decode() if isinstance(v, bytes) else str(v) for v in values.tolist()]
-        return ids, names, None
+        return _LabelTable(ids, [v.decode() if isinstance(v, bytes) else str(v) for v in values.tolist()])
     if values.dtype.kind not in "iu":
         raise InputError(f"labels must be integers (-1 = unlabeled) or strings; got dtype {values.dtype}", path)
-    y = values.astype(np.int64)
-    if (y < -1).any():
-        raise InputError(f"labels must be >= -1 (-1 = unlabeled); found {int(y.min())}", path)
-    top = int(y.max()) if y.size else -1
-    if classes is not None and top >= len(classes):
-        raise InputError(f"has class id {top} but --classes names only {len(classes)} classes", path)
-    names = [str(c) for c in (classes if classes is not None else range(top + 1))]
-    return ids, [names[c] if c >= 0 else "" for c in y.tolist()], None
+    if values.size and values.dtype.kind == "i" and values.min() < -1:
+        raise InputError(f"labels must be >= -1 (-1 = unlabeled); found {int(values.min())}", path)
+    top = int(values.max()) if values.size else -1  # int() of the uint64/int64 value: no wrap-around
+    if classes is not None:
+        if top >= len(classes):
+            raise InputError(f"has class id {top} but --classes names only {len(classes)} classes", path)
+        names = classes
+    else:
+        # Class ids number the classes 0..c-1; an id above the row count names classes that no row can
+        # have, and a stray huge value (10^9) would otherwise ask for that many classes' scores.
+        if top >= max(values.size, 2):
+            row = int(np.argmax(values))
+            raise InputError(f"has class id {top} at index {row} but only {values.size} rows; number the classes "
+                             "0..c-1 (e.g. np.unique(labels, return_inverse=True)), or name them all with --classes",
+                             path)
+        names = [str(c) for c in range(top + 1)]
+    return _LabelTable(ids, [names[c] if c >= 0 else "" for c in values.astype(np.int64).tolist()], classes=names)
 
 
-def _labels_from_csv(path: Path) -> tuple[list[str], list[str], None]:
+def _labels_from_csv(path: Path) -> _LabelTable:
+    """``id,label`` rows (a UTF-8 BOM is allowed); duplicate ids and rows with extra fields are errors."""
     try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            fields = [name.strip() for name in (reader.fieldnames or [])]
-            if "label" not in fields:
-                raise InputError(f"a labels CSV needs a header row with a 'label' column (e.g. id,label); got {fields}", path)
-            reader.fieldnames = fields
-            ids, names = [], []
-            for row_number, row in enumerate(reader):
-                label = row.get("label")
-                ids.append((row.get("id") or str(row_number)).strip())
-                names.append((label or "").strip())
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = [name.strip() for name in next(reader, [])]
+            if "label" not in header:
+                raise InputError("a labels CSV needs a header row with a 'label' column (e.g. id,label); "
+                                 f"got {header}", path)
+            label_at, id_at = header.index("label"), header.index("id") if "id" in header else None
+            ids, names, lines = [], [], []
+            for fields in reader:
+                if not fields:
+                    continue  # a blank line
+                if len(fields) > len(header):
+                    raise InputError(f"line {reader.line_num} has {len(fields)} fields but the header has "
+                                     f"{len(header)} ({', '.join(header)}); quote a value that contains a comma", path)
+                lines.append(reader.line_num)
+                names.append(fields[label_at].strip() if label_at < len(fields) else "")
+                given = fields[id_at].strip() if id_at is not None and id_at < len(fields) else ""
+                ids.append(given or str(len(ids)))
     except UnicodeDecodeError:
         raise InputError("not a text CSV file (it is not UTF-8)", path) from None
     except csv.Error as error:
         raise InputError(f"not a valid CSV file ({one_line(str(error))})", path) from None
     except OSError as error:
         raise InputError(f"cannot read it ({one_line(error.strerror or str(error))})", path) from None
-    return ids, names, None
+    if id_at is not None:
+        _reject_duplicate_ids(ids, lines, path)
+    return _LabelTable(ids, names, lines)
+
+
+def _reject_duplicate_ids(ids: list[str], lines: list[int], path: Path) -> None:
+    first: dict[str, int] = {}
+    for row, id_ in enumerate(ids):
+        if id_ in first:
+            repeats = [lines[r] for r, other in enumerate(ids) if other == id_]
+            shown = ", ".join(map(str, repeats[:5])) + (", ..." if len(repeats) > 5 else "")
+            raise InputError(f"id {id_!r} appears on lines {shown}; each row needs its own id", path)
+        first[id_] = row
 
 
 def load_images(path: str | Path, resize: int | None = None) -> tuple[np.ndarray, list[str] | None, list[str] | None, np.ndarray | None]:

@@ -11,6 +11,7 @@ import numpy as np
 from labelgraph.cli import _io
 from labelgraph.cli._args import add_command, add_graph_options, add_label_options
 from labelgraph.cli._console import Console
+from labelgraph.cli._errors import about
 from labelgraph.cli._output import write_csv, writable_output
 from labelgraph.cli.graph import graph_input
 from labelgraph.workflows import audit_labels
@@ -34,10 +35,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     output = writable_output(args.output)
-    graph, _ = graph_input(args.graph, args.k, console, need_knn=True)
+    graph, _ = graph_input(args.graph, args, console, need_knn=True)
     labels = _io.load_labels(args.labels, graph.n, rows_source=args.graph, classes=_io.parse_classes(args.classes))
     start = time.perf_counter()
-    audit = audit_labels(graph, labels.y, temperature=args.temperature, n_classes=len(labels.classes))
+    with about(args.labels):
+        audit = audit_labels(graph, labels.y, temperature=args.temperature, n_classes=len(labels.classes))
     seconds = time.perf_counter() - start
     table = audit.table[audit.table["flagged"]] if args.flagged_only else audit.table
     given, suggested = labels.names(table["given"]), labels.names(table["suggested"])

@@ -15,11 +15,14 @@ import numpy as np
 import scipy.sparse as sp
 
 import labelgraph
-from labelgraph.cli._args import add_command, positive_int
+from labelgraph.cli._args import add_command, add_max_iter, add_random_state, positive_int
 from labelgraph.cli._console import Console
+from labelgraph.cli._errors import InputError
+from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
 
 EXAMPLES = """  labelgraph bench                                  # n=10000, d=128, k=10; propagation n=100000 (< 1 min)
   labelgraph bench --n 50000 --d 384 --k 50 --skip-slow   # faiss only beside labelgraph
+  labelgraph bench --propagate-n 1000000 --n-classes 100 --max-iter 10
   labelgraph bench --json | python -c "import json,sys; print(json.load(sys.stdin)['knn'])"
 """
 
@@ -32,14 +35,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                          "and baseline / labelgraph ratios.", EXAMPLES, run)
     parser.add_argument("--n", type=positive_int, default=10_000, help="rows of the kNN benchmark (default 10000)")
     parser.add_argument("--d", type=positive_int, default=128, help="dimensions (default 128)")
-    parser.add_argument("--k", type=positive_int, default=10, help="neighbours (default 10)")
+    parser.add_argument("--k", type=positive_int, default=DEFAULT_K, help=f"neighbours (default {DEFAULT_K})")
     parser.add_argument("--propagate-n", type=positive_int, default=100_000,
                         help="nodes of the propagation benchmark (default 100000)")
-    parser.add_argument("--classes", type=positive_int, default=10, help="classes to propagate (default 10)")
-    parser.add_argument("--iterations", type=positive_int, default=20, help="propagation steps (default 20)")
+    parser.add_argument("--n-classes", type=positive_int, default=10, help="classes to propagate (default 10)")
+    add_max_iter(parser, 20, "propagation steps (tolerance 0: all of them run)")
     parser.add_argument("--repeat", type=positive_int, default=3, help="runs per timing, best kept (default 3)")
     parser.add_argument("--skip-slow", action="store_true", help="skip scikit-learn and numpy (minutes at large n)")
-    parser.add_argument("--seed", type=int, default=0)
+    add_random_state(parser, "the synthetic data")
 
 
 def _best(fn: Callable[[], Any], repeat: int) -> float:
@@ -117,10 +120,22 @@ def _scipy_propagation(S: sp.csr_array, labels: np.ndarray, c: int, steps: int) 
     return Y
 
 
+def _check_sizes(args: argparse.Namespace) -> None:
+    """Sizes the synthetic problems can have, each error naming its option."""
+    if args.n < 2:
+        raise InputError(f"a kNN graph needs at least 2 rows; got {args.n}", "--n")
+    if args.k > args.propagate_n - 1:
+        raise InputError(f"--k {args.k} needs --propagate-n of at least {args.k + 1}; got {args.propagate_n}", "--k")
+    if args.n_classes > args.propagate_n:
+        raise InputError(f"{args.n_classes} classes need at least as many nodes; --propagate-n is {args.propagate_n}",
+                         "--n-classes")
+
+
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    _check_sizes(args)
     info = labelgraph.build_info()
     console.info(f"labelgraph {info['version']}  simd={info['simd']}  threads={info['openmp_threads']}")
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(args.random_state)
     X = rng.standard_normal((args.n, args.d)).astype(np.float32)
     k = min(args.k, args.n - 1)
     results: dict[str, Any] = {"knn": {}, "propagation": {}, "build_info": info}
@@ -137,22 +152,22 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         for name, r in results["knn"].items():
             console.info(f"  {name:30s} {r['seconds']:8.3f} s   {r['ratio']:6.1f}x")
 
-        graph = _random_graph(args.propagate_n, args.k, args.seed)
+        graph = _random_graph(args.propagate_n, args.k, args.random_state)
         labels = np.full(args.propagate_n, -1, dtype=np.int64)
-        picked = rng.choice(args.propagate_n, size=max(args.classes, args.propagate_n // 100), replace=False)
-        labels[picked] = np.arange(picked.size) % args.classes
-        propagator = labelgraph.LabelPropagator(graph, 0.02)
-        ours = _best(lambda: propagator.propagate(labels, args.iterations, n_classes=args.classes), args.repeat)
+        picked = rng.choice(args.propagate_n, size=max(args.n_classes, args.propagate_n // 100), replace=False)
+        labels[picked] = np.arange(picked.size) % args.n_classes
+        propagator = labelgraph.LabelPropagator(graph, DEFAULT_TEMPERATURE)
+        ours = _best(lambda: propagator.propagate(labels, args.max_iter, n_classes=args.n_classes), args.repeat)
         bar.update(1)
-        S = _scipy_operator(graph, 0.02)
-        theirs = _best(lambda: _scipy_propagation(S, labels, args.classes, args.iterations), args.repeat)
+        S = _scipy_operator(graph, DEFAULT_TEMPERATURE)
+        theirs = _best(lambda: _scipy_propagation(S, labels, args.n_classes, args.max_iter), args.repeat)
         bar.update(1)
     results["propagation"] = {"labelgraph": {"seconds": ours, "ratio": 1.0},
                               "scipy csr @ dense + clamp": {"seconds": theirs, "ratio": theirs / ours}}
-    console.info(f"label propagation, n={args.propagate_n}, k={args.k} random neighbours, c={args.classes}, "
-                 f"{args.iterations} steps, operator prepared once:")
+    console.info(f"label propagation, n={args.propagate_n}, k={args.k} random neighbours, c={args.n_classes}, "
+                 f"{args.max_iter} steps, operator prepared once:")
     for name, r in results["propagation"].items():
         console.info(f"  {name:30s} {r['seconds']:8.3f} s   {r['ratio']:6.1f}x")
-    results["sizes"] = {"n": args.n, "d": args.d, "k": k, "propagate_n": args.propagate_n, "classes": args.classes,
-                        "iterations": args.iterations, "repeat": args.repeat}
+    results["sizes"] = {"n": args.n, "d": args.d, "k": k, "propagate_n": args.propagate_n, "n_classes": args.n_classes,
+                        "max_iter": args.max_iter, "repeat": args.repeat}
     return results

@@ -20,7 +20,17 @@ import numpy as np
 import labelgraph
 from labelgraph import datasets
 from labelgraph.cli import _byol
-from labelgraph.cli._args import add_command, fraction, positive_float, positive_int
+from labelgraph.cli._args import (
+    add_command,
+    add_graph_options,
+    add_option,
+    add_random_state,
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    reject_given,
+)
 from labelgraph.cli._console import Console
 from labelgraph.cli._errors import InputError, one_line
 from labelgraph.cli._output import atomic_folder, writable_output
@@ -39,7 +49,7 @@ PIXEL_PCA_DIM = 128
 EXAMPLES = """  labelgraph demo                                   # ~3 min: 10k Fashion-MNIST images, 1 min of BYOL
   labelgraph demo --no-train                        # raw pixels (no torch needed), ~1 min
   labelgraph demo --limit 0 --train-minutes 10      # all 70k images, a longer BYOL run
-  labelgraph demo --dataset digits --out /tmp/report --json
+  labelgraph demo --dataset digits --report /tmp/report --json
 Fashion-MNIST: apt-get install -y dataset-fashion-mnist (Debian); otherwise scikit-learn's digits are used.
 """
 
@@ -51,20 +61,20 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                          "report folder (PNG plots + index.html).", EXAMPLES, run)
     parser.add_argument("--dataset", choices=["auto", "fashion-mnist", "digits"], default="auto",
                         help="auto: Fashion-MNIST when installed, else scikit-learn's digits")
-    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
+    parser.add_argument("--limit", type=non_negative_int, default=DEFAULT_LIMIT,
                         help=f"use the first N images (default {DEFAULT_LIMIT}; 0 = all 70,000)")
-    parser.add_argument("--train-minutes", type=positive_float, default=1.0, help="BYOL time budget (default 1)")
     parser.add_argument("--no-train", action="store_true", help="skip BYOL: centred, L2-normalised pixels")
-    parser.add_argument("--features", choices=["auto", "byol", "pixels"], default="auto",
-                        help="embedding the workflows run on; auto: the one with the higher leave-one-out kNN "
-                             "accuracy (default)")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads for BYOL (default 1)")
-    parser.add_argument("--out", default="labelgraph-demo-report", help="report folder (default ./labelgraph-demo-report)")
-    parser.add_argument("--k", type=positive_int, default=10, help="neighbours per image (default 10)")
-    parser.add_argument("--temperature", type=positive_float, default=0.02, help="edge weight temperature (default 0.02)")
+    add_option(parser, "--train-minutes", type=positive_float, default=1.0, help="BYOL time budget (default 1)")
+    add_option(parser, "--features", choices=["auto", "byol", "pixels"], default="auto",
+               help="embedding the workflows run on; auto: the one with the higher leave-one-out kNN "
+                    "accuracy (default)")
+    add_option(parser, "--n-threads", type=positive_int, default=1, help="torch threads for BYOL (default 1)")
+    parser.add_argument("--report", default="labelgraph-demo-report", metavar="DIR",
+                        help="report folder (default ./labelgraph-demo-report)")
+    add_graph_options(parser)
     parser.add_argument("--max-labels", type=positive_int, default=100, help="labels bought in the simulation (default 100)")
     parser.add_argument("--noise", type=fraction, nargs="+", default=[0.2, 0.4], help="injected noise (default 0.2 0.4)")
-    parser.add_argument("--seed", type=int, default=0)
+    add_random_state(parser, "BYOL, the simulations and the speed check's labels")
 
 
 def _load(dataset: str, limit: int) -> tuple[str, np.ndarray, np.ndarray, list[str]]:
@@ -72,7 +82,7 @@ def _load(dataset: str, limit: int) -> tuple[str, np.ndarray, np.ndarray, list[s
         try:
             images, labels = datasets.load_fashion_mnist("all")
         except (FileNotFoundError, ValueError) as error:  # not installed, or corrupt files: the message names them
-            raise InputError(one_line(str(error))) from None
+            raise InputError(one_line(str(error)), f"--dataset {dataset}") from None  # the text names the file
         name, classes = "Fashion-MNIST", list(FASHION_MNIST_CLASSES)
     else:
         images, labels = datasets.load_digits_images()
@@ -98,7 +108,7 @@ def _speed_check(X: np.ndarray, graph: labelgraph.KnnGraph, y: np.ndarray, args:
     knn_scipy_blocked(sub, args.k)
     theirs = time.perf_counter() - t
     labels = np.full(graph.n, -1, dtype=np.int64)
-    picked = np.random.default_rng(args.seed).choice(graph.n, size=min(100, graph.n - 1), replace=False)
+    picked = np.random.default_rng(args.random_state).choice(graph.n, size=min(100, graph.n - 1), replace=False)
     labels[picked] = y[picked]
     c = int(y.max()) + 1
     t = time.perf_counter()
@@ -114,7 +124,12 @@ def _speed_check(X: np.ndarray, graph: labelgraph.KnnGraph, y: np.ndarray, args:
 
 
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
-    out = writable_output(args.out, folder=True)
+    if args.no_train or args.features == "pixels":
+        reject_given(args, ("train_minutes", "n_threads"),
+                     "sets BYOL, which " + ("--no-train" if args.no_train else "--features pixels") + " skips")
+    if args.no_train and args.features == "byol":
+        raise InputError("--features byol needs BYOL; drop --no-train", "--no-train")
+    out = writable_output(args.report, folder=True)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -142,8 +157,8 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     else:
         t = time.perf_counter()
         console.info(f"BYOL: training {_byol.BACKBONE} for {args.train_minutes:g} min on {images.shape[0]} images ...")
-        byol, byol_facts = _byol.train_and_embed(images, args.train_minutes, console, threads=args.threads,
-                                                 seed=args.seed)
+        byol, byol_facts = _byol.train_and_embed(images, args.train_minutes, console, n_threads=args.n_threads,
+                                                 random_state=args.random_state)
         timings["BYOL train + embed"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -171,7 +186,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     speed = _speed_check(X, graph, y, args)
     timings["speed check beside scipy"] = time.perf_counter() - t
     settings = SimulationSettings(max_labels=args.max_labels, noise=tuple(args.noise), temperature=args.temperature,
-                                  seed=args.seed)
+                                  random_state=args.random_state)
     t = time.perf_counter()
     results = run_simulations(X, graph, y, {"active", "cold-start", "noise"}, settings, console)
     timings["simulations"] = time.perf_counter() - t
@@ -180,7 +195,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 
     t = time.perf_counter()
     report_settings = {"data": name, "images": images.shape[0], "features": features, "k": args.k,
-                       "temperature": args.temperature, "seed": args.seed,
+                       "temperature": args.temperature, "random_state": args.random_state,
                        "labelgraph": f"{info['version']}, simd={info['simd']}, threads={info['openmp_threads']}"}
     if byol_facts is not None:
         report_settings["BYOL"] = (f"{byol_facts['backbone']}, batch {byol_facts['batch_size']}, {byol_facts['steps']} "

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 import labelgraph
 from labelgraph.cli import _io
-from labelgraph.cli._args import add_command, positive_int
+from labelgraph.cli._args import add_command, add_graph_options
 from labelgraph.cli._console import Console
 from labelgraph.cli._errors import InputError, wrap_library_error
 from labelgraph.cli._output import atomic_file, writable_output
@@ -28,7 +28,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                          "matrix of similarities (scipy.sparse.save_npz).", EXAMPLES, run)
     parser.add_argument("embeddings", help="[n, d] float .npy")
     parser.add_argument("-o", "--output", required=True, help="the graph .npz to write")
-    parser.add_argument("--k", type=positive_int, default=10, help="neighbours per row (default 10)")
+    add_graph_options(parser, temperature=False)
 
 
 def build_knn_graph(X: np.ndarray, k: int, console: Console, source: str | Path) -> labelgraph.KnnGraph:
@@ -43,13 +43,20 @@ def build_knn_graph(X: np.ndarray, k: int, console: Console, source: str | Path)
         raise wrap_library_error(error, source) from None
 
 
-def graph_input(path: str, k: int, console: Console, *, need_knn: bool = False
+def graph_input(path: str, args: argparse.Namespace, console: Console, *, need_knn: bool = False
                 ) -> tuple[labelgraph.KnnGraph | sp.csr_matrix, np.ndarray | None]:
-    """The graph of a .npz, or the kNN graph built from a .npy of embeddings (then also the embeddings)."""
+    """The graph of a .npz, or the kNN graph built from a .npy of embeddings (then also the embeddings).
+
+    ``args.k`` sets the neighbours of a graph built here; given with a .npz graph it would be
+    ignored, so it is an error.
+    """
     csr, X = _io.graph_or_embeddings(path)
     if X is not None:
-        return build_knn_graph(X, k, console, path), X
+        return build_knn_graph(X, args.k, console, path), X
     assert csr is not None
+    if "k" in args.given:
+        raise InputError(f"applies when the graph is built from embeddings (.npy); {path} is a graph already "
+                         "(its k was set by `labelgraph graph --k`)", "--k")
     return (_io.knn_graph_of(csr, path) if need_knn else csr), None
 
 

@@ -11,15 +11,15 @@ import numpy as np
 import labelgraph
 from labelgraph.class_mass import class_mass_normalize
 from labelgraph.cli import _io
-from labelgraph.cli._args import add_command, add_graph_options, add_label_options, fraction, positive_int
+from labelgraph.cli._args import add_command, add_graph_options, add_label_options, add_max_iter, fraction
 from labelgraph.cli._console import Console
-from labelgraph.cli._errors import InputError
+from labelgraph.cli._errors import InputError, about
 from labelgraph.cli._output import atomic_file, write_csv, writable_output
 from labelgraph.cli.graph import graph_input, graph_rows
 from labelgraph.workflows.session import class_probabilities
 
 EXAMPLES = """  labelgraph propagate graph.npz --labels labels.csv -o pseudo_labels.csv
-  labelgraph propagate embeddings.npy --labels labels.npy --k 20 -o pseudo_labels.npy --json
+  labelgraph propagate embeddings.npy --labels labels.npy --k 20 --max-iter 50 -o pseudo_labels.npy --json
   labelgraph propagate graph.npz --labels labels.csv --alpha 0.9 --class-prior uniform -o pseudo_labels.csv
 labels.csv:  id,label / img001.png,shirt / img002.png, / ...   (empty label = unlabeled)
 CSV output: id,label,confidence,given (class names); .npy output: a structured array (label, confidence)
@@ -40,7 +40,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=fraction, default=None,
                         help="Zhou et al.'s F <- alpha S F + (1 - alpha) Y0 with this alpha in (0, 1), where a given "
                              "label can be outvoted (default: clamped, given labels kept)")
-    parser.add_argument("--iterations", type=positive_int, default=100, help="most propagation steps (default 100)")
+    add_max_iter(parser, 100)
     parser.add_argument("--class-prior", choices=("uniform", "labeled"), default=None,
                         help="rescale each class's scores to this share of the total mass before the argmax "
                              "(class mass normalisation: a class whose labels sit in dense regions stops "
@@ -51,16 +51,17 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     output = writable_output(args.output)
     if output.suffix not in (".csv", ".npy"):
         raise InputError("pseudo-labels are written as .csv or .npy; give a name ending in one of them", output)
-    graph, _ = graph_input(args.graph, args.k, console)
+    graph, _ = graph_input(args.graph, args, console)
     labels = _io.load_labels(args.labels, graph_rows(graph), rows_source=args.graph,
                              classes=_io.parse_classes(args.classes))
     start = time.perf_counter()
-    propagator = labelgraph.LabelPropagator(graph, args.temperature)
-    with console.fraction_bar("propagation") as progress:
-        result = propagator.propagate(labels.y, args.iterations, alpha=args.alpha, tol=1e-5,
+    with about(args.graph):
+        propagator = labelgraph.LabelPropagator(graph, args.temperature)
+    with about(args.labels), console.fraction_bar("propagation") as progress:
+        result = propagator.propagate(labels.y, args.max_iter, alpha=args.alpha, tol=1e-5,
                                       n_classes=len(labels.classes), progress=progress)
-    if args.class_prior is not None:
-        result = class_mass_normalize(result, args.class_prior, labels.y)
+        if args.class_prior is not None:
+            result = class_mass_normalize(result, args.class_prior, labels.y)
     seconds = time.perf_counter() - start
     confidence = np.where(result.unreached, 0.0, class_probabilities(result.soft).max(axis=1))
     if output.suffix == ".npy":
@@ -77,5 +78,5 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                  f"({result.n_iter} steps); {int(result.unreached.sum())} rows unreached -> {output}")
     return {"output": str(output), "n": int(result.labels.shape[0]), "labeled": labels.n_labeled,
             "class_prior": args.class_prior,
-            "unreached": int(result.unreached.sum()), "iterations": result.n_iter, "seconds": round(seconds, 3),
+            "unreached": int(result.unreached.sum()), "n_iter": result.n_iter, "seconds": round(seconds, 3),
             "classes": labels.classes, "pseudo_label_counts": dict(zip(labels.classes, counts.tolist()))}

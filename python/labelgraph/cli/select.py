@@ -9,9 +9,18 @@ from typing import Any
 import numpy as np
 
 from labelgraph.cli import _io
-from labelgraph.cli._args import add_command, add_graph_options, add_label_options, positive_int
+from labelgraph.cli._args import (
+    add_command,
+    add_graph_options,
+    add_label_options,
+    add_option,
+    add_random_state,
+    non_negative_int,
+    positive_int,
+    reject_given,
+)
 from labelgraph.cli._console import Console
-from labelgraph.cli._errors import InputError
+from labelgraph.cli._errors import InputError, about
 from labelgraph.cli._output import write_csv, writable_output
 from labelgraph.cli.graph import build_knn_graph, graph_input, graph_rows
 from labelgraph.workflows import (
@@ -22,9 +31,10 @@ from labelgraph.workflows import (
     typiclust_select,
     usl_select,
 )
-from labelgraph.workflows.selection import kmeans_clusters
+from labelgraph.workflows.clusters import kmeans_clusters
 
 COLD_START = ("usl", "typiclust", "kmeans", "random")
+SEEDED_STRATEGIES = ("random", "cluster_margin", "typiclust")  # those that draw or run k-means
 
 EXAMPLES = """  labelgraph select embeddings.npy -n 100 -o first_batch.csv                  # cold start (USL)
   labelgraph select embeddings.npy -n 100 --method typiclust -o first_batch.csv
@@ -40,58 +50,74 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                          "TypiClust, k-means centres or random). With --labels: the next batch, by the uncertainty of "
                          "the labels propagated over the kNN graph.", EXAMPLES, run)
     parser.add_argument("embeddings", help="embeddings .npy (a graph .npz is enough for the next batch)")
-    parser.add_argument("-n", "--count", type=positive_int, required=True, help="rows to select")
+    parser.add_argument("-n", "--n-select", type=positive_int, required=True, help="rows to select")
     parser.add_argument("-o", "--output", required=True, help="CSV to write")
-    parser.add_argument("--method", choices=COLD_START, default="usl", help="cold-start method (default usl)")
+    add_option(parser, "--method", choices=COLD_START, default="usl",
+               help="cold-start method, without --labels (default usl)")
     add_label_options(parser, required=False)
-    parser.add_argument("--smoothing-steps", type=int, default=0, metavar="N",
-                        help="typiclust: average the embeddings N times along their --k graph before k-means "
-                             "(default 0, the paper's rule; with 2 it beat k-means centres at 10-100 labels on "
-                             "Fashion-MNIST)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="margin", help="next-batch strategy (default margin)")
+    add_option(parser, "--smoothing-steps", type=non_negative_int, default=0, metavar="N",
+               help="cold start with --method typiclust: average the embeddings N times along their --k graph "
+                    "before k-means (default 0, the paper's rule; with 2 it beat k-means centres at 10-100 labels "
+                    "on Fashion-MNIST)")
+    add_option(parser, "--strategy", choices=STRATEGIES, default="margin",
+               help="next-batch strategy, with --labels (default margin)")
     add_graph_options(parser)
-    parser.add_argument("--seed", type=int, default=0)
+    add_random_state(parser, "the draw (random) and the k-means (kmeans, typiclust, usl, cluster_margin)")
 
 
 def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
+    reject_given(args, ("strategy",), "applies to the next batch (with --labels); a cold start takes --method")
+    reject_given(args, ("temperature",), "applies to the next batch (with --labels); a cold start weights no graph")
+    if args.smoothing_steps and args.method != "typiclust":
+        raise InputError(f"applies to --method typiclust, not {args.method}", "--smoothing-steps")
+    if args.method in ("random", "kmeans") or (args.method == "typiclust" and not args.smoothing_steps):
+        reject_given(args, ("k",), f"--method {args.method} builds no graph"
+                     + (" (typiclust builds one with --smoothing-steps N)" if args.method == "typiclust" else ""))
+    if args.classes is not None:
+        raise InputError("applies with --labels (the next batch)", "--classes")
     X = _io.load_embeddings(args.embeddings) if args.embeddings.endswith(".npy") else None
     if X is None:
         raise InputError("cold-start selection needs the embeddings (.npy), not a graph", args.embeddings)
-    if args.count > X.shape[0]:
-        raise InputError(f"-n {args.count} is more than the {X.shape[0]} rows", args.embeddings)
+    if args.n_select > X.shape[0]:
+        raise InputError(f"-n {args.n_select} is more than the {X.shape[0]} rows", args.embeddings)
     unit = X / np.linalg.norm(X, axis=1, keepdims=True)
-    if args.smoothing_steps < 0:
-        raise InputError(f"--smoothing-steps must be >= 0; got {args.smoothing_steps}", args.embeddings)
-    if args.smoothing_steps > 0 and args.method != "typiclust":
-        raise InputError(f"--smoothing-steps applies to --method typiclust, not {args.method}", args.embeddings)
-    if args.method == "random":
-        return random_select(X.shape[0], args.count, seed=args.seed)
-    if args.method == "kmeans":
-        return kmeans_centre_select(unit, args.count, seed=args.seed)
-    if args.method == "typiclust":
-        graph = build_knn_graph(unit, args.k, console, args.embeddings) if args.smoothing_steps else None
-        return typiclust_select(unit, args.count, graph=graph, smoothing_steps=args.smoothing_steps, seed=args.seed)
-    density_k = min(20, X.shape[0] - 1)
-    graph = build_knn_graph(unit, max(args.k, density_k), console, args.embeddings)
-    return usl_select(unit, args.count, graph=graph, density_k=density_k, seed=args.seed)
+    seed = args.random_state
+    with about(args.embeddings):
+        if args.method == "random":
+            return random_select(X.shape[0], args.n_select, random_state=seed)
+        if args.method == "kmeans":
+            return kmeans_centre_select(unit, args.n_select, random_state=seed)
+        if args.method == "typiclust":
+            graph = build_knn_graph(unit, args.k, console, args.embeddings) if args.smoothing_steps else None
+            return typiclust_select(unit, args.n_select, graph=graph, smoothing_steps=args.smoothing_steps,
+                                    random_state=seed)
+        density_k = min(20, X.shape[0] - 1)
+        graph = build_knn_graph(unit, max(args.k, density_k), console, args.embeddings)
+        return usl_select(unit, args.n_select, graph=graph, density_k=density_k, random_state=seed)
 
 
 def _next_batch(args: argparse.Namespace, console: Console) -> tuple[np.ndarray, list[str]]:
-    graph, X = graph_input(args.embeddings, args.k, console)
+    reject_given(args, ("method",), "applies to a cold start (without --labels); the next batch takes --strategy")
+    reject_given(args, ("smoothing_steps",), "is for a cold start (without --labels)")
+    if args.strategy not in SEEDED_STRATEGIES:
+        reject_given(args, ("random_state",), f"--strategy {args.strategy} draws nothing at random")
+    graph, X = graph_input(args.embeddings, args, console)
     labels = _io.load_labels(args.labels, graph_rows(graph), rows_source=args.embeddings,
                              classes=_io.parse_classes(args.classes))
     clusters = None
-    if args.strategy == "cluster_margin":
-        if X is None:
-            raise InputError("--strategy cluster_margin needs the embeddings (.npy) for its k-means", args.embeddings)
-        clusters, _ = kmeans_clusters(X / np.linalg.norm(X, axis=1, keepdims=True), min(20, X.shape[0]), args.seed)
-    if args.strategy == "typiclust" and X is None:
-        raise InputError("--strategy typiclust needs the embeddings (.npy) for its k-means", args.embeddings)
-    session = AnnotationSession(graph, len(labels.classes), temperature=args.temperature, clusters=clusters,
-                                embeddings=X, seed=args.seed)
+    if args.strategy in ("cluster_margin", "typiclust") and X is None:
+        raise InputError(f"--strategy {args.strategy} needs the embeddings (.npy) for its k-means", args.embeddings)
+    with about(args.embeddings):
+        if args.strategy == "cluster_margin":
+            assert X is not None
+            clusters, _ = kmeans_clusters(X / np.linalg.norm(X, axis=1, keepdims=True), min(20, X.shape[0]),
+                                          random_state=args.random_state)
+        session = AnnotationSession(graph, len(labels.classes), temperature=args.temperature, clusters=clusters,
+                                    embeddings=X, random_state=args.random_state)
     labeled = np.flatnonzero(labels.y >= 0)
-    session.add_labels(labeled, labels.y[labeled])
-    return session.query(args.count, strategy=args.strategy), labels.ids
+    with about(args.labels):
+        session.add_labels(labeled, labels.y[labeled])
+        return session.query(args.n_select, strategy=args.strategy), labels.ids
 
 
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
@@ -100,8 +126,6 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     ids: list[str] | None = None
     if args.labels is None:
         picks = _cold_start(args, console)
-    elif args.smoothing_steps:
-        raise InputError("--smoothing-steps is for cold start (without --labels)", args.embeddings)
     else:
         picks, ids = _next_batch(args, console)
     seconds = time.perf_counter() - start
@@ -110,4 +134,3 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     how = args.method if args.labels is None else f"next batch by {args.strategy}"
     console.info(f"{picks.size} rows selected ({how}) in {seconds:.1f} s -> {output}")
     return {"output": str(output), "selected": picks.tolist(), "method": how, "seconds": round(seconds, 3)}
-

@@ -14,14 +14,24 @@ from typing import Any
 import numpy as np
 
 from labelgraph.cli import _io
-from labelgraph.cli._args import add_command, add_graph_options, add_label_options, fraction, positive_int
+from labelgraph.cli._args import (
+    add_command,
+    add_graph_options,
+    add_label_options,
+    add_option,
+    add_random_state,
+    fraction,
+    positive_int,
+    reject_given,
+)
 from labelgraph.cli._console import Console
-from labelgraph.cli._errors import InputError
+from labelgraph.cli._errors import InputError, about
 from labelgraph.cli._output import atomic_file, atomic_folder, writable_output
 from labelgraph.cli.graph import build_knn_graph
 from labelgraph.reporting import simulation
 from labelgraph.workflows import STRATEGIES
-from labelgraph.workflows.selection import kmeans_clusters
+from labelgraph.defaults import DEFAULT_TEMPERATURE
+from labelgraph.workflows.clusters import kmeans_clusters
 
 MODES = ("active", "cold-start", "noise", "all")
 
@@ -41,16 +51,20 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     add_label_options(parser)
     parser.add_argument("-o", "--output", required=True, help="curves as .json (everything) or .csv (long format)")
     parser.add_argument("--mode", choices=MODES, default="all")
-    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
-    parser.add_argument("--batch-size", type=positive_int, default=10, help="labels bought per round (default 10)")
-    parser.add_argument("--max-labels", type=positive_int, default=100, help="labels bought in all (default 100)")
-    parser.add_argument("--budgets", type=positive_int, nargs="+", default=[10, 20, 50, 100],
-                        help="cold-start label counts (default 10 20 50 100)")
-    parser.add_argument("--noise", type=fraction, nargs="+", default=[0.2, 0.4], help="noise levels (default 0.2 0.4)")
+    add_option(parser, "--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES),
+               help="active: the query strategies to compare (default all)")
+    add_option(parser, "-n", "--n-select", type=positive_int, default=10,
+               help="active: labels bought per round (default 10)")
+    add_option(parser, "--max-labels", type=positive_int, default=100, help="active: labels bought in all (default 100)")
+    add_option(parser, "--budgets", type=positive_int, nargs="+", default=[10, 20, 50, 100],
+               help="cold-start: label counts (default 10 20 50 100)")
+    add_option(parser, "--noise", type=fraction, nargs="+", default=[0.2, 0.4],
+               help="noise: levels of injected noise (default 0.2 0.4)")
     parser.add_argument("--report", metavar="DIR", help="also write the PNG plots and index.html here")
-    parser.add_argument("--images", metavar="NPY", help="uint8 images of the rows, for the report's suspicious-label grid")
+    parser.add_argument("--images", metavar="NPY",
+                        help="with --report: uint8 images of the rows, for the report's suspicious-label grid")
     add_graph_options(parser)
-    parser.add_argument("--seed", type=int, default=0)
+    add_random_state(parser, "the simulated draws, noise and k-means")
 
 
 @dataclass(frozen=True)
@@ -58,12 +72,12 @@ class SimulationSettings:
     """What the simulations do (the demo and ``simulate`` share them)."""
 
     strategies: tuple[str, ...] = STRATEGIES
-    batch_size: int = 10
+    n_select: int = 10
     max_labels: int = 100
     budgets: tuple[int, ...] = (10, 20, 50, 100)
     noise: tuple[float, ...] = (0.2, 0.4)
-    temperature: float = 0.02
-    seed: int = 0
+    temperature: float = DEFAULT_TEMPERATURE
+    random_state: int = 0
 
 
 def run_simulations(X: np.ndarray, graph: Any, y: np.ndarray, modes: set[str], settings: SimulationSettings,
@@ -73,24 +87,25 @@ def run_simulations(X: np.ndarray, graph: Any, y: np.ndarray, modes: set[str], s
     unit = np.ascontiguousarray(X / np.linalg.norm(X, axis=1, keepdims=True), dtype=np.float32)
     if "active" in modes:
         strategies = list(settings.strategies)
-        clusters = kmeans_clusters(unit, min(20, X.shape[0]), settings.seed, n_init=1)[0] \
+        clusters = kmeans_clusters(unit, min(20, X.shape[0]), random_state=settings.random_state, n_init=1)[0] \
             if "cluster_margin" in strategies else None
-        rounds = len(strategies) * (min(settings.max_labels, graph.n - 1) // settings.batch_size)
+        rounds = len(strategies) * (min(settings.max_labels, graph.n - 1) // settings.n_select)
         with console.bar(rounds, "active learning", "batch") as bar:
             out["active"] = simulation.active_learning_curves(
-                graph, y, strategies=strategies, batch_size=settings.batch_size, max_labels=settings.max_labels,
-                temperature=settings.temperature, clusters=clusters, embeddings=unit, seed=settings.seed,
-                tick=lambda: bar.update(1))
+                graph, y, strategies=strategies, n_select=settings.n_select, max_labels=settings.max_labels,
+                temperature=settings.temperature, clusters=clusters, embeddings=unit,
+                random_state=settings.random_state, tick=lambda: bar.update(1))
     if "cold-start" in modes:
         budgets = [b for b in settings.budgets if b < graph.n]
         with console.bar(len(budgets) * len(simulation.COLD_START_METHODS), "cold start", "pick") as bar:
             out["cold_start"] = simulation.cold_start_curves(unit, graph, y, budgets=budgets,
-                                                             temperature=settings.temperature, seed=settings.seed,
+                                                             temperature=settings.temperature,
+                                                             random_state=settings.random_state,
                                                              tick=lambda: bar.update(1))
     if "noise" in modes:
         with console.bar(len(settings.noise), "label noise", "level") as bar:
             out["noise"] = simulation.noise_simulation(graph, y, noise_levels=settings.noise, temperature=settings.temperature,
-                                                       seed=settings.seed, tick=lambda: bar.update(1))
+                                                       random_state=settings.random_state, tick=lambda: bar.update(1))
     return out
 
 
@@ -122,6 +137,16 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     if output.suffix not in (".json", ".csv"):
         raise InputError("curves are written as .json or .csv; give a name ending in one of them", output)
     report = writable_output(args.report, folder=True) if args.report else None
+    modes = set(MODES[:3]) if args.mode == "all" else {args.mode}
+    if "active" not in modes:
+        reject_given(args, ("strategies", "n_select", "max_labels"),
+                     f"applies to --mode active (or all), not {args.mode}")
+    if "cold-start" not in modes:
+        reject_given(args, ("budgets",), f"applies to --mode cold-start (or all), not {args.mode}")
+    if "noise" not in modes:
+        reject_given(args, ("noise",), f"applies to --mode noise (or all), not {args.mode}")
+    if args.images and not args.report:
+        raise InputError("the images are shown in the report only; add --report DIR", "--images")
     X = _io.load_embeddings(args.embeddings)
     labels = _io.load_labels(args.labels, X.shape[0], rows_source=args.embeddings,
                              classes=_io.parse_classes(args.classes), require_all=True)
@@ -134,10 +159,10 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         raise InputError("the simulations need at least 2 classes", args.labels)
     start = time.perf_counter()
     graph = build_knn_graph(X, args.k, console, args.embeddings)
-    modes = set(MODES[:3]) if args.mode == "all" else {args.mode}
-    settings = SimulationSettings(tuple(args.strategies), args.batch_size, args.max_labels, tuple(args.budgets),
-                                  tuple(args.noise), args.temperature, args.seed)
-    results = run_simulations(X, graph, labels.y, modes, settings, console)
+    settings = SimulationSettings(tuple(args.strategies), args.n_select, args.max_labels, tuple(args.budgets),
+                                  tuple(args.noise), args.temperature, args.random_state)
+    with about(args.labels):
+        results = run_simulations(X, graph, labels.y, modes, settings, console)
     seconds = time.perf_counter() - start
     with atomic_file(output) as tmp:
         if output.suffix == ".json":
@@ -151,7 +176,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
             write_report(folder, title="labelgraph simulate", summary=f"{args.embeddings} with {args.labels}",
                          settings={"embeddings": args.embeddings, "rows": X.shape[0], "dimensions": X.shape[1],
                                    "classes": len(labels.classes), "k": args.k, "temperature": args.temperature,
-                                   "seed": args.seed},
+                                   "random_state": args.random_state},
                          timings={"all simulations": seconds}, class_names=labels.classes,
                          active=results.get("active"), cold_start=results.get("cold_start"),
                          noise=results.get("noise"), images=images)

@@ -1,11 +1,13 @@
-"""Beyond one machine: the kNN graph and propagation on a Dask cluster, and the graph out of core.
+"""labelgraph on a Dask cluster: the exact kNN graph and label propagation over row blocks.
 
-``labelgraph.knn_graph`` and ``labelgraph.propagate`` dispatch here for a dask array, a
-``client=`` or a ``memory_budget=``; these are the same entry points under their own names.
+``knn_graph`` and ``propagate`` here take a ``client=`` and ``block_rows=`` and run the
+single-machine kernels inside every task; their results equal :func:`labelgraph.knn_graph` and
+:func:`labelgraph.propagate` (``reorder=None``). This package builds on the single-machine layer,
+which never imports it. A graph larger than memory on one machine is
+:func:`labelgraph.out_of_core.knn_graph_out_of_core`.
 """
 
-from labelgraph.distributed.knn import DaskKnnGraph, knn_graph_dask
-from labelgraph.distributed.out_of_core import knn_graph_out_of_core
-from labelgraph.distributed.propagation import DaskPropagationResult, propagate_dask
+from labelgraph.distributed.knn import DaskKnnGraph, knn_graph
+from labelgraph.distributed.propagation import DaskPropagationResult, propagate
 
-__all__ = ["DaskKnnGraph", "DaskPropagationResult", "knn_graph_dask", "knn_graph_out_of_core", "propagate_dask"]
+__all__ = ["DaskKnnGraph", "DaskPropagationResult", "knn_graph", "propagate"]

@@ -1,4 +1,4 @@
-"""Checks of Dask inputs at the boundary."""
+"""Checks of Dask inputs at the boundary, and numpy rows shipped to the cluster in blocks."""
 
 from __future__ import annotations
 
@@ -20,18 +20,19 @@ def import_dask() -> Any:
     try:
         import dask.array as da
     except ImportError as e:  # pragma: no cover - exercised only without dask
-        raise ImportError("the Dask paths of labelgraph need dask: pip install 'labelgraph[dask]'") from e
+        raise ImportError("labelgraph.distributed needs dask: pip install 'labelgraph[dask]'") from e
     return da
 
 
-def row_blocked_embeddings(X: Any, name: str, block_rows: int | None) -> Any:
-    """Check a dask array of embeddings ``[n, d]`` and return it with whole rows per chunk.
+def check_embeddings(X: Any, name: str) -> None:
+    """Check the metadata of embeddings ``[n, d]`` given as a dask or a numpy array (dtype, shape).
 
-    Only metadata is checked here (dtype, shape, chunks); values (NaN, zero rows) are checked by
-    each block's task, which names the bad rows by their global numbers.
+    Values (NaN, zero rows) are checked by each block's task, which names the bad rows by their
+    global numbers, so a numpy ``X`` (a memmap, say) is not read here.
     """
-    if not is_dask_array(X):
-        raise TypeError(f"{name} must be a dask.array.Array; got {type(X).__name__}; pass dask.array.from_array({name})")
+    if not (is_dask_array(X) or isinstance(X, np.ndarray)):
+        raise TypeError(f"{name} must be a dask.array.Array or a numpy array; got {type(X).__name__}; "
+                        f"pass np.asarray({name}) or dask.array.from_array({name})")
     if X.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{name} must be float32 (float16 and float64 are converted); got {X.dtype}; "
                         f"pass {name}.astype(np.float32)")
@@ -41,10 +42,21 @@ def row_blocked_embeddings(X: Any, name: str, block_rows: int | None) -> Any:
         raise ValueError(f"{name} has unknown chunk sizes {X.shape}; call {name}.compute_chunk_sizes() first")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}); it needs at least one row and one column")
+
+
+def row_blocks(X: Any, name: str, client: Any, block_rows: int | None) -> Any:
+    """Checked embeddings (see :func:`check_embeddings`) as a dask array with whole rows per chunk.
+
+    A dask array keeps its row chunks unless ``block_rows`` is given; a numpy array is sent to
+    ``client`` in blocks of ``block_rows`` rows (default :func:`default_block_rows`).
+    """
     if block_rows is not None:
         block_rows = positive_int(block_rows, "block_rows")
-        X = X.rechunk({0: block_rows, 1: -1})
-    elif len(X.chunks[1]) != 1:
+    if isinstance(X, np.ndarray):
+        return rows_on_cluster(client, X, default_block_rows(client, X.shape[0]) if block_rows is None else block_rows)
+    if block_rows is not None:
+        return X.rechunk({0: block_rows, 1: -1})
+    if len(X.chunks[1]) != 1:
         raise ValueError(f"{name} is chunked along columns (column chunks {X.chunks[1]}); each task needs whole "
                          f"rows: pass {name}.rechunk({{1: -1}}) or block_rows=")
     return X

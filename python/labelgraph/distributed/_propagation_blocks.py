@@ -9,14 +9,15 @@ CSR; each iteration fills their Y from the blocks that own them and keeps only t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from labelgraph import _core
-
-_MAX_EXPONENT = float(np.log(np.finfo(np.float32).max))
+from labelgraph._edge_weights import log_weights
 
 
 @dataclass(frozen=True)
@@ -43,33 +44,23 @@ def sorted_edges(indices: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.
     return np.take_along_axis(indices, order, axis=1), np.take_along_axis(sims, order, axis=1)
 
 
-def log_weights(sims: np.ndarray, temperature: float | None, row_offset: int) -> np.ndarray:
-    """``s / T`` in float64 (or ``log s`` for weights), as the single-machine operator builds them."""
-    if temperature is None:
-        if np.any(sims < 0):
-            row = row_offset + int(np.flatnonzero((sims < 0).any(axis=1))[0])
-            raise ValueError(f"graph has negative weights (row {row}); with temperature=None the values must be "
-                             "weights >= 0; pass a temperature to treat them as similarities")
-        with np.errstate(divide="ignore"):
-            return np.log(sims.astype(np.float64))
-    with np.errstate(over="ignore"):
-        log_w = sims.astype(np.float64) / temperature
-    if not np.isfinite(log_w).all():
-        raise ValueError(f"graph values / temperature overflow float64 (temperature={temperature}); use a larger temperature")
-    return log_w
+def row_pointers(rows: int, k: int) -> np.ndarray:
+    """``indptr`` ``[rows + 1]`` of a block's edges stored ``k`` per row."""
+    return np.arange(0, rows * k + 1, k, dtype=np.int64)
 
 
-def log_degree(log_w: np.ndarray) -> np.ndarray:
-    """Per-row logsumexp in double, summed left to right as the C++ weights kernel does."""
-    top = log_w.max(axis=1) if log_w.shape[1] else np.full(log_w.shape[0], -np.inf)
-    safe_top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(invalid="ignore"):
-        terms = np.exp(log_w - safe_top[:, None])
-    total = np.zeros(log_w.shape[0])
-    for p in range(log_w.shape[1]):  # k is small; a fixed order keeps the sum reproducible
-        total += terms[:, p]
-    with np.errstate(divide="ignore"):
-        return np.where(top == -np.inf, -np.inf, top + np.log(total))
+@contextmanager
+def rows_of_block(offset: int, rows: int, hint: str = "") -> Iterator[None]:
+    """Re-raise a ValueError about a block's rows saying where the block lies in the graph.
+
+    The shared kernels (``_edge_weights.log_weights``, ``_core.normalize_log_weights``) number
+    rows within what they were given: here, the block.
+    """
+    try:
+        yield
+    except ValueError as e:
+        raise ValueError(f"in the graph's rows [{offset}, {offset + rows}) (the row below counts from {offset}): "
+                         f"{e}{hint}") from e
 
 
 def block_plan(columns: np.ndarray, row_offset: int, bounds: np.ndarray) -> BlockPlan:
@@ -84,25 +75,34 @@ def block_plan(columns: np.ndarray, row_offset: int, bounds: np.ndarray) -> Bloc
     return BlockPlan(local_space, slice(start, start + rows), local_columns, sources)
 
 
-def normalized_weights(log_w: np.ndarray, own_degree: np.ndarray, column_degree: np.ndarray, normalization: str,
-                       row_offset: int) -> np.ndarray:
-    """``exp(log w - L_i/2 - L_j/2)`` (symmetric) or ``exp(log w - L_i)`` (row), float32.
+# The shared overflow message suggests symmetrize=, which the blocks do not offer.
+_SYMMETRIC_OVERFLOW_HINT = ("; on Dask symmetrize='none' is the only choice: pass normalization='row', or symmetrise "
+                            "on one machine with labelgraph.LabelPropagator")
 
-    ``column_degree`` ``[rows, k]`` holds the log-degree of each edge's column.
+
+def edge_log_weights(sims: np.ndarray, temperature: float | None, row_offset: int,
+                     n_threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(log W, log-degrees)`` of a block's ``[rows, k]`` edges: ``[rows * k]`` and ``[rows]`` float64.
+
+    The single-machine operator's own code: ``_edge_weights.log_weights`` and ``_core.log_degrees``.
     """
-    li = own_degree[:, None]
-    with np.errstate(invalid="ignore"):
-        if normalization == "row":
-            exponent = log_w - li
-        else:
-            exponent = np.where(column_degree == -np.inf, np.inf, log_w - 0.5 * li - 0.5 * column_degree)
-    exponent = np.where(log_w == -np.inf, -np.inf, exponent)  # zero weights stay zero
-    if np.any(exponent > _MAX_EXPONENT):
-        row = row_offset + int(np.flatnonzero((exponent > _MAX_EXPONENT).any(axis=1))[0])
-        raise ValueError(f"normalization='symmetric' overflows float32 at row {row}: it has an edge to a row of far "
-                         "smaller (or zero) degree, which only a non-symmetric graph has; pass normalization='row', "
-                         "or symmetrise the graph on one machine")
-    return np.exp(exponent).astype(np.float32)
+    indptr = row_pointers(*sims.shape)
+    with rows_of_block(row_offset, sims.shape[0]):
+        log_w = log_weights(np.ascontiguousarray(sims).ravel(), temperature, indptr)
+    return log_w, _core.log_degrees(indptr, log_w, n_threads)
+
+
+def normalized_weights(plan: BlockPlan, log_w: np.ndarray, own_degree: np.ndarray, local_degree: np.ndarray,
+                       normalization: str, row_offset: int, n_threads: int) -> np.ndarray:
+    """``[rows, k]`` float32 entries of S for a block: ``_core.normalize_log_weights`` on its local columns.
+
+    ``local_degree`` ``[m]`` holds the log-degree of every row of the block's local space.
+    """
+    rows, k = plan.columns.shape
+    with rows_of_block(row_offset, rows, _SYMMETRIC_OVERFLOW_HINT if normalization == "symmetric" else ""):
+        values = _core.normalize_log_weights(row_pointers(rows, k), np.ascontiguousarray(plan.columns).ravel(), log_w,
+                                             own_degree, local_degree, normalization, n_threads)
+    return values.reshape(rows, k)
 
 
 class BlockOperator:
@@ -168,15 +168,26 @@ def sweep(op: BlockOperator, labels: np.ndarray, parts: list[np.ndarray], alpha:
     m, c = y_local.shape
     local_labels = np.full(m, -1, dtype=np.int32)
     local_labels[op.own] = labels
-    soft = op.prepared().propagate(local_labels, c, init=np.ascontiguousarray(y_local, dtype=np.float32), n_iter=1,
-                                   alpha=-1.0 if alpha is None else alpha, n_threads=n_threads)[0]
+    # Positional: (labels, n_classes, init, iterations, alpha, tol, n_threads).
+    soft = op.prepared().propagate(local_labels, c, np.ascontiguousarray(y_local, dtype=np.float32), 1,
+                                   -1.0 if alpha is None else alpha, 0.0, n_threads)[0]
     return np.ascontiguousarray(soft[op.own])
 
 
-def largest_change(y_new: np.ndarray, y_old: np.ndarray, labels: np.ndarray, alpha: float | None) -> float:
-    """Largest ``|y_new - y_old|`` over the rows a sweep writes (unlabeled rows when clamped), as the kernel's test."""
+def largest_change(y_new: np.ndarray, y_old: np.ndarray, labels: np.ndarray, alpha: float | None) -> np.float32:
+    """Largest relative change of the rows a sweep writes (unlabeled rows when clamped), as the kernel's test.
+
+    A row's change is ``max_c |new - old| / max_c max(|new|, |old|)`` (0 for a row that did not
+    move), in float32 like the C++ sweep's: relative, so rows far from every label, whose scores
+    are tiny, still have to settle.
+    """
     swept = labels < 0 if alpha is None else slice(None)
-    return float(np.abs(y_new[swept] - y_old[swept]).max(initial=0.0))
+    new, old = y_new[swept], y_old[swept]
+    move = np.abs(new - old).max(axis=1, initial=np.float32(0))
+    scale = np.maximum(np.abs(new), np.abs(old)).max(axis=1, initial=np.float32(0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.where(move > 0, move / scale, np.float32(0))
+    return np.float32(relative.max(initial=np.float32(0)))
 
 
 def initial_scores(labels: np.ndarray, n_classes: int, init: np.ndarray | None, alpha: float | None) -> np.ndarray:

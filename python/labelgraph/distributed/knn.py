@@ -1,4 +1,4 @@
-"""The exact kNN graph of a Dask array: one task per pair of row blocks, then a merge per block.
+"""The exact kNN graph on a Dask cluster: one task per pair of row blocks, then a merge per block.
 
 Follows the single-machine schedule one level up: the pair of row blocks (i, j), i < j, is one
 task whose single pass over the tiles of block i x block j feeds the top-k of both blocks
@@ -16,16 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from labelgraph._block_kernels import checked_block, diagonal_candidates, pair_candidates
+from labelgraph._topk import Candidates, merge_topk
 from labelgraph._validation import optional_positive_int, positive_int
-from labelgraph.distributed._block_kernels import (
-    checked_block,
-    diagonal_candidates,
-    pair_candidates,
-)
-from labelgraph.distributed._dask_input import import_dask, row_blocked_embeddings
+from labelgraph.defaults import DEFAULT_K
+from labelgraph.distributed._dask_input import check_embeddings, import_dask, row_blocks
 from labelgraph.distributed._runner import TaskRunner
-from labelgraph.distributed._topk import Candidates, merge_topk
-from labelgraph.graph import KnnGraph
+from labelgraph.knn_results import KnnGraph
 
 # Candidate parts merged per task: a merge holds fanin * k candidates per row, and a block with
 # many partners is merged as a tree (depth log_fanin(blocks)) rather than all at once.
@@ -95,46 +92,62 @@ def _second(pair: tuple[Any, Any]) -> Any:
     return pair[1]
 
 
-def knn_graph_dask(
+def knn_graph(
     X: Any,
-    k: int = 10,
+    k: int = DEFAULT_K,
     *,
     client: Any = None,
     block_rows: int | None = None,
     tile_rows: int | None = None,
     n_threads: int | None = None,
 ) -> DaskKnnGraph:
-    """Exact top-k cosine neighbours of every row of a Dask array, computed on a cluster.
+    """Exact top-k cosine neighbours of every row of ``X``, computed on a Dask cluster.
 
     Equal to :func:`labelgraph.knn_graph` on the same rows, bit for bit (indices and float32
     similarities). Cost: ``B (B + 1) / 2`` pair tasks for ``B`` row blocks, each
     ``rows_i * rows_j * d`` int16 multiply-adds; every block travels to the tasks that need it.
+    docs/scaling.md measures what Dask adds and extrapolates to larger clusters.
 
     Args:
-        X: ``[n, d]`` float dask array (e.g. ``da.from_zarr`` or ``da.from_array`` of a memmap),
-            whole rows per chunk; its row chunks are the blocks unless ``block_rows`` is given.
+        X: ``[n, d]`` float embeddings: a dask array (e.g. ``da.from_zarr`` or ``da.from_array``
+            of a memmap), whole rows per chunk, whose row chunks are the blocks unless
+            ``block_rows`` is given; or a numpy array (a memmap too), sent to the cluster one
+            task per block. NaN/inf and all-zero rows raise ValueError naming the rows when the
+            result is computed.
         k: neighbours per row, ``1 <= k <= n - 1``.
         client: a ``dask.distributed.Client``; None runs the tasks in this process, one by one.
-        block_rows: re-chunk ``X`` to this many rows per block (and all columns).
+        block_rows: rows per block: re-chunks a dask ``X`` (all columns per chunk); for a numpy
+            ``X`` the default gives about two pair tasks per worker thread.
         tile_rows: the kernel's rows per tile inside a task (tests force many tiles).
         n_threads: OpenMP threads per task; default 1 on a cluster (parallelism comes from pair
             tasks running on the workers' threads: start workers with one thread per core), all
             cores without a client (tasks then run one after another in this process).
 
     Returns:
-        DaskKnnGraph whose blocks are futures on ``client`` (the work runs in the background;
-        ``.compute()`` waits and gathers it).
+        DaskKnnGraph: ``indices`` ``[n, k]`` int32 and ``similarities`` ``[n, k]`` float32 dask
+        arrays whose blocks are futures on ``client`` (the work runs in the background;
+        ``.compute()`` waits and gathers a :class:`labelgraph.KnnGraph`).
+
+    Example:
+        >>> import numpy as np, dask.array as da
+        >>> from labelgraph import distributed
+        >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+        >>> graph = distributed.knn_graph(da.from_array(X, chunks=(100, -1)), k=5)
+        >>> graph.row_chunks, graph.compute().indices.shape
+        ((100, 100, 100), (300, 5))
     """
     import_dask()
-    X = row_blocked_embeddings(X, "X", block_rows)
+    check_embeddings(X, "X")
     n = int(X.shape[0])
     if n < 2:
         raise ValueError(f"X needs at least 2 rows for a neighbour graph; got {n}")
     k = positive_int(k, "k", high=n - 1, hint=f"X has {n} rows, so a row has at most {n - 1} neighbours")
+    tile_rows = optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1)
+    n_threads = None if n_threads is None else positive_int(n_threads, "n_threads")
+    X = row_blocks(X, "X", client, block_rows)
     # One thread per task on a cluster (tasks run side by side); all of them when tasks run here one by one.
     default_threads = 1 if client is not None else 0
-    options = {"tile_rows": optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1),
-               "n_threads": default_threads if n_threads is None else positive_int(n_threads, "n_threads")}
+    options = {"tile_rows": tile_rows, "n_threads": default_threads if n_threads is None else n_threads}
     rows = [int(r) for r in X.chunks[0]]
     offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(int).tolist()
     name = f"lg-knn-{uuid.uuid4().hex[:12]}"

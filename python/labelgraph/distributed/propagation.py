@@ -15,17 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from labelgraph._validation import (
-    choice,
-    positive_int,
-    propagation_call,
-    temperature_value,
-)
+from labelgraph._validation import choice, positive_int, propagation_call, temperature_value
+from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.distributed import _propagation_blocks as blocks
 from labelgraph.distributed._dask_input import import_dask, rows_on_cluster
 from labelgraph.distributed._runner import TaskRunner
 from labelgraph.distributed.knn import DaskKnnGraph
-from labelgraph.graph import KnnGraph
+from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import PropagationResult
 
 DEFAULT_BLOCK_ROWS = 100_000  # rows per block when a KnnGraph in memory is split for the cluster
@@ -40,7 +36,7 @@ class DaskPropagationResult:
         labels: ``[n]`` int64 argmax (ties to the lowest class), -1 where unreached.
         unreached: ``[n]`` bool, True for rows whose scores are all zero.
         n_iter: iterations run.
-        converged: True when ``tol > 0`` and the largest change of the last iteration was <= tol.
+        converged: True when ``tol > 0`` and no row moved by more than tol (relative) in the last iteration.
         stats: blocks, halo rows and bytes of Y exchanged per iteration.
     """
 
@@ -63,31 +59,35 @@ class DaskPropagationResult:
         return PropagationResult(soft, hard, unreached, self.n_iter, self.converged)
 
 
-def _prepare(indices: np.ndarray, sims: np.ndarray, offset: int, bounds: np.ndarray,
-             temperature: float | None) -> tuple[blocks.BlockPlan, np.ndarray, np.ndarray]:
+# What a block's first task leaves on its worker: its plan, log W ``[rows * k]`` and log-degrees ``[rows]``.
+Prepared = tuple[blocks.BlockPlan, np.ndarray, np.ndarray]
+
+
+def _prepare(indices: np.ndarray, sims: np.ndarray, offset: int, bounds: np.ndarray, temperature: float | None,
+             n_threads: int) -> Prepared:
     columns, sims = blocks.sorted_edges(indices, sims)
-    log_w = blocks.log_weights(sims, temperature, offset)
-    return blocks.block_plan(columns, offset, bounds), log_w, blocks.log_degree(log_w)
+    log_w, degree = blocks.edge_log_weights(sims, temperature, offset, n_threads)
+    return blocks.block_plan(columns, offset, bounds), log_w, degree
 
 
-def _operator(prepared: tuple[blocks.BlockPlan, np.ndarray, np.ndarray], degree_parts: list[np.ndarray],
-              normalization: str, offset: int) -> blocks.BlockOperator:
+def _operator(prepared: Prepared, degree_parts: list[np.ndarray], normalization: str, offset: int,
+              n_threads: int) -> blocks.BlockOperator:
     plan, log_w, own_degree = prepared
-    local_degree = np.concatenate(degree_parts)
-    values = blocks.normalized_weights(log_w, own_degree, local_degree[plan.columns], normalization, offset)
+    values = blocks.normalized_weights(plan, log_w, own_degree, np.concatenate(degree_parts), normalization, offset,
+                                       n_threads)
     return blocks.block_operator(plan, values)
 
 
-def _summary(prepared: tuple[blocks.BlockPlan, np.ndarray, np.ndarray]) -> tuple[list[int], int]:
+def _summary(prepared: Prepared) -> tuple[list[int], int]:
     plan = prepared[0]
     return sorted(plan.sources), int(plan.local_space.shape[0] - (plan.own.stop - plan.own.start))
 
 
-def _positions(prepared: tuple[blocks.BlockPlan, np.ndarray, np.ndarray], source: int) -> np.ndarray:
+def _positions(prepared: Prepared, source: int) -> np.ndarray:
     return prepared[0].sources[source]
 
 
-def _degree(prepared: tuple[blocks.BlockPlan, np.ndarray, np.ndarray]) -> np.ndarray:
+def _degree(prepared: Prepared) -> np.ndarray:
     return prepared[2]
 
 
@@ -100,7 +100,7 @@ def _sweep(op: blocks.BlockOperator, labels: np.ndarray, parts: list[np.ndarray]
     return blocks.sweep(op, labels, parts, alpha, n_threads)
 
 
-def _largest(changes: list[float]) -> float:
+def _largest(changes: list[np.float32]) -> np.float32:
     return max(changes)
 
 
@@ -118,23 +118,25 @@ def _all_finite(softs: list[np.ndarray]) -> bool:
 
 def _graph_blocks(graph: Any, block_rows: int | None, client: Any) -> tuple[Any, Any]:
     """Row blocks of (indices, similarities) as dask arrays."""
+    if block_rows is not None:
+        block_rows = positive_int(block_rows, "block_rows")
     if isinstance(graph, DaskKnnGraph):
         if block_rows is not None:
             return (graph.indices.rechunk({0: block_rows, 1: -1}), graph.similarities.rechunk({0: block_rows, 1: -1}))
         return graph.indices, graph.similarities
     if isinstance(graph, KnnGraph):
-        rows = positive_int(block_rows, "block_rows") if block_rows is not None else min(graph.n, DEFAULT_BLOCK_ROWS)
+        rows = block_rows if block_rows is not None else min(graph.n, DEFAULT_BLOCK_ROWS)
         return rows_on_cluster(client, graph.indices, rows), rows_on_cluster(client, graph.similarities, rows)
     raise TypeError(f"graph must be a KnnGraph or a DaskKnnGraph for the Dask propagation; got {type(graph).__name__}; "
-                    "build it with labelgraph.knn_graph(dask_array, k, client=client)")
+                    "build it with labelgraph.distributed.knn_graph(X, k, client=client)")
 
 
-def propagate_dask(
+def propagate(
     graph: DaskKnnGraph | KnnGraph,
     labels: np.ndarray,
-    n_iter: int = 20,
     *,
-    temperature: float | None = 0.01,
+    max_iter: int = 20,
+    temperature: float | None = DEFAULT_TEMPERATURE,
     symmetrize: str = "none",
     normalization: str = "symmetric",
     alpha: float | None = None,
@@ -147,43 +149,60 @@ def propagate_dask(
 ) -> DaskPropagationResult:
     """Label propagation over a kNN graph partitioned by rows on a Dask cluster.
 
-    Same update and arguments as :func:`labelgraph.propagate`; results agree with it to float32
-    rounding (weights use numpy's exp/log where the single-machine operator uses C++'s; rows sum
-    their neighbours in the same order), so argmax labels agree except on exact ties.
+    The update, arguments and defaults of :func:`labelgraph.propagate`, built from the same code
+    (log-domain weights, log-degrees and normalisation, the C++ sweep); each row sums its
+    neighbours in the order ``labelgraph.propagate(..., reorder=None)`` does, and the results
+    equal that call's bit for bit (tests/dask/test_dask_propagate.py). Options of one machine only
+    (``reorder``, ``progress``, ``accelerate``) are not parameters; docs/scaling.md says what
+    an iteration exchanges and costs.
 
     Args:
-        graph: a :class:`DaskKnnGraph` (its row blocks are the partition) or a :class:`KnnGraph`
-            (split into ``block_rows`` rows per block, default ``DEFAULT_BLOCK_ROWS``).
+        graph: a :class:`DaskKnnGraph` (its row blocks are the partition) or a
+            :class:`labelgraph.KnnGraph` (split into ``block_rows`` rows per block, default
+            ``min(n, DEFAULT_BLOCK_ROWS)``).
         labels: ``[n]`` integers, -1 unlabeled (numpy, ``8 n`` bytes in this process).
-        n_iter, temperature, normalization, alpha, tol, n_classes, init: as in :func:`labelgraph.propagate`.
-        symmetrize: only "none" on Dask (the transpose would be a shuffle of all edges).
+        max_iter: maximum iterations, >= 0.
+        temperature, normalization, alpha, tol, n_classes, init: as in :func:`labelgraph.propagate`
+            (``init`` ``[n, n_classes]`` numpy, sent to the blocks).
+        symmetrize: "none" only: "max"/"mean" raise ValueError (every edge's reverse would be a
+            shuffle of all edges); symmetrise on one machine with :class:`labelgraph.LabelPropagator`.
         client: a ``dask.distributed.Client``; None runs the block tasks in this process, one by one.
         block_rows: re-chunk the graph's rows.
         n_threads: OpenMP threads per task; default 1: on a cluster parallelism comes from blocks
-            running on the workers' threads, and a block's sweep takes milliseconds, too short
-            to share between threads.
+            running on the workers' threads, and a block's sweep is too short to share between threads.
 
     Returns:
-        DaskPropagationResult (``.compute()`` gathers a :class:`labelgraph.PropagationResult`).
+        DaskPropagationResult: ``soft`` ``[n, c]`` float32, ``labels`` ``[n]`` int64 and
+        ``unreached`` ``[n]`` bool dask arrays persisted on the cluster, ``n_iter``, ``converged``
+        and ``stats``; ``.compute()`` gathers a :class:`labelgraph.PropagationResult`.
+
+    Example:
+        >>> import numpy as np, labelgraph
+        >>> from labelgraph import distributed
+        >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+        >>> labels = np.full(300, -1); labels[:3] = [0, 1, 2]
+        >>> result = distributed.propagate(labelgraph.knn_graph(X, k=5), labels, block_rows=100)
+        >>> result.stats["blocks"], result.compute().soft.shape
+        (3, (300, 3))
     """
     import_dask()
     temperature = temperature_value(temperature)
     choice(symmetrize, "symmetrize", ("none", "max", "mean"))
     if symmetrize != "none":
-        raise ValueError(f"symmetrize={symmetrize!r} is not available on Dask (it needs every edge's reverse, a shuffle); "
-                         "pass symmetrize='none', or symmetrise on one machine with labelgraph.LabelPropagator")
+        raise ValueError(f"symmetrize={symmetrize!r} does not apply on Dask (it needs every edge's reverse, a "
+                         "shuffle); pass symmetrize='none', or symmetrise on one machine with labelgraph.LabelPropagator")
     choice(normalization, "normalization", ("symmetric", "row"))
     n_threads = 1 if n_threads is None else positive_int(n_threads, "n_threads")
     indices, sims = _graph_blocks(graph, block_rows, client)
     n = int(indices.shape[0])
-    labels, n_iter, alpha, tol, n_classes, init = propagation_call(labels, n, n_iter, alpha, tol, n_classes, init)
+    labels, max_iter, alpha, tol, n_classes, init = propagation_call(labels, n, max_iter, alpha, tol, n_classes, init)
 
     rows = [int(r) for r in indices.chunks[0]]
     bounds = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
     nb = len(rows)
     name = f"lg-prop-{uuid.uuid4().hex[:12]}"
     run = TaskRunner(client)
-    prepared = [run.submit(_prepare, i, s, int(bounds[b]), bounds, temperature, key=f"{name}-prep-{b}")
+    prepared = [run.submit(_prepare, i, s, int(bounds[b]), bounds, temperature, n_threads, key=f"{name}-prep-{b}")
                 for b, (i, s) in enumerate(zip(run.scatter_blocks(indices), run.scatter_blocks(sims)))]
     summaries = run.results([run.submit(_summary, p, key=f"{name}-summary-{b}") for b, p in enumerate(prepared)])
     sources = [s for s, _ in summaries]
@@ -198,7 +217,7 @@ def propagate_dask(
 
     degrees = [run.submit(_degree, p, key=f"{name}-deg-{b}") for b, p in enumerate(prepared)]
     ops = [run.submit(_operator, prepared[b], gathered(degrees, b, f"{name}-degx"), normalization, int(bounds[b]),
-                      key=f"{name}-op-{b}") for b in range(nb)]
+                      n_threads, key=f"{name}-op-{b}") for b in range(nb)]
     del prepared, degrees  # the operators hold what the iterations need
     # Labels go to the workers once, not with every sweep of every iteration.
     block_labels = run.put([labels[bounds[b]:bounds[b + 1]].astype(np.int32) for b in range(nb)], f"{name}-labels")
@@ -207,7 +226,7 @@ def propagate_dask(
          for b in range(nb)]
 
     iterations, converged = 0, False
-    for t in range(n_iter):
+    for t in range(max_iter):
         step = f"{name}-it{t}"
         y_new = [run.submit(_sweep, ops[b], block_labels[b], gathered(y, b, f"{step}-x"), alpha, n_threads,
                             key=f"{step}-sweep-{b}") for b in range(nb)]
@@ -217,7 +236,7 @@ def propagate_dask(
                                   key=f"{step}-change-{b}") for b in range(nb)]  # computed where the block is
             largest = run.submit(_largest, changes, key=f"{step}-largest")
             y = y_new
-            if run.result(largest) <= tol:
+            if run.result(largest) <= np.float32(tol):  # the kernel's float32 test
                 converged = True
                 break
         y = y_new

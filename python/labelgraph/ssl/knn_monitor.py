@@ -57,7 +57,8 @@ def weighted_knn_predict(
         raise ValueError(f"database_labels must be [n] non-negative integers with n = {database.shape[0]}; got {labels.shape} {labels.dtype}")
     from labelgraph.workflows.noise import weighted_knn_classify  # the one weighted vote of the package
 
-    idx, sim = labelgraph.knn_search(_nonzero_rows(queries), _nonzero_rows(database), k)
+    found = labelgraph.knn_search(_nonzero_rows(queries), _nonzero_rows(database), k)
+    idx, sim = found.indices, found.similarities
     return weighted_knn_classify(labelgraph.KnnGraph(idx, sim), labels, k=k, temperature=temperature,
                                  n_classes=int(labels.max()) + 1)
 

@@ -2,6 +2,7 @@
 
 from labelgraph.workflows.feature_smoothing import graph_smoothed_features
 from labelgraph.workflows.audit import AUDIT_DTYPE, LabelAudit, audit_labels, out_of_sample_probabilities
+from labelgraph.workflows.label_issues import find_label_issues, label_quality_scores
 from labelgraph.workflows.noise import (
     SmoothedLabels,
     auto_alpha,
@@ -28,6 +29,8 @@ __all__ = [
     "LabelAudit",
     "audit_labels",
     "out_of_sample_probabilities",
+    "find_label_issues",
+    "label_quality_scores",
     "SmoothedLabels",
     "auto_alpha",
     "estimate_noise_rate",

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from labelgraph.graph import KnnGraph
-from labelgraph.workflows._validation import graph_of, positive_int, unit_rows
+from labelgraph._validation import graph_of, positive_int, unit_rows
 
 # A smoothed row shorter than this (its neighbours cancel it out) keeps its own direction.
 _MIN_NORM = 1e-6

@@ -1,12 +1,12 @@
 """Learning under label noise: smooth noisy labels over the kNN graph, classify new items by weighted kNN.
 
-What we chose, and why (measured on Fashion-MNIST, PCA-256 pixels, k=50, T=0.02; see
-``benchmarks/workflows/RESULTS.md``):
+What we chose, and why (measured on Fashion-MNIST: benchmarks/workflows/RESULTS.md, "Learning
+under noise"):
 
 * The paper's plain un-clamped propagation ``Y <- S Y`` from the noisy one-hot ``Y0``
-  (``method="plain"``) over-smooths: at 20% symmetric noise the wrong-label fraction falls to
-  12.9% at t=2 and climbs back to 20.3% at t=20, and weighted kNN on the t=20 labels scores 77.8%
-  against 84.6% on the noisy labels. It is kept for the paper's Figure 3 curve.
+  (``method="plain"``) over-smooths: the wrong-label fraction falls for a few steps, then climbs
+  back, and weighted kNN on its late labels scores below weighted kNN on the noisy labels at low
+  noise. It is kept for the paper's Figure 3 curve.
 * Default ``method="alpha"``: Zhou et al.'s ``F <- alpha S F + (1 - alpha) Y0`` keeps the given
   labels in every step, so it converges (geometrically, rate ``alpha``) instead of drifting to the
   dominant eigenvector; the per-iteration curve is flat after a few steps, so no stopping rule has
@@ -16,8 +16,9 @@ What we chose, and why (measured on Fashion-MNIST, PCA-256 pixels, k=50, T=0.02;
   (self excluded) disagrees with the given label, ``eta``; then ``alpha / (1 - alpha) = 2 / gap``
   with ``gap = 1 - eta c / (c - 1)`` the neighbours' expected margin for the true class (see
   :func:`auto_alpha`), clipped to [0.5, 0.99]: the noisier the labels, the less the own label weighs.
-* Class-balanced normalisation (each class column scaled to equal total mass before the argmax,
-  ``balance=True``) moved weighted-kNN accuracy by at most 0.4 points here; offered, off by default.
+* Class mass normalisation of the scores before the argmax (``class_prior``, as in the annotation
+  session: :func:`labelgraph.class_mass.class_mass_normalize`) barely moved weighted-kNN accuracy
+  there; offered, off by default.
 * Weighted kNN can vote with hard smoothed labels or with the soft smoothed rows (``[n, c]``
   probabilities); the soft vote carries the confidence and scored at least as high in every run.
 """
@@ -30,15 +31,20 @@ from typing import Any
 import numpy as np
 
 import labelgraph
-from labelgraph.graph import KnnGraph
-from labelgraph.propagation import LabelPropagator
-from labelgraph.workflows._validation import (
+from labelgraph._validation import (
+    as_numpy,
     bounded_float,
+    class_count,
     embedding_matrix,
-    knn_graph_arg,
     labeled_vector,
     positive_int,
 )
+from labelgraph.class_mass import class_mass_normalize, class_prior_vector
+from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
+from labelgraph.knn_results import KnnGraph
+from labelgraph.propagation import LabelPropagator, PropagationResult
+from labelgraph.workflows.audit import self_graph
+from labelgraph.workflows.session import class_probabilities
 
 METHODS = ("alpha", "plain")
 
@@ -48,13 +54,14 @@ class SmoothedLabels:
     """Result of :func:`smooth_labels`.
 
     Attributes:
-        labels: ``[n]`` int64 smoothed labels (argmax of ``soft``, ties to the lowest class).
+        labels: ``[n]`` int64 smoothed labels (argmax of the scores, after class mass
+            normalisation if ``class_prior`` was given; ties to the lowest class).
         confidence: ``[n]`` float64 ``soft`` at the chosen label.
         soft: ``[n, c]`` float64 rows summing to 1 (the given label's one-hot where nothing was reached).
         alpha: the alpha used (NaN for ``method="plain"``).
         noise_estimate: estimated fraction of wrong given labels (kNN vote disagreement, self excluded).
-        wrong_fraction: ``[n_iter + 1]`` fraction of rows whose label differs from ``true_labels``
-            after t = 0, 1, ..., n_iter steps (t = 0: the given labels); None without ``true_labels``.
+        wrong_fraction: ``[max_iter + 1]`` fraction of rows whose label differs from ``true_labels``
+            after t = 0, 1, ..., max_iter steps (t = 0: the given labels); None without ``true_labels``.
     """
 
     labels: np.ndarray
@@ -67,8 +74,7 @@ class SmoothedLabels:
 
 def _given_labels(labels: Any, n: int, name: str) -> np.ndarray:
     """A class >= 0 for each of the ``n`` rows; the errors name ``name``."""
-    if not isinstance(labels, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array of ints; got {type(labels).__name__}")
+    labels = as_numpy(labels, name)
     if labels.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), one class per row; got shape {labels.shape}")
     try:
@@ -77,12 +83,13 @@ def _given_labels(labels: Any, n: int, name: str) -> np.ndarray:
         raise type(error)(f"{name}: {error}") from None
 
 
-def _class_count(labels: np.ndarray, n_classes: Any) -> int:
+def _class_count(labels: np.ndarray, n_classes: Any, name: str) -> int:
+    """``n_classes`` (checked to hold every label) or ``labels.max() + 1``; either must fit in memory."""
     if n_classes is None:
-        return int(labels.max()) + 1
-    c = positive_int(n_classes, "n_classes")
+        return class_count(int(labels.max()) + 1, labels.size, name=f"{name}.max() + 1 (the number of classes)")
+    c = class_count(n_classes, labels.size)
     if labels.max() >= c:
-        raise ValueError(f"n_classes={c} but labels has class {int(labels.max())}; pass n_classes > the largest label")
+        raise ValueError(f"n_classes={c} but {name} has class {int(labels.max())}; pass n_classes > the largest label")
     return c
 
 
@@ -102,19 +109,24 @@ def _vote(indices: np.ndarray, weights: np.ndarray, train: np.ndarray, c: int) -
     return np.einsum("qk,qkc->qc", weights, train[indices])
 
 
-def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: float = 0.02,
+def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: float = DEFAULT_TEMPERATURE,
                         n_classes: int | None = None) -> float:
-    """Fraction of rows whose weighted kNN vote (``exp(s/T)``, self excluded) disagrees with their label.
+    """Fraction of rows whose weighted kNN vote (:func:`weighted_knn_classify` over all the graph's
+    neighbours, self excluded) disagrees with their label.
 
     Overestimates the noise where classes overlap (a correct label among other-class neighbours
     counts as disagreement); used to set ``alpha="auto"`` in :func:`smooth_labels`.
+
+    Args:
+        graph: :class:`KnnGraph` of the labeled data ``[n, k]`` (self excluded).
+        labels: ``[n]`` given labels, a class >= 0 for every row.
+        temperature: ``T > 0`` of the vote weights ``exp(s / T)``.
+        n_classes: default ``labels.max() + 1``.
     """
-    graph = knn_graph_arg(graph, "graph")
+    graph = self_graph(graph)
     labels = _given_labels(labels, graph.n, "labels")
-    temperature = bounded_float(temperature, "temperature", low=0.0, low_open=True)
-    c = _class_count(labels, n_classes)
-    votes = _vote(graph.indices, _knn_weights(graph.similarities, temperature), labels, c)
-    return float(np.mean(np.argmax(votes, axis=1) != labels))
+    predicted = weighted_knn_classify(graph, labels, temperature=temperature, n_classes=n_classes)
+    return float(np.mean(predicted != labels))
 
 
 def auto_alpha(noise_estimate: float, n_classes: int) -> float:
@@ -124,9 +136,15 @@ def auto_alpha(noise_estimate: float, n_classes: int) -> float:
     probability ``1 - eta`` and each other class with ``eta / (c - 1)``: the neighbours' margin for
     the true class is ``gap = 1 - eta c / (c - 1)`` of their mass ``alpha``, against the own label's
     ``1 - alpha``. ``alpha / (1 - alpha) = 2 / gap`` (twice what is needed to flip a wrong label),
-    clipped to [0.5, 0.99]: about 0.75 at 20% estimated noise, 0.99 at chance level.
+    clipped to [0.5, 0.99]: 2/3 without noise, 0.72 at ``eta = 0.2`` over 10 classes, 0.99 from
+    chance level on.
+
+    Args:
+        noise_estimate: estimated fraction of wrong labels ``eta`` in [0, 1].
+        n_classes: number of classes ``c`` >= 1.
     """
-    c = max(n_classes, 2)
+    noise_estimate = bounded_float(noise_estimate, "noise_estimate", low=0.0, high=1.0)
+    c = max(positive_int(n_classes, "n_classes"), 2)
     gap = max(1.0 - noise_estimate * c / (c - 1), 1e-6)
     odds = 2.0 / gap
     return float(min(0.99, max(0.5, odds / (1.0 + odds))))
@@ -138,9 +156,9 @@ def smooth_labels(
     *,
     method: str = "alpha",
     alpha: float | str = "auto",
-    n_iter: int = 20,
-    temperature: float = 0.02,
-    balance: bool = False,
+    max_iter: int = 20,
+    temperature: float = DEFAULT_TEMPERATURE,
+    class_prior: Any = None,
     n_classes: int | None = None,
     true_labels: np.ndarray | None = None,
 ) -> SmoothedLabels:
@@ -150,12 +168,14 @@ def smooth_labels(
         graph: :class:`KnnGraph` of the labeled data ``[n, k]`` (self excluded).
         noisy_labels: ``[n]`` given labels, a class >= 0 for every row.
         method: ``"alpha"`` (default, ``F <- alpha S F + (1 - alpha) Y0``) or ``"plain"`` (the
-            paper's un-clamped ``F <- S F`` from ``Y0``; over-smooths as ``n_iter`` grows).
+            paper's un-clamped ``F <- S F`` from ``Y0``; over-smooths as ``max_iter`` grows).
         alpha: ``"auto"`` (from :func:`estimate_noise_rate`, see :func:`auto_alpha`) or a float in
-            (0, 1); ignored by ``method="plain"``.
-        n_iter: propagation steps, >= 1.
-        temperature: ``T`` of the edge weights ``exp(s / T)``.
-        balance: scale each class column of the scores to equal total mass before the argmax.
+            (0, 1); ``method="plain"`` takes no alpha (pass the default "auto").
+        max_iter: propagation steps, >= 1 (all of them run).
+        temperature: ``T > 0`` of the edge weights ``exp(s / T)``.
+        class_prior: None (plain argmax), or class mass normalisation of the scores to this prior
+            before the argmax ("uniform", "labeled": the noisy labels' class shares, or
+            ``[n_classes]`` weights; see :func:`labelgraph.class_mass.class_mass_normalize`).
         n_classes: default ``noisy_labels.max() + 1``.
         true_labels: optional ``[n]`` clean labels; when given, ``wrong_fraction`` holds the
             fraction of wrong labels after each step (the paper's Figure 3).
@@ -171,15 +191,15 @@ def smooth_labels(
         >>> result.labels.shape, result.soft.shape
         ((100,), (100, 3))
     """
-    graph = knn_graph_arg(graph, "graph")
+    graph = self_graph(graph)
     noisy = _given_labels(noisy_labels, graph.n, "noisy_labels")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    n_iter = positive_int(n_iter, "n_iter")
+    max_iter = positive_int(max_iter, "max_iter")
     temperature = bounded_float(temperature, "temperature", low=0.0, low_open=True)
-    if not isinstance(balance, (bool, np.bool_)):
-        raise TypeError(f"balance must be a bool; got {type(balance).__name__}")
-    c = _class_count(noisy, n_classes)
+    c = _class_count(noisy, n_classes, "noisy_labels")
+    if class_prior is not None:
+        class_prior_vector(class_prior, c, noisy)  # checked now, before any propagation
     truth = None
     if true_labels is not None:
         truth = _given_labels(true_labels, graph.n, "true_labels")
@@ -188,6 +208,9 @@ def smooth_labels(
             raise ValueError(f"alpha must be 'auto' or a float in (0, 1); got {alpha!r}")
     else:
         alpha = bounded_float(alpha, "alpha", low=0.0, high=1.0, low_open=True, high_open=True)
+        if method == "plain":
+            raise ValueError(f"method='plain' takes no alpha (it propagates F <- S F); got alpha={alpha}; "
+                             "leave alpha='auto' or use method='alpha'")
 
     noise_estimate = estimate_noise_rate(graph, noisy, temperature=temperature, n_classes=c)
     if method == "plain":
@@ -199,33 +222,31 @@ def smooth_labels(
     y0 = np.zeros((graph.n, c), dtype=np.float32)
     y0[np.arange(graph.n), noisy] = 1.0
 
-    def decide(scores: np.ndarray) -> np.ndarray:
-        if balance:
-            mass = scores.sum(axis=0, keepdims=True)
-            scores = np.divide(scores, mass, out=np.zeros_like(scores), where=mass > 0)
-        return np.argmax(scores, axis=1)
-
-    def step(scores: np.ndarray, steps: int) -> np.ndarray:
+    def step(scores: np.ndarray, steps: int) -> PropagationResult:
         if method == "plain":
-            return propagator.propagate(np.full(graph.n, -1), steps, n_classes=c, init=scores).soft
-        return propagator.propagate(noisy, steps, alpha=used_alpha, n_classes=c, init=scores).soft
+            return propagator.propagate(np.full(graph.n, -1), steps, n_classes=c, init=scores)
+        return propagator.propagate(noisy, steps, alpha=used_alpha, n_classes=c, init=scores)
+
+    def decide(result: PropagationResult) -> np.ndarray:
+        """The smoothed labels: argmax (after class mass normalisation), the given label where nothing arrived."""
+        if class_prior is not None:
+            result = class_mass_normalize(result, class_prior, noisy)
+        return np.where(result.unreached, noisy, result.labels).astype(np.int64)
 
     if truth is None:
-        scores = step(y0, n_iter)
+        result = step(y0, max_iter)
         wrong = None
     else:
-        scores = y0
-        wrong = np.empty(n_iter + 1)
+        result = PropagationResult(y0, noisy.copy(), np.zeros(graph.n, dtype=bool), 0, False)
+        wrong = np.empty(max_iter + 1)
         wrong[0] = np.mean(noisy != truth)
-        for t in range(1, n_iter + 1):
-            scores = step(scores, 1)
-            wrong[t] = np.mean(decide(scores.astype(np.float64)) != truth)
+        for t in range(1, max_iter + 1):
+            result = step(result.soft, 1)
+            wrong[t] = np.mean(decide(result) != truth)
 
-    soft = scores.astype(np.float64)
-    totals = soft.sum(axis=1, keepdims=True)
-    soft = np.where(totals > 0, soft / np.where(totals > 0, totals, 1.0), y0)
-    labels = decide(scores.astype(np.float64))
-    labels = np.where(totals.ravel() > 0, labels, noisy).astype(np.int64)
+    labels = decide(result)
+    soft = class_probabilities(result.soft)
+    soft[result.unreached] = y0[result.unreached]
     confidence = soft[np.arange(graph.n), labels]
     return SmoothedLabels(labels, confidence, soft, used_alpha, noise_estimate, wrong)
 
@@ -235,8 +256,8 @@ def weighted_knn_probabilities(
     train_labels: np.ndarray,
     *,
     train_embeddings: np.ndarray | None = None,
-    k: int = 50,
-    temperature: float = 0.02,
+    k: int | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
     n_classes: int | None = None,
 ) -> np.ndarray:
     """``[nq, c]`` weighted kNN class probabilities: ``sum_j exp(s_j / T) y_j`` over the k nearest train rows.
@@ -245,41 +266,44 @@ def weighted_knn_probabilities(
         queries_or_graph: ``[nq, d]`` float32 query embeddings (then ``train_embeddings`` is
             required and the k nearest train rows are searched by cosine), or a :class:`KnnGraph`
             whose rows are the queries and whose indices point into the train rows (its first
-            ``k`` columns are used).
+            ``k`` columns, the k nearest, are used).
         train_labels: ``[n]`` int labels (each neighbour votes its class) or ``[n, c]`` float
             soft labels (each neighbour votes its row, e.g. :attr:`SmoothedLabels.soft`).
         train_embeddings: ``[n, d]`` float32, needed with query embeddings.
-        k: neighbours per query.
-        temperature: ``T`` of the weights ``exp(s / T)``.
+        k: neighbours per query; default: all the graph's columns, or
+            :data:`labelgraph.defaults.DEFAULT_K` with query embeddings (at most ``n``).
+        temperature: ``T > 0`` of the weights ``exp(s / T)``.
         n_classes: default ``train_labels.max() + 1`` (or the soft labels' width).
 
     Returns:
-        ``[nq, c]`` float64 rows summing to 1.
+        ``[nq, c]`` float64 rows summing to 1 (uniform where every weight underflowed).
     """
-    k = positive_int(k, "k")
+    if k is not None:
+        k = positive_int(k, "k")
     temperature = bounded_float(temperature, "temperature", low=0.0, low_open=True)
-    soft = isinstance(train_labels, np.ndarray) and train_labels.ndim == 2
-    if soft:
+    train_labels = as_numpy(train_labels, "train_labels")
+    if train_labels.ndim == 2:
+        if train_labels.dtype.kind != "f":
+            raise TypeError(f"train_labels (soft, [n, c]) must be a float array; got {train_labels.dtype}")
         train = np.asarray(train_labels, dtype=np.float64)
         if not np.all(np.isfinite(train)) or np.any(train < 0):
-            raise ValueError("train_labels (soft) must be finite and >= 0")
+            raise ValueError("train_labels (soft) must be finite and >= 0 (NaN, inf or negative found)")
         n = train.shape[0]
         c = train.shape[1]
         if n_classes is not None and positive_int(n_classes, "n_classes") != c:
             raise ValueError(f"n_classes={n_classes} but the soft train_labels have {c} columns")
     else:
-        if not isinstance(train_labels, np.ndarray):
-            raise TypeError(f"train_labels must be a numpy array; got {type(train_labels).__name__}")
         if train_labels.ndim != 1:
             raise ValueError(f"train_labels must be [n] ints or [n, c] soft labels; got shape {train_labels.shape}")
         n = train_labels.shape[0]
         train = _given_labels(train_labels, n, "train_labels")
-        c = _class_count(train, n_classes)
+        c = _class_count(train, n_classes, "train_labels")
 
     if isinstance(queries_or_graph, KnnGraph):
         if train_embeddings is not None:
             raise ValueError("train_embeddings must be None when queries_or_graph is a KnnGraph "
                              "(the graph already names the neighbours)")
+        k = queries_or_graph.k if k is None else k
         if k > queries_or_graph.k:
             raise ValueError(f"k={k} but the graph has {queries_or_graph.k} neighbours per row; "
                              f"pass k <= {queries_or_graph.k} or rebuild the graph")
@@ -296,13 +320,13 @@ def weighted_knn_probabilities(
             raise ValueError(f"train_embeddings has {train_X.shape[0]} rows but train_labels has {n}")
         if train_X.shape[1] != queries.shape[1]:
             raise ValueError(f"train_embeddings has {train_X.shape[1]} columns but the queries have {queries.shape[1]}")
+        k = min(DEFAULT_K, n) if k is None else k
         if k > n:
             raise ValueError(f"k={k} but there are only {n} train rows; pass k <= {n}")
-        indices, sims = labelgraph.knn_search(queries, train_X, k)
+        found = labelgraph.knn_search(queries, train_X, k)
+        indices, sims = found.indices, found.similarities
 
-    votes = _vote(indices, _knn_weights(sims, temperature), train, c)
-    totals = votes.sum(axis=1, keepdims=True)
-    return np.divide(votes, totals, out=np.full_like(votes, 1.0 / c), where=totals > 0)
+    return class_probabilities(_vote(indices, _knn_weights(sims, temperature), train, c))
 
 
 def weighted_knn_classify(
@@ -310,8 +334,8 @@ def weighted_knn_classify(
     train_labels: np.ndarray,
     *,
     train_embeddings: np.ndarray | None = None,
-    k: int = 50,
-    temperature: float = 0.02,
+    k: int | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
     n_classes: int | None = None,
 ) -> np.ndarray:
     """``[nq]`` int64 class of each query by weighted kNN vote (ties to the lowest class).

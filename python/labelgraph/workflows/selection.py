@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
 
+from labelgraph._validation import bounded_float, graph_of, knn_graph_arg, positive_int, random_state_value, unit_rows
 from labelgraph.graph import KnnGraph, knn_graph
+from labelgraph.workflows.clusters import _checked_clusters, _cluster_means, _clusters_or_kmeans, _kmeans
 from labelgraph.workflows.feature_smoothing import graph_smoothed_features
-from labelgraph.workflows._validation import bounded_float, graph_of, positive_int, seed_value, unit_rows
 
-# Rows of the [rows, n_select] distance block the USL regulariser holds at once (bounds memory to
-# 16k * n_select floats, e.g. 6 MiB for 100 picks).
+# Rows of the [rows, n_select] distance block the USL regulariser holds at once: memory grows with
+# n_select alone (a few float64 blocks of 16k x n_select).
 _REGULARISER_BLOCK_ROWS = 16_384
 # Squared distances below this count as this (exact duplicates of a pick would otherwise give 1/0).
 _MIN_SQUARED_DISTANCE = 1e-6
@@ -28,53 +28,19 @@ def knn_density(graph: KnnGraph, k: int | None = None) -> np.ndarray:
     Returns:
         ``[n]`` float64 densities (larger = denser neighbourhood).
     """
+    graph = knn_graph_arg(graph, "graph")
     k = graph.k if k is None else positive_int(k, "k", high=graph.k, hint=f"the graph has k={graph.k}")
     squared = 2.0 - 2.0 * graph.similarities[:, :k].astype(np.float64)
     return 1.0 / np.maximum(squared.mean(axis=1), _MIN_SQUARED_DISTANCE)
 
 
-def kmeans_clusters(X: np.ndarray, n_clusters: int, seed: int = 0, n_init: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """k-means (scikit-learn, k-means++ init, fixed ``random_state``) of unit rows.
-
-    Returns:
-        ``(cluster [n] int64, centres [n_clusters, d] float32)``; clusters numbered by their
-        smallest member index, so the numbering does not depend on the k-means internals.
-    """
-    model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(X)
-    labels = model.labels_.astype(np.int64)
-    first = np.full(n_clusters, X.shape[0], dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(X.shape[0]))
-    renumber = np.empty(n_clusters, dtype=np.int64)
-    renumber[np.argsort(first, kind="stable")] = np.arange(n_clusters)
-    centres = np.empty_like(model.cluster_centers_, dtype=np.float32)
-    centres[renumber] = model.cluster_centers_
-    return renumber[labels], centres
-
-
-def _clusters_or_kmeans(clusters: np.ndarray | None, X: np.ndarray, n_select: int, seed: int,
-                        n_init: int) -> np.ndarray:
-    """The caller's cluster ids, checked (``[n]`` ints, each of ``0 .. n_select - 1`` used), or k-means."""
-    if clusters is None:
-        return kmeans_clusters(X, n_select, seed, n_init)[0]
-    clusters = np.asarray(clusters)
-    if clusters.dtype.kind not in "iu" or clusters.dtype == np.bool_:
-        raise TypeError(f"clusters must be an integer array; got dtype {clusters.dtype}; pass clusters.astype(np.int64)")
-    if clusters.shape != (X.shape[0],):
-        raise ValueError(f"clusters must have shape ({X.shape[0]},), one id per row of X; got {clusters.shape}")
-    if clusters.size and (clusters.min() < 0 or clusters.max() >= n_select
-                          or np.unique(clusters).size != n_select):
-        raise ValueError(f"clusters must use every id 0 .. n_select - 1 = {n_select - 1} (one pick per cluster); "
-                         f"got ids in [{clusters.min()}, {clusters.max()}], {np.unique(clusters).size} distinct")
-    return clusters.astype(np.int64)
-
-
 def _argmax_per_cluster(score: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Row of the largest score in each cluster (ties to the lower row); -1 for an empty cluster."""
+    """Row of the largest score in each cluster (ties to the lower row); every cluster non-empty."""
     order = np.lexsort((np.arange(score.shape[0]), -score, cluster))
     sorted_clusters = cluster[order]
     first = np.ones(order.shape[0], dtype=bool)
     first[1:] = sorted_clusters[1:] != sorted_clusters[:-1]
-    best = np.full(n_clusters, -1, dtype=np.int64)
+    best = np.empty(n_clusters, dtype=np.int64)
     best[sorted_clusters[first]] = order[first]
     return best
 
@@ -102,7 +68,7 @@ def usl_select(
     horizon: float = 4.0,
     momentum: float = 0.9,
     n_rounds: int = 10,
-    seed: int = 0,
+    random_state: int = 0,
     kmeans_n_init: int = 3,
     clusters: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -118,51 +84,58 @@ def usl_select(
        MOMENTUM=0.9, NITERS=10).
 
     Args:
-        X: ``[n, d]`` float embeddings (any model); rows are L2-normalised here.
+        X: ``[n, d]`` float embeddings (any model); rows are L2-normalised here. Copies of a row
+            are distinct items (both may be picked).
         n_select: items to pick, ``1 <= n_select <= n``.
         graph: optional precomputed :class:`KnnGraph` of ``X`` with ``k >= density_k`` (saves the
             kNN build); default: built here.
-        density_k: neighbours of the density estimate (the authors used 400 on 50k CIFAR images
-            with 4096 squared-distance candidates; 20 suits pixel embeddings).
+        density_k: neighbours of the density estimate, >= 1; at most ``n - 1`` are used (the
+            authors used 400 on 50k CIFAR images; the value for pixel embeddings:
+            benchmarks/workflows/RESULTS.md, "Cold-start selection").
         reg_weight: lambda, weight of the regulariser, >= 0 (0 = density peaks of the clusters).
         reg_alpha: exponent of the inverse squared distance, > 0.
         horizon: picks farther than this squared distance are ignored, in (0, 4] on unit rows.
         momentum: weight of the previous regulariser, in [0, 1).
         n_rounds: selection rounds, >= 1.
-        seed: k-means seed; the result is a function of (X, arguments, seed).
-        kmeans_n_init: k-means restarts (scikit-learn keeps the lowest inertia).
+        random_state: k-means seed; the result is a function of (X, arguments, random_state).
+            Unused with ``clusters``.
+        kmeans_n_init: k-means restarts (scikit-learn keeps the lowest inertia). Unused with ``clusters``.
         clusters: optional ``[n]`` int cluster of every row, ids ``0 .. n_select - 1``, none empty
-            (e.g. from :func:`kmeans_clusters`, shared between methods); default: k-means here.
+            (e.g. from :func:`~labelgraph.workflows.clusters.kmeans_clusters`, shared between
+            methods); default: k-means here.
 
     Returns:
-        ``[n_select]`` int64 row numbers, distinct, one per k-means cluster (clusters numbered by
-        their first row).
+        ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
+
+    Raises:
+        ValueError: ``n_select`` outside ``[1, n]``, NaN/inf or all-zero rows, a ``graph`` of other
+            rows, or ``clusters`` that leave an id unused.
 
     Example:
         >>> import numpy as np
         >>> from labelgraph.workflows import usl_select
         >>> X = np.random.default_rng(0).standard_normal((300, 8)).astype(np.float32)
-        >>> usl_select(X, 5, seed=0).shape
+        >>> usl_select(X, 5, random_state=0).shape
         (5,)
     """
     X = unit_rows(X, "X")
     n = X.shape[0]
     n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
-    density_k = positive_int(density_k, "density_k", high=max(n - 1, 1), hint=f"X has {n} rows")
+    density_k = min(positive_int(density_k, "density_k"), max(n - 1, 1))
     reg_weight = bounded_float(reg_weight, "reg_weight", low=0.0)
     reg_alpha = bounded_float(reg_alpha, "reg_alpha", low=0.0, low_open=True)
     horizon = bounded_float(horizon, "horizon", low=0.0, high=4.0, low_open=True,
                             hint="squared distances of unit rows lie in [0, 4]")
     momentum = bounded_float(momentum, "momentum", low=0.0, high=1.0, high_open=True)
     n_rounds = positive_int(n_rounds, "n_rounds")
-    seed = seed_value(seed)
+    random_state = random_state_value(random_state)
     kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
     if n < 2:
         return np.zeros(1, dtype=np.int64)
     graph = knn_graph(X, density_k) if graph is None else graph_of(graph, n, "graph", min_k=density_k)
 
     density = knn_density(graph, density_k)
-    cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
+    cluster = _clusters_or_kmeans(clusters, X, n_select, random_state, kmeans_n_init)
     regulariser = np.zeros(n, dtype=np.float64)
     picks = _argmax_per_cluster(density, cluster, n_select)
     for _ in range(1, n_rounds):
@@ -172,11 +145,16 @@ def usl_select(
     return picks
 
 
-def _typicality_in(X: np.ndarray, k: int) -> np.ndarray:
-    """TypiClust typicality of each row among ``X``: ``1 / mean d^2`` to its ``k`` nearest other rows."""
-    if X.shape[0] == 1:
+def _cluster_typicality(X: np.ndarray, members: np.ndarray, typicality_k: int) -> np.ndarray:
+    """TypiClust typicality of ``X[members]`` within that cluster (the paper's rule).
+
+    ``1 / mean d^2`` to the ``min(typicality_k, size // 2)`` nearest other members (at least 1);
+    1 for a singleton cluster. ``X``: unit rows; ``members``: row numbers of one cluster.
+    """
+    if members.size == 1:
         return np.ones(1)
-    return knn_density(knn_graph(X, min(k, X.shape[0] - 1)))
+    k = max(1, min(typicality_k, members.size // 2))
+    return knn_density(knn_graph(np.ascontiguousarray(X[members]), k))
 
 
 def typiclust_select(
@@ -184,7 +162,7 @@ def typiclust_select(
     n_select: int,
     *,
     typicality_k: int = 20,
-    seed: int = 0,
+    random_state: int = 0,
     kmeans_n_init: int = 3,
     clusters: np.ndarray | None = None,
     core_fraction: float = 1.0,
@@ -199,43 +177,47 @@ def typiclust_select(
 
     With a ``graph``, both the k-means and the typicality run on the embeddings averaged along
     it (:func:`~labelgraph.workflows.graph_smoothed_features`): the clusters then follow the graph
-    that label propagation uses. On Fashion-MNIST pixels this beat k-means centres at 10, 20, 40
-    and 100 labels on seeds held out from the choice (``benchmarks/workflows/RESULTS.md``).
+    that label propagation uses. How this compares with the paper's rule and with k-means
+    centres on Fashion-MNIST: benchmarks/workflows/RESULTS.md, "Every budget: TypiClust on
+    embeddings averaged along the kNN graph".
 
     Args:
-        X: ``[n, d]`` float embeddings; rows are L2-normalised here.
+        X: ``[n, d]`` float embeddings; rows are L2-normalised here. Copies of a row are distinct
+            items (both may be picked).
         n_select: items to pick, ``1 <= n_select <= n``.
         typicality_k: neighbours of the typicality estimate (the paper uses 20).
-        seed: k-means seed.
-        kmeans_n_init: k-means restarts.
-        clusters: optional ``[n]`` precomputed clusters, as in :func:`usl_select`.
+        random_state: k-means seed. Unused with ``clusters``.
+        kmeans_n_init: k-means restarts. Unused with ``clusters``.
+        clusters: optional ``[n]`` precomputed clusters, as in :func:`usl_select` (of the smoothed
+            rows when a ``graph`` is given).
         core_fraction: pick among the members closest (cosine) to their cluster's mean, this
             fraction of them, in (0, 1]; 1 is the paper's rule. The densest point of a large
             cluster can sit in a tight side mode (near-identical items) rather than at its centre.
         graph: optional :class:`KnnGraph` of ``X``; default: the paper's rule on ``X`` itself.
-        smoothing_steps: averaging steps along ``graph``, >= 0 (used only with a graph). On
-            Fashion-MNIST 2 beat k-means centres at every budget; 4 and 8 fell behind at 20 labels.
+        smoothing_steps: averaging steps along ``graph``, >= 0 (used only with a graph; 0 gives
+            the paper's rule). The choice of the default: benchmarks/workflows/RESULTS.md (same section).
 
     Returns:
         ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
+
+    Raises:
+        ValueError: as :func:`usl_select`.
     """
     X = unit_rows(X, "X")
     n = X.shape[0]
     n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
     typicality_k = positive_int(typicality_k, "typicality_k")
-    seed = seed_value(seed)
+    random_state = random_state_value(random_state)
     kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
     core_fraction = bounded_float(core_fraction, "core_fraction", low=0.0, high=1.0, low_open=True)
     smoothing_steps = positive_int(smoothing_steps, "smoothing_steps", low=0)
-    if n < 2:
-        return np.zeros(1, dtype=np.int64)
     if graph is not None:
         X = graph_smoothed_features(X, graph, steps=smoothing_steps)
-    cluster = _clusters_or_kmeans(clusters, X, n_select, seed, kmeans_n_init)
+    cluster = _clusters_or_kmeans(clusters, X, n_select, random_state, kmeans_n_init)
     picks = np.empty(n_select, dtype=np.int64)
     for c in range(n_select):
         members = np.flatnonzero(cluster == c)
-        typicality = _typicality_in(np.ascontiguousarray(X[members]), max(1, min(typicality_k, members.size // 2)))
+        typicality = _cluster_typicality(X, members, typicality_k)
         if core_fraction < 1.0:
             closeness = X[members] @ X[members].mean(axis=0)
             n_core = max(1, int(np.ceil(core_fraction * members.size)))
@@ -247,30 +229,50 @@ def typiclust_select(
     return picks
 
 
-def kmeans_centre_select(X: np.ndarray, n_select: int, *, seed: int = 0, kmeans_n_init: int = 3) -> np.ndarray:
+def kmeans_centre_select(X: np.ndarray, n_select: int, *, random_state: int = 0, kmeans_n_init: int = 3,
+                         clusters: np.ndarray | None = None) -> np.ndarray:
     """Baseline: the row nearest (cosine) to each of ``n_select`` k-means centres.
 
+    Args:
+        X: ``[n, d]`` float embeddings; rows are L2-normalised here.
+        n_select: items to pick, ``1 <= n_select <= n``.
+        random_state: k-means seed. Unused with ``clusters``.
+        kmeans_n_init: k-means restarts. Unused with ``clusters``.
+        clusters: optional ``[n]`` precomputed clusters, as in :func:`usl_select`; the centres are
+            then their mean rows.
+
     Returns:
-        ``[n_select]`` int64 distinct row numbers, one per cluster.
+        ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
+
+    Raises:
+        ValueError: as :func:`usl_select`.
     """
     X = unit_rows(X, "X")
     n = X.shape[0]
     n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
-    seed = seed_value(seed)
+    random_state = random_state_value(random_state)
     kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
-    if n < 2:
-        return np.zeros(1, dtype=np.int64)
-    cluster, centres = kmeans_clusters(X, n_select, seed, kmeans_n_init)
+    if clusters is None:
+        cluster, centres = _kmeans(X, n_select, random_state, kmeans_n_init)
+    else:
+        cluster = _checked_clusters(clusters, n, n_select)
+        centres = _cluster_means(X, cluster, n_select)
     closeness = np.einsum("ij,ij->i", X, centres[cluster]).astype(np.float64)
     return _argmax_per_cluster(closeness, cluster, n_select)
 
 
-def random_select(n: int, n_select: int, *, seed: int = 0) -> np.ndarray:
-    """Baseline: ``n_select`` distinct rows of ``n`` drawn uniformly (numpy ``default_rng(seed)``).
+def random_select(n: int, n_select: int, *, random_state: int = 0) -> np.ndarray:
+    """Baseline: ``n_select`` distinct rows of ``n`` drawn uniformly (numpy ``default_rng(random_state)``).
+
+    Args:
+        n: rows to draw from, >= 1.
+        n_select: rows to draw, ``1 <= n_select <= n``.
+        random_state: seed of the draw.
 
     Returns:
-        ``[n_select]`` int64 distinct row numbers.
+        ``[n_select]`` int64 distinct row numbers, in draw order.
     """
     n = positive_int(n, "n")
     n_select = positive_int(n_select, "n_select", high=n, hint=f"there are {n} rows")
-    return np.random.default_rng(seed_value(seed)).choice(n, size=n_select, replace=False).astype(np.int64)
+    rng = np.random.default_rng(random_state_value(random_state))
+    return rng.choice(n, size=n_select, replace=False).astype(np.int64)

@@ -11,9 +11,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from labelgraph.class_mass import class_mass_normalize, class_prior_vector
-from labelgraph.graph import KnnGraph
+from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
-from labelgraph.workflows._validation import bounded_float, embedding_matrix, positive_int, seed_value
+from labelgraph._validation import (
+    bounded_float,
+    embedding_matrix,
+    label_changes,
+    positive_int,
+    random_state_value,
+    row_indices,
+)
+from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.workflows.typiclust_query import typiclust_query
 
 STRATEGIES = ("random", "least_confidence", "margin", "entropy", "cluster_margin", "typiclust")
@@ -71,26 +79,21 @@ class AnnotationSession:
 
     The first labels run a full propagation until no row moves in a sweep by more than ``tol``
     times its largest score (at most ``max_iter`` sweeps). Each later batch continues from those
-    scores instead of starting over. In the alpha form it pushes residuals: a new label changes
-    its row's target, and a row passes its change on to the rows that read it only while that
-    change exceeds ``tol`` times the row's largest score; smaller changes are kept for later
-    batches, never dropped. Full sweeps (Chebyshev-accelerated when ``symmetrize`` makes the
-    graph symmetric) take over once the change reached a quarter of the rows (after 2n pushes)
-    or after 8n pushes. With ``alpha=None`` it re-sweeps the rows whose inputs moved by more than
-    the tolerance, handing over to full sweeps when they pass half of the graph. Pushes and full
-    sweeps stop on the same rule, but pushes leave every row's residual just under it, and those
-    add up along paths: on a 1M-row 8-D benchmark graph at ``tol=1e-3`` the updated scores end up
-    to 1.4% (relative) from the fixed point where a cold run's end 0.05% from it, and decisions
-    agree on 99.98% of rows; ``tol=1e-4`` brings them to 0.17% at about 4x the time per batch
-    (``benchmarks/test_bench_session.py``). The operator
-    (weights, normalisation, node order) is prepared once. The arrays of :attr:`result` are updated in place by later
-    batches (with ``class_prior``, :attr:`result` is a normalised copy instead).
+    scores through :meth:`LabelPropagator.update` instead of starting over (residual pushes in
+    the alpha form, re-sweeps of the rows whose inputs moved with ``alpha=None``, full sweeps
+    once the change covers a large part of the graph). Pushes stop on the same per-row rule as
+    full sweeps but leave every row's residual just under it, so an update ends further from the
+    fixed point than a cold run to the same ``tol``; ``README.md`` ("Benchmarks", annotation
+    session) and ``benchmarks/propagation_RESULTS.md`` give the measured distance and latency
+    (``benchmarks/test_bench_session.py``). The operator (weights, normalisation, node order)
+    is prepared once. The arrays of :attr:`result` are
+    updated in place by later batches (with ``class_prior``, :attr:`result` is a normalised
+    copy instead).
 
     The default is Zhou et al.'s alpha form with alpha = 0.9: its fixed point is what a warm
-    start converges to, and on Fashion-MNIST (PCA-256, k=50) it scores as the paper's 20-step
-    clamped propagation from scratch (41.1 / 48.4 / 62.7 / 69.2% test accuracy at 10 / 20 / 50
-    / 100 random labels, against 41.7 / 48.1 / 62.8 / 69.4%), while the clamped update's own
-    fixed point over-smooths (36.2 / 44.1 / 57.7 / 66.4% after 200 sweeps).
+    start converges to, and it scores as the paper's 20-step clamped propagation from scratch,
+    while the clamped update's own fixed point over-smooths (``benchmarks/workflows/RESULTS.md``,
+    "Active learning").
 
     Args:
         graph: :class:`KnnGraph` (similarities) or a square scipy CSR adjacency.
@@ -108,7 +111,7 @@ class AnnotationSession:
         clusters: ``[n]`` int cluster of every row, for the "cluster_margin" strategy (e.g. k-means
             of the embeddings); without it that strategy is unavailable.
         embeddings: ``[n, d]`` embeddings of the rows, for the "typiclust" strategy.
-        seed: seed of the "random" strategy and of the k-means of "typiclust".
+        random_state: seed of the "random" strategy and of the k-means of "typiclust".
         class_prior: None (plain argmax), or class mass normalisation of the pseudo-labels to this
             prior ("uniform", "labeled" or ``[n_classes]`` weights; see
             :func:`labelgraph.class_mass.class_mass_normalize`). It changes :attr:`result`, the
@@ -126,17 +129,18 @@ class AnnotationSession:
         (5,)
     """
 
-    def __init__(self, graph: KnnGraph | sp.csr_matrix | sp.csr_array, n_classes: int, *, temperature: float = 0.01,
-                 symmetrize: str = "none", alpha: float | None = 0.9, tol: float = 1e-3, max_iter: int = 300,
-                 clusters: np.ndarray | None = None, embeddings: np.ndarray | None = None, seed: int = 0,
-                 class_prior: Any = None, n_threads: int | None = None) -> None:
+    def __init__(self, graph: KnnGraph | sp.csr_matrix | sp.csr_array, n_classes: int, *,
+                 temperature: float | None = DEFAULT_TEMPERATURE, symmetrize: str = "none", alpha: float | None = 0.9,
+                 tol: float = 1e-3, max_iter: int = 300, clusters: np.ndarray | None = None,
+                 embeddings: np.ndarray | None = None, random_state: int = 0, class_prior: Any = None,
+                 n_threads: int | None = None) -> None:
         self.n_classes = positive_int(n_classes, "n_classes")
         self.tol = bounded_float(tol, "tol", low=0.0, low_open=True)
         self.max_iter = positive_int(max_iter, "max_iter")
         self.alpha = None if alpha is None else bounded_float(alpha, "alpha", low=0.0, high=1.0, low_open=True,
                                                               high_open=True)
-        self._seed = seed_value(seed)
-        self._rng = np.random.default_rng(self._seed)
+        self._random_state = random_state_value(random_state)
+        self._rng = np.random.default_rng(self._random_state)
         self._propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, n_threads=n_threads)
         n = self._propagator.n
         self.labels = np.full(n, -1, dtype=np.int64)
@@ -162,6 +166,11 @@ class AnnotationSession:
     def n(self) -> int:
         """Number of items."""
         return self._propagator.n
+
+    @property
+    def propagator(self) -> LabelPropagator:
+        """The prepared operator the session propagates with (its :meth:`~LabelPropagator.operator` is S)."""
+        return self._propagator
 
     @property
     def class_prior(self) -> Any:
@@ -190,34 +199,37 @@ class AnnotationSession:
             The updated :class:`PropagationResult` (``n_iter``: the update's rounds of pushes in
             the alpha form, its sweeps with ``alpha=None``, plus any full sweeps that took over).
         """
-        indices = np.asarray(indices)
-        classes = np.asarray(classes)
-        if indices.dtype.kind not in "iu" or classes.dtype.kind not in "iu":
-            raise TypeError(f"indices and classes must be integer arrays; got {indices.dtype} and {classes.dtype}")
-        if indices.ndim != 1 or indices.shape != classes.shape:
-            raise ValueError(f"indices and classes must be 1-D of the same length; got {indices.shape} and {classes.shape}")
-        if indices.size and (indices.min() < 0 or indices.max() >= self.n):
-            raise ValueError(f"indices must be in [0, {self.n}); got values from {indices.min()} to {indices.max()}")
-        if classes.size and (classes.min() < 0 or classes.max() >= self.n_classes):
-            raise ValueError(f"classes must be in [0, {self.n_classes}) (n_classes={self.n_classes}); got values "
-                             f"from {classes.min()} to {classes.max()}")
-        self.labels[indices] = classes
-        if not (self.labels >= 0).any():
-            raise ValueError("no row is labeled yet: pass at least one label")
-        if self._result is None:
-            return self._publish(self._propagator.propagate(self.labels, self.max_iter, alpha=self.alpha, tol=self.tol,
-                                                            n_classes=self.n_classes))
-        # Continue from the previous scores, recomputing only the rows the new labels change.
-        soft, hard, unreached = self._result.soft, self._result.labels, self._result.unreached
-        # The changed rows (every row when full sweeps took over) are written into these arrays in C++.
-        _, _, sweeps = self._propagator._operator.update(
-            indices.astype(np.int64), classes.astype(np.int32), self.n_classes,
-            alpha=-1.0 if self.alpha is None else self.alpha, tol=self.tol, max_iter=self.max_iter,
-            n_threads=self._propagator._n_threads or 0, out=(soft, hard, unreached))
-        return self._publish(PropagationResult(soft, hard, unreached, int(sweeps), int(sweeps) < self.max_iter))
+        indices, classes = label_changes(indices, classes, self.n, self.n_classes)
+        if classes.size and classes.min() < 0:
+            raise ValueError("classes must be in [0, n_classes) for add_labels; use remove_labels(indices) to take "
+                             "labels back")
+        return self._change_labels(indices, classes)
 
-    def query(self, batch_size: int, strategy: str = "margin", candidates: np.ndarray | None = None) -> np.ndarray:
-        """Rows to label next: the ``batch_size`` most useful unlabeled rows by ``strategy``.
+    def remove_labels(self, indices: Any) -> PropagationResult:
+        """Take the labels of ``indices`` back (e.g. an annotation deleted), incrementally.
+
+        Rows without a label are left as they are. Removing every label is refused (nothing
+        would be left to propagate).
+        """
+        indices = row_indices(indices, self.n)
+        return self._change_labels(indices, np.full(indices.shape, -1, dtype=np.int64))
+
+    def _change_labels(self, indices: np.ndarray, classes: np.ndarray) -> PropagationResult:
+        labels = self.labels.copy()
+        labels[indices] = classes
+        if not (labels >= 0).any():
+            raise ValueError("no row would be labeled: pass at least one label (removing every label is refused)")
+        if self._result is None:
+            result = self._propagator.propagate(labels, self.max_iter, alpha=self.alpha, tol=self.tol,
+                                                n_classes=self.n_classes)
+        else:
+            # Continues from the previous scores, recomputing only the rows the change reaches.
+            result = self._propagator.update(indices, classes)
+        self.labels = labels  # only once the propagation succeeded: a failed call changes nothing
+        return self._publish(result)
+
+    def query(self, n_select: int, strategy: str = "margin", candidates: Any = None) -> np.ndarray:
+        """Rows to label next: the ``n_select`` most useful unlabeled rows by ``strategy``.
 
         ``candidates`` (row numbers) limits the choice, e.g. to the pool an annotator may see
         while test rows stay in the graph.
@@ -229,30 +241,30 @@ class AnnotationSession:
         scores: :func:`~labelgraph.workflows.typiclust_query` on the session's embeddings; the
         strongest while labels are few). Deterministic for a given seed and state.
         """
-        batch_size = positive_int(batch_size, "batch_size")
+        n_select = positive_int(n_select, "n_select")
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
         pool = self.labels < 0
         if candidates is not None:
             allowed = np.zeros(self.n, dtype=bool)
-            allowed[np.asarray(candidates, dtype=np.int64)] = True
+            allowed[row_indices(candidates, self.n, "candidates")] = True
             pool &= allowed
         unlabeled = np.flatnonzero(pool)
-        batch_size = min(batch_size, unlabeled.size)
-        if batch_size == 0:
+        n_select = min(n_select, unlabeled.size)
+        if n_select == 0:
             return np.zeros(0, dtype=np.int64)
         if strategy == "typiclust":
             if self._embeddings is None:
                 raise ValueError("strategy='typiclust' needs embeddings=: pass the [n, d] embeddings of the graph's "
                                  "rows when creating the session")
-            return typiclust_query(self._embeddings, batch_size, np.flatnonzero(self.labels >= 0), candidates=unlabeled,
-                                   seed=self._seed)
+            return typiclust_query(self._embeddings, n_select, np.flatnonzero(self.labels >= 0), candidates=unlabeled,
+                                   random_state=self._random_state)
         if strategy == "random" or self._result is None:
-            return np.sort(self._rng.choice(unlabeled, size=batch_size, replace=False))
+            return np.sort(self._rng.choice(unlabeled, size=n_select, replace=False))
         score = uncertainty(class_probabilities(self.result.soft), strategy)
         ranked = _most_uncertain_first(score, unlabeled)
         if strategy != "cluster_margin":
-            return ranked[:batch_size]
+            return ranked[:n_select]
         if self._clusters is None:
             raise ValueError("strategy='cluster_margin' needs clusters=: pass the cluster of every row "
                              "(e.g. k-means of the embeddings) when creating the session")
@@ -264,10 +276,10 @@ class AnnotationSession:
         for position, c in enumerate(cluster.tolist()):
             round_of[position] = seen.get(c, 0)
             seen[c] = round_of[position] + 1
-        return ranked[np.argsort(round_of, kind="stable")][:batch_size]
+        return ranked[np.argsort(round_of, kind="stable")][:n_select]
 
-    def state(self, batch_size: int = 10, strategy: str = "margin") -> SessionState:
-        """Current labels, pseudo-labels with confidence, and the next ``batch_size`` to label."""
+    def state(self, n_select: int = 10, strategy: str = "margin") -> SessionState:
+        """Current labels, pseudo-labels with confidence, and the next ``n_select`` to label."""
         if self._result is None:
             pseudo = np.full(self.n, -1, dtype=np.int64)
             confidence = np.zeros(self.n)
@@ -275,14 +287,14 @@ class AnnotationSession:
             result = self.result
             pseudo = result.labels.copy()
             confidence = np.where(result.unreached, 0.0, class_probabilities(result.soft).max(axis=1))
-        return SessionState(self.labels.copy(), pseudo, confidence, self.query(batch_size, strategy))
+        return SessionState(self.labels.copy(), pseudo, confidence, self.query(n_select, strategy))
 
-    def export(self, folder: str | Path, batch_size: int = 10, strategy: str = "margin") -> SessionState:
+    def export(self, folder: str | Path, n_select: int = 10, strategy: str = "margin") -> SessionState:
         """Write ``labels.csv`` (index,label), ``pseudo_labels.csv`` (index,pseudo_label,confidence)
         and ``queue.csv`` (rank,index) into ``folder``; returns the exported state."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        state = self.state(batch_size, strategy)
+        state = self.state(n_select, strategy)
         labeled = np.flatnonzero(state.labels >= 0)
         _write_rows(folder / "labels.csv", ("index", "label"), zip(labeled.tolist(), state.labels[labeled].tolist()))
         _write_rows(folder / "pseudo_labels.csv", ("index", "pseudo_label", "confidence"),

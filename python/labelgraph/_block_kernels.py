@@ -10,7 +10,7 @@ import numpy as np
 
 from labelgraph import _core
 from labelgraph._validation import embedding_matrix
-from labelgraph.distributed._topk import Candidates, empty_candidates
+from labelgraph._topk import Candidates, empty_candidates
 
 
 def checked_block(block: np.ndarray, row_offset: int, name: str = "X") -> np.ndarray:

@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 from labelgraph._validation import _FLOAT_DTYPES, optional_positive_int, positive_int
-from labelgraph.distributed._block_kernels import (
+from labelgraph._block_kernels import (
     checked_block,
     diagonal_candidates,
     pair_candidates,
 )
-from labelgraph.distributed._row_reader import RowReader
-from labelgraph.distributed._topk import merge_topk
-from labelgraph.graph import KnnGraph
+from labelgraph._row_reader import RowReader
+from labelgraph._topk import merge_topk
+from labelgraph.knn_results import KnnGraph
 
 # Allocations of a call that do not grow with the block: allocator slack, OpenMP thread stacks,
 # the kernels' small per-call vectors and Python objects.
@@ -72,13 +72,13 @@ def knn_graph_out_of_core(
     """
     reader = RowReader(source)
     if reader.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"X must be float32 (float16 and float64 are converted); got {reader.dtype}; "
+        raise TypeError(f"X must be float32 (float16 and float64 are converted); got {reader.dtype}{reader.where}; "
                         "save it as float32")
     if len(reader.shape) != 2 or 0 in reader.shape:
-        raise ValueError(f"X must be a non-empty 2-D matrix (n_rows, n_dims); got shape {reader.shape}")
+        raise ValueError(f"X must be a non-empty 2-D matrix (n_rows, n_dims); got shape {reader.shape}{reader.where}")
     n, d = (int(s) for s in reader.shape)
     if n < 2:
-        raise ValueError(f"X needs at least 2 rows for a neighbour graph; got {n}")
+        raise ValueError(f"X needs at least 2 rows for a neighbour graph; got {n}{reader.where}")
     k = positive_int(k, "k", high=n - 1, hint=f"X has {n} rows, so a row has at most {n - 1} neighbours")
     budget = positive_int(memory_budget, "memory_budget", high=None)
     options = {"tile_rows": optional_positive_int(tile_rows, "tile_rows", high=2**63 - 1),

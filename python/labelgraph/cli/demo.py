@@ -112,10 +112,11 @@ def _speed_check(X: np.ndarray, graph: labelgraph.KnnGraph, y: np.ndarray, args:
     labels[picked] = y[picked]
     c = int(y.max()) + 1
     t = time.perf_counter()
-    labelgraph.LabelPropagator(graph, args.temperature).propagate(labels, 20, n_classes=c)
+    propagator = labelgraph.LabelPropagator(graph, args.temperature)
+    propagator.propagate(labels, 20, n_classes=c)
     ours_lp = time.perf_counter() - t
     t = time.perf_counter()
-    propagate_scipy(graph, labels, c, args.temperature, 20)
+    propagate_scipy(graph, labels, c, propagator.temperature, 20)
     theirs_lp = time.perf_counter() - t
     return [[f"exact {args.k}-NN graph of {m} rows", f"{ours:.3f}", f"{theirs:.3f} (cdist + argpartition)",
              f"{theirs / ours:.1f}x"],
@@ -134,8 +135,8 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     name, images, y, classes = _load(args.dataset, args.limit)
-    # PCA-128 keeps the kNN accuracy of the 784 raw pixels on Fashion-MNIST (84.6% vs 84.1% on 10k
-    # images) and makes the cold-start k-means 10x faster.
+    # PCA-128 keeps the kNN accuracy of the raw pixels and makes the cold-start k-means much faster
+    # (benchmarks/workflows/RESULTS.md, "Pixel embeddings").
     pca_dim = min(PIXEL_PCA_DIM, images.shape[0], int(np.prod(images.shape[1:])))
     pixels = datasets.pixel_embeddings(images, pca_dim=pca_dim)
     keep = pixels.any(axis=1)  # an image equal to the mean image has no direction

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from labelgraph import datasets
 from labelgraph.datasets import (
     fashion_mnist_available,
     load_digits_images,
@@ -164,3 +165,41 @@ def test_pixel_embeddings_mean_image_row_is_zero() -> None:
     np.testing.assert_array_equal(emb[2], [0.0, 0.0])
     with pytest.raises(ValueError, match="images must be"):
         pixel_embeddings(np.zeros(5))
+
+
+DEBIAN_INDEX = """Package: zed
+Version: 1.0
+Section: contrib/editors
+Description: a tiny editor
+Tag: role::program, use::editing,
+ implemented-in::c
+
+Package: alpha
+Section: libs
+Description: the alpha library
+Description-md5: 0123
+
+Package: zed
+Section: games
+Description: a second record of zed (the first counts)
+
+Package: nodesc
+Section: libs
+"""
+
+
+def test_debian_packages_are_parsed_from_an_index_file(tmp_path) -> None:
+    path = tmp_path / "dumpavail.txt"
+    path.write_text(DEBIAN_INDEX)
+    packages = datasets.load_debian_packages(path)
+    assert packages.names.tolist() == ["alpha", "zed"]  # sorted; a record without Description is skipped
+    assert packages.descriptions.tolist() == ["the alpha library", "a tiny editor"]
+    assert packages.sections.tolist() == ["libs", "editors"]  # "contrib/" dropped
+    assert packages.tags == ((), ("role::program", "use::editing", "implemented-in::c"))  # continuation lines
+
+
+def test_an_index_without_packages_says_how_to_get_one(tmp_path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text("nothing here\n")
+    with pytest.raises(ValueError, match="apt-get update"):
+        datasets.load_debian_packages(path)

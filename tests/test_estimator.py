@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import labelgraph
 from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.estimator import LabelSpreading
+from labelgraph.temperature import resolve_temperature
 
 ATOL = 2e-5  # float32 propagation against float64 references
 
@@ -107,7 +108,9 @@ def test_fixed_steps_match_numpy_reference(rng, alpha):
     X, truth = blobs(rng, 240, spread=1.5)
     y = partial_labels(truth, 3)
     model = LabelSpreading(n_neighbors=8, alpha=alpha, max_iter=25, tol=0.0).fit(X, y)
-    S = dense_operator(labelgraph.knn_graph(X, k=8), DEFAULT_TEMPERATURE)
+    graph = labelgraph.knn_graph(X, k=8)
+    assert model.temperature_ == resolve_temperature(graph, DEFAULT_TEMPERATURE)  # "auto" resolved in fit
+    S = dense_operator(graph, model.temperature_)
     expected = reference_distributions(S, y, 3, alpha, 25)
     np.testing.assert_allclose(model.label_distributions_, expected, atol=ATOL)
     np.testing.assert_allclose(model.label_distributions_.sum(axis=1), 1.0, rtol=1e-12)
@@ -132,7 +135,7 @@ def test_predict_proba_matches_weighted_vote_reference(rng):
     queries, _ = blobs(rng, 40)
     model = LabelSpreading(n_neighbors=7).fit(X, partial_labels(truth, 4))
     proba = model.predict_proba(queries)
-    expected = reference_predict_proba(queries, X, model.label_distributions_, 7, DEFAULT_TEMPERATURE)
+    expected = reference_predict_proba(queries, X, model.label_distributions_, 7, model.temperature_)
     np.testing.assert_allclose(proba, expected, atol=ATOL)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_array_equal(model.predict(queries), model.classes_[np.argmax(expected, axis=1)])

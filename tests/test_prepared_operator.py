@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.special import logsumexp
 
+import labelgraph
 from labelgraph import _core
 
 ALPHA = 0.9
@@ -386,3 +387,27 @@ def test_running_out_of_memory_in_an_update_raises_and_keeps_the_state_consisten
     assert lines[0] in ("ok True", "MemoryError True", "MemoryError False")
     if lines[0] == "MemoryError False":
         assert lines[1] == "update() continues a propagate(): call propagate() first"
+
+
+def test_removing_a_clusters_only_label_reaches_the_cold_answer() -> None:
+    # Two clusters joined by one weak edge. Once cluster B's only label is removed, B's true
+    # scores come from A's label through that edge: tiny. A warm start holds B's old label there,
+    # and the per-row relative rule sees it decay by alpha per sweep, so a continuation from it
+    # stops far from the fixed point; the update must restart from the labels instead.
+    rng = np.random.default_rng(7)
+    block = rng.uniform(0.5, 1.0, (30, 30))
+    dense = np.zeros((60, 60))
+    dense[:30, :30] = dense[30:, 30:] = (block + block.T) / 2
+    np.fill_diagonal(dense, 0.0)
+    dense[29, 30] = dense[30, 29] = 1e-3
+    W = sp.csr_array(dense)
+    labels = np.full(60, -1)
+    labels[[0, 45]] = [0, 1]
+    prop = labelgraph.LabelPropagator(W, None)
+    prop.propagate(labels, 40, alpha=0.9, tol=1e-3, n_classes=2)
+    got = prop.update([45], [-1])
+    labels[45] = -1
+    cold = labelgraph.LabelPropagator(W, None).propagate(labels, 4000, alpha=0.9, tol=1e-9, n_classes=2)
+    assert got.converged
+    np.testing.assert_array_equal(got.labels, cold.labels)
+    assert (got.labels[30:] == 0).all()

@@ -115,7 +115,8 @@ def test_negative_weights_without_temperature():
 
 
 @pytest.mark.parametrize(("temperature", "error"), [(0.0, ValueError), (-1.0, ValueError), (float("nan"), ValueError),
-                                                    (float("inf"), ValueError), ("0.1", TypeError), (True, TypeError)])
+                                                    (float("inf"), ValueError), ("0.1", ValueError), ("Auto", ValueError),
+                                                    (True, TypeError), ([0.1], TypeError)])
 def test_bad_temperature(temperature, error):
     with pytest.raises(error, match="temperature"):
         run(temperature=temperature)

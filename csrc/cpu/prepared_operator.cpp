@@ -18,6 +18,10 @@ namespace {
 constexpr int64_t kSpreadFraction = 4, kPushesBeforeSpread = 2, kPushLimitPerRow = 8,
                   kPushLimitMin = int64_t(1) << 20;
 
+// A round of pushes pushes at most n / 16 rows (4 blocks of n / 64, propagate_push.cpp), so 16
+// rounds can push every row once: the update's max_iter counts these "sweeps" of pushes.
+constexpr int64_t kRoundsPerSweep = 16;
+
 // The clamped update: an active set past n / kDenseUpdateFraction (and kDenseUpdateMinRows) rows
 // runs full (SIMD, all-row) sweeps instead. Active rows are swept at nearly the full sweep's cost
 // per row, and most rows of a large region settle before the rest, so the limit is high
@@ -124,15 +128,18 @@ UpdateResult PreparedOperator::run_update(const LabelUpdate& b, const PropagateO
   int64_t sweeps = 0;
   if (b.alpha >= 0.0) {
     PushLimits limits;
-    limits.rounds = b.max_iter;
+    limits.rounds = b.max_iter * kRoundsPerSweep;
     limits.changed_rows = b.dense_rows >= 0 ? b.dense_rows : g_.n / kSpreadFraction;
     limits.pushes_before_spread = b.dense_rows >= 0 ? 0 : kPushesBeforeSpread * g_.n;
     limits.pushes = std::max(kPushLimitPerRow * g_.n, kPushLimitMin);
     const PushUpdateStats stats =
         propagate_push_cpu(dependants, symmetric_ ? values_ : transpose_values_.data(), seeds, new_labels, old_labels,
                            b.n_classes, width, b.alpha, b.tol, limits, y, push_state_, touched, b.n_threads);
-    needs_full_sweeps = !stats.finished && stats.rounds < b.max_iter;
-    sweeps = stats.rounds;
+    // Unfinished pushes (any limit reached, the round budget included) hand over to full sweeps:
+    // stopping there would return a state short of the tolerance (a batch removing many labels
+    // runs out of rounds first).
+    needs_full_sweeps = !stats.finished;
+    sweeps = needs_full_sweeps ? 0 : (stats.rounds + kRoundsPerSweep - 1) / kRoundsPerSweep;
   } else {
     const int64_t dense_limit =
         b.dense_rows >= 0 ? b.dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows);
@@ -142,7 +149,13 @@ UpdateResult PreparedOperator::run_update(const LabelUpdate& b, const PropagateO
   }
   UpdateResult result;
   if (needs_full_sweeps) {
-    result.sweeps = sweeps + continue_with_full_sweeps(b, b.max_iter - sweeps, out);
+    // A batch that takes labels back (removed or changed) restarts the sweeps from the labels: a
+    // warm start holds the old label's mass on rows whose true scores are tiny, and the per-row
+    // relative rule then needs many times the sweeps of a cold run to see it decay
+    // (benchmarks/propagation_RESULTS.md, "Label removal").
+    const bool retracts = std::any_of(old_labels.begin(), old_labels.end(), [](int32_t l) { return l >= 0; });
+    result.sweeps = sweeps + continue_with_full_sweeps(b, b.alpha >= 0.0 ? b.max_iter : b.max_iter - sweeps,
+                                                       retracts, out);
     result.full_sweeps = true;
     result.rows.resize(static_cast<size_t>(g_.n));
     for (int64_t r = 0; r < g_.n; ++r) result.rows[r] = r;
@@ -170,9 +183,9 @@ void PreparedOperator::write_changed_rows(const std::vector<int64_t>& operator_r
 }
 
 // The rest of an update whose changed region grew past the dense limit: full sweeps warm-started
-// from the current state, to the same relative tolerance; every row is written to `out` when
-// given. Returns the sweeps run.
-int64_t PreparedOperator::continue_with_full_sweeps(const LabelUpdate& b, int64_t max_iter,
+// from the current state (or from the labels alone, `from_labels`), to the same relative
+// tolerance; every row is written to `out` when given. Returns the sweeps run.
+int64_t PreparedOperator::continue_with_full_sweeps(const LabelUpdate& b, int64_t max_iter, bool from_labels,
                                                     const PropagateOutput& out) {
   const int64_t n = g_.n, c = b.n_classes, width = propagation_row_width(c);
   std::vector<float> init(static_cast<size_t>(n * c));
@@ -191,7 +204,8 @@ int64_t PreparedOperator::continue_with_full_sweeps(const LabelUpdate& b, int64_
   o.chebyshev = symmetric_;
   push_state_.ready = false;  // full sweeps move every row: residuals start over
   const PropagateStats s =
-      propagate_csr_cpu(g_, values_, order_, labels.data(), c, init.data(), o, RunHooks{}, out, workspace_);
+      propagate_csr_cpu(g_, values_, order_, labels.data(), c, from_labels ? nullptr : init.data(), o, RunHooks{}, out,
+                        workspace_);
   state_buffer_ = s.final_buffer;
   return s.n_iter;
 }

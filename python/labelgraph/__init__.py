@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from labelgraph.graph import knn_graph, knn_search
     from labelgraph.knn_results import KnnGraph, KnnSearchResult
     from labelgraph.propagation import LabelPropagator, PropagationResult, propagate
+    from labelgraph.tuning import tune
 
 # Public name -> the module that defines it.
 _EXPORTS = {
@@ -28,6 +29,7 @@ _EXPORTS = {
     "knn_graph": "labelgraph.graph",
     "knn_search": "labelgraph.graph",
     "propagate": "labelgraph.propagation",
+    "tune": "labelgraph.tuning",
 }
 
 try:
@@ -58,5 +60,6 @@ __all__ = [
     "knn_graph",
     "knn_search",
     "propagate",
+    "tune",
     "__version__",
 ]

@@ -177,13 +177,24 @@ def real_number(value: Any, name: str) -> float:
     return float(value)
 
 
-def temperature_value(value: Any) -> float | None:
-    """None (values are weights) or a finite temperature > 0."""
+def temperature_value(value: Any, *, allow_auto: bool = False) -> float | str | None:
+    """None (values are weights), a finite temperature > 0, or (``allow_auto``) the string "auto".
+
+    "auto" is turned into a number by :func:`labelgraph.temperature.resolve_temperature`, which
+    needs the graph; this check lets a caller validate it before the graph exists.
+    """
     if value is None:
         return None
+    if allow_auto and isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"temperature must be a number > 0 or 'auto'; got {value!r}")
+        return value
+    if isinstance(value, str):
+        raise TypeError(f"temperature must be a number > 0 here; got {value!r}; resolve 'auto' first with "
+                        "labelgraph.temperature.resolve_temperature(graph, 'auto')")
     t = real_number(value, "temperature")
     if not (np.isfinite(t) and t > 0):
-        raise ValueError(f"temperature must be a finite number > 0 (e.g. 0.01); got {value}; "
+        raise ValueError(f"temperature must be a finite number > 0 (e.g. 0.01) or 'auto'; got {value}; "
                          "or pass temperature=None when the graph values are already weights")
     return t
 

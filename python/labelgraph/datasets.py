@@ -1,9 +1,11 @@
-"""Real image data sets for tests, benchmarks and demos: Fashion-MNIST (IDX files) and digits."""
+"""Real data sets for tests, benchmarks and demos: Fashion-MNIST (IDX files), digits, Debian package descriptions."""
 
 from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -161,3 +163,74 @@ def pixel_embeddings(images: np.ndarray, pca_dim: int | None = None) -> np.ndarr
     norms = np.linalg.norm(centred, axis=1, keepdims=True)
     out = np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class DebianPackages:
+    """Debian's package index as a text data set: one row per package, sorted by name.
+
+    Attributes:
+        names: ``[n]`` package names.
+        descriptions: ``[n]`` one-line descriptions (what to embed).
+        sections: ``[n]`` archive sections, ``contrib/`` and ``non-free/`` prefixes dropped
+            (about 50 unbalanced classes: a realistic, noisy single-label set).
+        tags: ``[n]`` tuples of debtags (``role::program``, ``implemented-in::python``, ...);
+            empty for untagged packages (a multi-label set).
+    """
+
+    names: np.ndarray
+    descriptions: np.ndarray
+    sections: np.ndarray
+    tags: tuple[tuple[str, ...], ...]
+
+
+def _index_records(text: str) -> list[dict[str, str]]:
+    """Records of an apt index (``Key: value`` lines, continuation lines start with a blank)."""
+    records = []
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        key = None
+        for line in block.split("\n"):
+            if line.startswith((" ", "\t")) and key is not None:
+                fields[key] += " " + line.strip()
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        records.append(fields)
+    return records
+
+
+def load_debian_packages(path: str | os.PathLike[str] | None = None) -> DebianPackages:
+    """Debian's package descriptions with their sections and debtags.
+
+    Args:
+        path: a file holding ``apt-cache dumpavail`` output; None runs ``apt-cache dumpavail``
+            (after ``apt-get update``; FileNotFoundError with that hint when apt has no index).
+
+    Returns:
+        :class:`DebianPackages`; the first record of a package name counts.
+    """
+    if path is not None:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    else:
+        try:
+            text = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, errors="replace",
+                                  check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise FileNotFoundError(f"apt-cache dumpavail failed ({exc}); run `apt-get update` first, or pass "
+                                    "path= to a saved copy of its output") from None
+    packages: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+    for fields in _index_records(text):
+        name = fields.get("Package")
+        if not name or "Description" not in fields or name in packages:
+            continue
+        section = fields.get("Section", "").split("/")[-1]
+        tags = tuple(t.strip() for t in fields.get("Tag", "").split(",") if t.strip())
+        packages[name] = (fields["Description"], section, tags)
+    if not packages:
+        raise ValueError(f"no package records with a Description in {path or 'apt-cache dumpavail'}; run "
+                         "`apt-get update` first")
+    names = sorted(packages)
+    return DebianPackages(np.array(names), np.array([packages[n][0] for n in names]),
+                          np.array([packages[n][1] for n in names]), tuple(packages[n][2] for n in names))
+

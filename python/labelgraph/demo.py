@@ -91,7 +91,7 @@ def propagate_scipy(graph: labelgraph.KnnGraph, labels: np.ndarray, n_classes: i
 
 
 def run_demo(dataset: str = "auto", *, n_labels: int = 100, k: int = DEFAULT_K,
-             temperature: float = DEFAULT_TEMPERATURE, max_iter: int = 20, random_state: int = 0,
+             temperature: float | str = DEFAULT_TEMPERATURE, max_iter: int = 20, random_state: int = 0,
              limit: int | None = None, baseline_rows: int = 3_000, echo: Printer = print) -> dict[str, float]:
     """Build the kNN graph of real images, propagate ``n_labels`` random labels, compare with scipy.
 
@@ -148,12 +148,13 @@ def run_demo(dataset: str = "auto", *, n_labels: int = 100, k: int = DEFAULT_K,
     result = prop.propagate(labels, max_iter=max_iter, n_classes=n_classes)
     t_prop = time.perf_counter() - t
     t = time.perf_counter()
+    temperature = prop.temperature  # "auto" resolved once, by the propagator
     pred_scipy = propagate_scipy(graph, labels, n_classes, temperature, max_iter)
     t_prop_scipy = time.perf_counter() - t
     unlabeled = labels < 0
     acc = float(np.mean(result.labels[unlabeled] == data.labels[unlabeled]))
     acc_scipy = float(np.mean(pred_scipy[unlabeled] == data.labels[unlabeled]))
-    echo(f"label propagation from {n_labels} random labels (T={temperature}, {max_iter} steps): "
+    echo(f"label propagation from {n_labels} random labels (T={temperature:.3g}, {max_iter} steps): "
          f"accuracy on the {int(unlabeled.sum())} unlabeled images {100 * acc:.1f}% "
          f"(scipy float64: {100 * acc_scipy:.1f}%); {int(result.unreached.sum())} rows unreached")
     echo(f"  labelgraph {1000 * (t_prepare + t_prop):.0f} ms ({1000 * t_prepare:.0f} ms to prepare the operator once, "

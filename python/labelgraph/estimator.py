@@ -89,8 +89,10 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
             column), so a dense similarity matrix becomes its kNN graph and a sparse graph with at
             most ``k`` entries per row is used as given. It is clamped to ``n - 1`` in ``fit``
             (and to ``n`` in ``predict``) for tiny training sets.
-        temperature: ``T > 0`` of the edge weights ``exp(s / T)``
-            (:data:`labelgraph.defaults.DEFAULT_TEMPERATURE` suits cosine similarities); None:
+        temperature: ``T > 0`` of the edge weights ``exp(s / T)``, or ``"auto"`` (the default,
+            :data:`labelgraph.defaults.DEFAULT_TEMPERATURE`): chosen in ``fit`` from the graph's
+            similarities without labels (:func:`labelgraph.temperature.resolve_temperature`) and
+            stored as ``temperature_``; None:
             the values already are weights (``>= 0``), used as they are. A precomputed matrix on
             another scale than cosine (an inner product, say) needs its own temperature.
         alpha: the weight of the neighbours against a row's own label, in (0, 1): the same
@@ -118,6 +120,7 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
         transduction_: ``[n]`` the label of every training row, in the labels of ``y``.
         unreached_: ``[n]`` bool, rows no label reached (their distribution is the class prior).
         n_iter_: iterations run.
+        temperature_: the ``T`` used (float; what ``"auto"`` chose), or None for weights.
         n_features_in_: columns of ``X`` in ``fit`` (for "precomputed": ``n``).
         feature_names_in_: column names of ``X`` when it is a DataFrame with string column names.
 
@@ -138,7 +141,7 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
         graph: str = "knn",
         *,
         n_neighbors: int = DEFAULT_K,
-        temperature: float | None = DEFAULT_TEMPERATURE,
+        temperature: float | str | None = DEFAULT_TEMPERATURE,
         alpha: float | None = 0.9,
         max_iter: int = 100,
         tol: float = 1e-3,
@@ -208,12 +211,13 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
         self.transduction_ = classes[np.argmax(distributions, axis=1)]
         self.unreached_ = unreached
         self.n_iter_ = int(result.n_iter)
+        self.temperature_ = propagator.temperature
         # What predict needs, as fitted (set_params after fit must not change the model).
         self._graph = graph
         self._fit_X = X if graph == "knn" else None
         self._prior = prior
         self._k = k
-        self._temperature = temperature
+        self._temperature = propagator.temperature  # predict weighs neighbours with the T fit used
         self._n_threads = n_threads
         return self
 
@@ -254,13 +258,13 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
         probabilities = self.predict_proba(X)
         return self.classes_[np.argmax(probabilities, axis=1)]
 
-    def _checked_params(self) -> tuple[str, int, float | None, float | None, int, float, int | None]:
+    def _checked_params(self) -> tuple[str, int, float | str | None, float | None, int, float, int | None]:
         """The parameters, checked (they are only stored by ``__init__``, scikit-learn's contract)."""
         graph = choice(self.graph, "graph", GRAPHS)
         choice(self.symmetrize, "symmetrize", SYMMETRIZE)
         k = positive_int(self.n_neighbors, "n_neighbors")
         max_iter = positive_int(self.max_iter, "max_iter")
-        return (graph, k, temperature_value(self.temperature), alpha_value(self.alpha), max_iter,
+        return (graph, k, temperature_value(self.temperature, allow_auto=True), alpha_value(self.alpha), max_iter,
                 tolerance_value(self.tol), _threads(self.n_jobs))
 
     def _neighbour_average(self, neighbours: sp.csr_array) -> np.ndarray:

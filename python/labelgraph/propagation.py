@@ -17,10 +17,10 @@ from labelgraph._validation import (
     optional_positive_int,
     progress_callback,
     propagation_call,
-    temperature_value,
 )
 from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.knn_results import KnnGraph
+from labelgraph.temperature import resolve_temperature
 
 ProgressCallback = Callable[[float], None]
 
@@ -67,8 +67,10 @@ class LabelPropagator:
     Args:
         graph: a :class:`KnnGraph` (similarities) or a square scipy CSR matrix / array with sorted,
             unique column indices (empty rows allowed).
-        temperature: ``T > 0``: the values are similarities, ``W = exp(s / T)``. None: the values
-            already are weights (finite, >= 0).
+        temperature: ``T > 0``: the values are similarities, ``W = exp(s / T)``. ``"auto"``: ``T``
+            chosen from the graph's similarities without labels, once, here
+            (:func:`labelgraph.temperature.resolve_temperature`); the chosen value is the attribute
+            :attr:`temperature`. None: the values already are weights (finite, >= 0).
         symmetrize: "none" (``W_ij`` for j in kNN(i), as in the paper), "max" (``max(W_ij, W_ji)``)
             or "mean" (``(W_ij + W_ji) / 2``, a missing reverse edge counting as 0).
         normalization: "symmetric" (``D^-1/2 W D^-1/2``) or "row" (``D^-1 W``, row-stochastic).
@@ -78,6 +80,10 @@ class LabelPropagator:
             ``AUTO_REORDER_MIN_ROWS`` nodes on, where the graph no longer fits in cache) or None.
             Results always come back in the caller's order.
         n_threads: OpenMP threads; default: all.
+
+    Attributes:
+        temperature: the ``T`` in use (a float; the value ``"auto"`` chose), or None for weights.
+        temperature_rule: how it was set: "auto", "fixed" (a number given) or "weights" (None).
 
     Example:
         >>> import numpy as np, labelgraph
@@ -92,14 +98,15 @@ class LabelPropagator:
     def __init__(
         self,
         graph: KnnGraph | sp.csr_matrix | sp.csr_array,
-        temperature: float | None = DEFAULT_TEMPERATURE,
+        temperature: float | str | None = DEFAULT_TEMPERATURE,
         *,
         symmetrize: str = "none",
         normalization: str = "symmetric",
         reorder: str | None = "auto",
         n_threads: int | None = None,
     ) -> None:
-        temperature = temperature_value(temperature)
+        rule = "auto" if isinstance(temperature, str) and temperature == "auto" else None
+        temperature = None if temperature is None else resolve_temperature(graph, temperature)
         choice(symmetrize, "symmetrize", ("none", "max", "mean"))
         choice(normalization, "normalization", ("symmetric", "row"))
         choice(reorder, "reorder", (None, "auto", "bfs", "rcm"))
@@ -133,7 +140,8 @@ class LabelPropagator:
         # Validated once here; it also keeps the iteration buffers between calls.
         self._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order, self.symmetric)
         self.n = n
-        self.temperature = temperature
+        self.temperature = temperature  # a float (the one "auto" chose), or None for weights
+        self.temperature_rule = rule or ("fixed" if temperature is not None else "weights")
         self.symmetrize = symmetrize
         self.normalization = normalization
         self.reorder = reorder
@@ -252,8 +260,11 @@ class LabelPropagator:
             classes: ``[m]`` classes in ``[0, n_classes)``, or -1 to remove a label.
 
         Returns:
-            The updated :class:`PropagationResult`; ``n_iter``: rounds of pushes (alpha form) or
-            sweeps (clamped form), plus any full sweeps that took over.
+            The updated :class:`PropagationResult`; ``n_iter``: sweeps' worth of pushes (alpha
+            form: 16 rounds, each pushing at most n / 16 rows) or sweeps (clamped form), plus any
+            full sweeps that took over (from the labels alone when the call removed or changed
+            labels: a warm start would hold the old labels' mass where the true scores are tiny);
+            ``converged``: the update reached ``tol`` within ``max_iter``.
         """
         saved = self._saved
         if saved is None:
@@ -298,7 +309,7 @@ def propagate(
     labels: Any,
     *,
     max_iter: int = 20,
-    temperature: float | None = DEFAULT_TEMPERATURE,
+    temperature: float | str | None = DEFAULT_TEMPERATURE,
     symmetrize: str = "none",
     normalization: str = "symmetric",
     reorder: str | None = "auto",

@@ -82,7 +82,7 @@ def test_propagate_class_prior_matches_the_library(user_files: UserFiles, tmp_pa
 
     out = tmp_path / "pseudo.npy"
     summary = ok_json("propagate", user_files.embeddings, "--labels", user_files.labels_npy, "-o", out,
-                      "--alpha", 0.9, "--class-prior", "uniform", "--k", 10)
+                      "--alpha", 0.9, "--class-prior", "uniform", "--k", 10, "--no-tune", "--temperature", 0.02)
     assert summary["class_prior"] == "uniform"
     X = np.load(user_files.embeddings)
     y = np.load(user_files.labels_npy)
@@ -148,7 +148,8 @@ def test_simulate_writes_curves(user_files: UserFiles, tmp_path: Path) -> None:
                       "--max-labels", 30, "--budgets", 10, 30, "--noise", 0.2)
     curves = json.loads(out.read_text())
     assert curves["active_learning"]["labels"] == [10, 20, 30]
-    assert set(curves["active_learning"]["accuracy"]) == {"random", "least_confidence", "margin", "entropy",
+    assert set(curves["active_learning"]["accuracy"]) == {"typiclust_reach", "reach_margin", "random",
+                                                           "least_confidence", "margin", "entropy",
                                                            "cluster_margin", "typiclust"}
     assert curves["cold_start"]["labels"] == [10, 30]
     assert set(curves["cold_start"]["accuracy"]) == {"random", "kmeans_centre", "typiclust", "usl", "typiclust_graph"}

@@ -11,6 +11,8 @@ from labelgraph.workflows import (
     kmeans_centre_select,
     knn_density,
     random_select,
+    select_cold_start,
+    spherical_kmeans,
     typiclust_query,
     typiclust_select,
     usl_select,
@@ -56,7 +58,7 @@ def test_knn_density_matches_brute_force(rng):
 def test_usl_matches_the_reference_loop(rng, reg_weight, horizon):
     X, _ = gaussian_clusters(rng, spread=0.6)
     m, k = 9, 10
-    cluster, _ = kmeans_clusters(X, m, random_state=3, n_init=3)
+    cluster, _ = spherical_kmeans(X, m, random_state=3, n_init=3)
     density = reference_density(X, k)
     expected = reference_usl(X, cluster, density, m, w=reg_weight, alpha=0.5, horizon=horizon, momentum=0.9, rounds=10)
     got = usl_select(X, m, density_k=k, reg_weight=reg_weight, horizon=horizon, random_state=3)
@@ -68,7 +70,7 @@ def test_usl_matches_the_reference_loop(rng, reg_weight, horizon):
 
 def test_usl_without_regulariser_takes_each_clusters_density_peak(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    cluster, _ = kmeans_clusters(X, 5, random_state=1, n_init=3)
+    cluster, _ = spherical_kmeans(X, 5, random_state=1, n_init=3)
     density = reference_density(X, 8)
     got = usl_select(X, 5, density_k=8, reg_weight=0.0, random_state=1)
     for pick in got:
@@ -103,7 +105,7 @@ def test_usl_accepts_a_precomputed_graph(rng):
 def test_typiclust_matches_a_reference(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
     m = 6
-    cluster, _ = kmeans_clusters(X, m, random_state=4, n_init=3)
+    cluster, _ = spherical_kmeans(X, m, random_state=4, n_init=3)
     expected = []
     for c in range(m):
         members = np.flatnonzero(cluster == c)
@@ -114,7 +116,7 @@ def test_typiclust_matches_a_reference(rng):
 
 def test_kmeans_centre_is_nearest_to_its_centre(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    cluster, centres = kmeans_clusters(X, 4, random_state=5, n_init=3)
+    cluster, centres = spherical_kmeans(X, 4, random_state=5, n_init=3)
     picks = kmeans_centre_select(X, 4, random_state=5)
     for c, pick in enumerate(picks):
         members = np.flatnonzero(cluster == c)
@@ -167,7 +169,7 @@ def test_bad_embeddings_and_graph(rng):
 
 def test_precomputed_clusters_give_the_same_picks(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    cluster, _ = kmeans_clusters(X, 6, random_state=8, n_init=3)
+    cluster, _ = spherical_kmeans(X, 6, random_state=8, n_init=3)
     np.testing.assert_array_equal(usl_select(X, 6, clusters=cluster), usl_select(X, 6, random_state=8))
     np.testing.assert_array_equal(typiclust_select(X, 6, clusters=cluster), typiclust_select(X, 6, random_state=8))
     with pytest.raises(ValueError, match="clusters must use every id"):
@@ -202,6 +204,7 @@ def test_typiclust_core_fraction_keeps_the_pick_near_the_cluster_centre(rng):
 # ---- hostile input: copies of rows, budgets at the edges, NaN rows, graphs of other data -----------
 
 SELECTORS = {
+    "default": select_cold_start,
     "usl": usl_select,
     "typiclust": typiclust_select,
     "kmeans_centre": kmeans_centre_select,
@@ -306,10 +309,95 @@ def test_density_k_above_the_rows_uses_all_other_rows(rng):
 
 def test_kmeans_centre_with_shared_clusters_takes_the_row_nearest_each_cluster_mean(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    cluster, _ = kmeans_clusters(X, 5, random_state=2, n_init=3)
+    cluster, _ = spherical_kmeans(X, 5, random_state=2, n_init=3)
     picks = kmeans_centre_select(X, 5, clusters=cluster)
     for c, pick in enumerate(picks):
         members = np.flatnonzero(cluster == c)
         mean = X[members].astype(np.float64).mean(axis=0)
         assert pick == members[np.argmax(X[members].astype(np.float64) @ mean)]
     np.testing.assert_array_equal(picks, kmeans_centre_select(X, 5, random_state=2))
+
+
+# ---- the default cold start and the spherical k-means it runs on ----------------------------------
+
+
+def sklearn_inertia_of(X: np.ndarray, cluster: np.ndarray) -> float:
+    """Sum of squared distances of the unit rows to their cluster's mean (scikit-learn's inertia)."""
+    unit = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float64)
+    means = np.zeros((cluster.max() + 1, X.shape[1]))
+    np.add.at(means, cluster, unit)
+    means /= np.bincount(cluster)[:, None]
+    return float(((unit - means[cluster]) ** 2).sum())
+
+
+def test_spherical_kmeans_inertia_is_close_to_sklearns(rng):
+    # Twelve overlapping clusters: k-means has poor local optima here. Over four seeds, n_init=3
+    # each, the mean inertia must be within 3% of scikit-learn's (5% from a sample of a fifth of the rows).
+    from sklearn.cluster import KMeans
+
+    sizes = tuple(int(s) for s in rng.integers(40, 200, size=12))
+    X, _ = gaussian_clusters(rng, sizes=sizes, dim=24, spread=0.9)
+    for m in (5, 12, 30):
+        reference = np.mean([KMeans(n_clusters=m, n_init=3, random_state=s).fit(X.astype(np.float64)).inertia_
+                             for s in range(4)])
+        for sample_size, tolerance in ((None, 1.03), (300, 1.05)):
+            ours = [sklearn_inertia_of(X, spherical_kmeans(X, m, random_state=s, n_init=3,
+                                                           sample_size=sample_size)[0]) for s in range(4)]
+            assert np.mean(ours) <= tolerance * reference, (m, sample_size)
+    for sample_size in (None, 300):
+        cluster, centres = spherical_kmeans(X, 12, sample_size=sample_size)
+        np.testing.assert_allclose(centres, [X[cluster == c].astype(np.float64).mean(axis=0) for c in range(12)],
+                                   atol=1e-5)
+
+
+def test_spherical_kmeans_assigns_each_row_to_its_nearest_centre_when_converged(rng):
+    X, y = gaussian_clusters(rng, sizes=(80, 60, 70, 50))
+    cluster, centres = spherical_kmeans(X, 4, random_state=1)
+    unit_centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+    np.testing.assert_array_equal(cluster, np.argmax(X.astype(np.float64) @ unit_centres.T, axis=1))
+    assert np.unique(np.stack([cluster, y]), axis=1).shape[1] == 4  # the four true clusters, recovered
+
+
+def test_spherical_kmeans_is_deterministic_and_numbered_by_first_row(rng):
+    X, _ = gaussian_clusters(rng, spread=0.8)
+    a, ca = spherical_kmeans(X, 9, random_state=5, sample_size=100)
+    b, cb = spherical_kmeans(X, 9, random_state=5, sample_size=100)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ca, cb)
+    first_rows = [int(np.flatnonzero(a == c)[0]) for c in range(9)]
+    assert first_rows == sorted(first_rows) and np.bincount(a, minlength=9).min() >= 1
+
+
+def test_spherical_kmeans_bad_arguments(rng):
+    X, _ = gaussian_clusters(rng)
+    with pytest.raises(ValueError, match=r"n_clusters must be in \[1, 260\]"):
+        spherical_kmeans(X, 261)
+    with pytest.raises(ValueError, match="sample_size must be in"):
+        spherical_kmeans(X, 10, sample_size=5)
+    with pytest.raises(ValueError, match="n_init must be in"):
+        spherical_kmeans(X, 3, n_init=0)
+    with pytest.raises(ValueError, match="max_iter must be in"):
+        spherical_kmeans(X, 3, max_iter=0)
+
+
+def test_default_cold_start_is_the_k_means_centres(rng):
+    X, y = gaussian_clusters(rng, sizes=(120, 20, 40, 25, 60, 30, 15, 50))
+    picks = select_cold_start(X, 8, random_state=3)
+    np.testing.assert_array_equal(picks, kmeans_centre_select(X, 8, random_state=3))
+    assert sorted(y[picks].tolist()) == list(range(8))  # one pick in each true cluster
+    np.testing.assert_array_equal(picks, select_cold_start(X, 8, random_state=3))
+
+
+def test_default_cold_start_takes_every_row_when_the_budget_is_n(rng):
+    X, _ = gaussian_clusters(rng, sizes=(6, 5, 4))
+    assert sorted(select_cold_start(X, 15).tolist()) == list(range(15))
+    X[3] = X[0]  # a copy: still every row, once
+    assert sorted(select_cold_start(X, 15).tolist()) == list(range(15))
+
+
+def test_default_cold_start_runs_one_k_means_seeding_from_256_picks(rng):
+    X = rng.standard_normal((600, 8)).astype(np.float32)
+    np.testing.assert_array_equal(select_cold_start(X, 300, random_state=2),
+                                  kmeans_centre_select(X, 300, random_state=2, kmeans_n_init=1))
+    np.testing.assert_array_equal(select_cold_start(X, 255, random_state=2),
+                                  kmeans_centre_select(X, 255, random_state=2, kmeans_n_init=3))

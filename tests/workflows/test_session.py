@@ -11,8 +11,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import labelgraph
-from labelgraph.workflows import AnnotationSession
-from labelgraph.workflows.session import class_probabilities, uncertainty
+from labelgraph.workflows import DEFAULT_STRATEGY, AnnotationSession, typiclust_query
+from labelgraph.workflows.session import REACH_UNCERTAINTY_FLOOR, class_probabilities, uncertainty
 from prepared_engine import engine_after_propagate
 
 SEED = int(os.environ.get("LABELGRAPH_TEST_SEED", "20240611"))
@@ -309,3 +309,135 @@ def test_class_prior_normalises_the_session_result(setup):
     np.testing.assert_array_equal(balanced.state(4).pseudo_labels, want.labels)
     with pytest.raises(ValueError, match="class_prior"):
         AnnotationSession(g, 4, class_prior="balanced")
+
+
+# The default strategy typiclust_reach: TypiClust while labels are few, then reach_margin (margin
+# uncertainty summed over the rows a label reaches).
+
+def reach_reference(graph: labelgraph.KnnGraph, u: np.ndarray, n_select: int, candidates: np.ndarray) -> list[int]:
+    """Dense numpy greedy, recomputed from scratch at every pick: value = u + A^T u over out-edges A."""
+    A = np.zeros((graph.n, graph.n))
+    A[np.repeat(np.arange(graph.n), graph.k), graph.indices.ravel()] = 1.0
+    np.fill_diagonal(A, 0.0)
+    u = u.astype(np.float64).copy()
+    allowed = np.zeros(graph.n, dtype=bool)
+    allowed[candidates] = True
+    picks = []
+    for _ in range(min(n_select, candidates.size)):
+        value = np.where(allowed, u + A.T @ u, -np.inf)
+        pick = int(np.argmax(value))
+        picks.append(pick)
+        allowed[pick] = False
+        u[pick] = 0.0
+        u[A[:, pick] > 0] = 0.0  # the rows that list the pick among their neighbours
+    return picks
+
+
+def test_reach_margin_matches_a_dense_reference_and_is_the_default_without_embeddings(setup) -> None:
+    graph, y, _ = setup
+    session = AnnotationSession(graph, 4, temperature=0.1)
+    assert session.query(9).tolist() == reach_reference(graph, np.ones(graph.n), 9, np.arange(graph.n))
+    session.add_labels(np.array([0, 150, 300, 450, 5]), y[[0, 150, 300, 450, 5]])
+    u = np.maximum(uncertainty(class_probabilities(session.result.soft), "margin"), REACH_UNCERTAINTY_FLOOR)
+    u[session.labels >= 0] = 0.0
+    want = reach_reference(graph, u, 12, np.flatnonzero(session.labels < 0))
+    assert session.query(12, strategy="reach_margin").tolist() == want
+    assert session.query(12).tolist() == want  # typiclust_reach without embeddings
+    assert session.state(12).queue.tolist() == want
+
+
+def test_typiclust_reach_asks_typiclust_while_labels_are_few_then_reach_margin(setup) -> None:
+    graph, y, _ = setup
+    X = clustered(np.random.default_rng(SEED))[0]  # the embeddings the setup graph was built from
+    session = AnnotationSession(graph, 4, temperature=0.1, embeddings=X, random_state=5)
+    for _ in range(2):  # 0 and 4 labels: fewer than 2 per class
+        want = typiclust_query(X, 4, np.flatnonzero(session.labels >= 0), random_state=5)
+        batch = session.query(4)
+        assert batch.tolist() == want.tolist()
+        session.add_labels(batch, y[batch])
+    assert session.query(7).tolist() == session.query(7, strategy="reach_margin").tolist()  # 8 labels
+
+
+def test_reach_margin_covers_the_graph_when_nothing_is_uncertain() -> None:
+    # Two far-apart clusters, one label each: every score is one-hot (margin uncertainty 0). The
+    # picks must still spread by reach, not fall to the lowest row numbers.
+    rng = np.random.default_rng(SEED)
+    X = np.vstack([rng.standard_normal((60, 4)) + 20, rng.standard_normal((60, 4)) - 20]).astype(np.float32)
+    graph = labelgraph.knn_graph(X, k=5)
+    session = AnnotationSession(graph, 2, temperature=0.1)
+    session.add_labels([0, 60], [0, 1])
+    assert uncertainty(class_probabilities(session.result.soft), "margin").max() == 0.0
+    picked = session.query(4, strategy="reach_margin")
+    assert picked.tolist() == reach_reference(graph, np.where(session.labels < 0, 1.0, 0.0), 4,
+                                              np.flatnonzero(session.labels < 0))
+    assert picked.tolist() != [1, 2, 3, 4]
+
+
+def test_default_strategy_picks_distinct_unlabeled_candidates_and_is_deterministic(setup) -> None:
+    graph, y, _ = setup
+    X = clustered(np.random.default_rng(SEED))[0]
+    pool = np.arange(100, 220)
+    sessions = [AnnotationSession(graph, 4, temperature=0.1, embeddings=X, random_state=1) for _ in range(2)]
+    picks = [[], []]
+    for session, picked in zip(sessions, picks):
+        for n_select in (5, 5, 30):  # the first batch comes before any label
+            batch = session.query(n_select, candidates=pool)
+            assert len(set(batch.tolist())) == n_select and set(batch.tolist()) <= set(pool.tolist())
+            assert np.all(session.labels[batch] < 0)
+            picked.append(batch.tolist())
+            session.add_labels(batch, y[batch])
+    assert picks[0] == picks[1]
+    # More asked than unlabeled candidates: all of them, once each; then none.
+    a = sessions[0]
+    rest = np.setdiff1d(pool, np.flatnonzero(a.labels >= 0))
+    assert sorted(a.query(500, candidates=pool).tolist()) == rest.tolist()
+    a.add_labels(rest, y[rest])
+    assert a.query(5, candidates=pool).size == 0
+
+
+def imbalanced_with_duplicate_groups(rng: np.random.Generator):
+    """Six Gaussian classes of 300 ... 20 rows, plus 60 tight groups of 4 near-copies of random rows
+    far out (isolated groups that few other rows point to, as near-duplicate texts are)."""
+    sizes = np.array([300, 160, 90, 50, 30, 20])
+    centres = rng.standard_normal((6, 12)) * 4.0
+    y = np.repeat(np.arange(6), sizes)
+    X = centres[y] + rng.standard_normal((y.size, 12))
+    seeds = rng.choice(y.size, 60, replace=False)
+    groups = np.repeat(X[seeds] * 3.0, 4, axis=0) + 0.01 * rng.standard_normal((240, 12))
+    return np.vstack([X, groups]).astype(np.float32), np.concatenate([y, np.repeat(y[seeds], 4)])
+
+
+def test_default_strategy_beats_random_picks_on_imbalanced_data_with_duplicate_groups() -> None:
+    gains = []
+    for seed in range(6):  # one draw can go either way; the mean over six is what is asserted
+        rng = np.random.default_rng(SEED + seed)
+        X, y = imbalanced_with_duplicate_groups(rng)
+        graph = labelgraph.knn_graph(X, k=10)
+        mean_accuracy = {}
+        for strategy in (DEFAULT_STRATEGY, "random"):
+            session = AnnotationSession(graph, 6, temperature=0.05, embeddings=X, random_state=seed)
+            accuracy = []
+            for _ in range(6):  # batches of 6 from zero
+                batch = session.query(6, strategy=strategy)
+                result = session.add_labels(batch, y[batch])
+                rest = session.labels < 0
+                accuracy.append(np.mean(result.labels[rest] == y[rest]))
+            mean_accuracy[strategy] = np.mean(accuracy)
+        gains.append(mean_accuracy[DEFAULT_STRATEGY] - mean_accuracy["random"])
+    assert np.mean(gains) > 0.02, gains
+
+
+def test_reach_query_checks_its_inputs_and_counts_repeated_candidates_once(setup) -> None:
+    from labelgraph.workflows.reach_query import in_neighbours, reach_query
+
+    graph, _, _ = setup
+    reached_by = in_neighbours(labelgraph.LabelPropagator(graph, 0.1).operator())
+    u = np.ones(graph.n)
+    assert sorted(reach_query(reached_by, u, 5, np.array([3, 3, 7])).tolist()) == [3, 7]
+    for bad in (np.ones(3), np.full(graph.n, np.nan), -u):
+        with pytest.raises(ValueError, match="uncertainty must be"):
+            reach_query(reached_by, bad, 2, np.arange(5))
+    with pytest.raises(ValueError, match="candidates must be row numbers"):
+        reach_query(reached_by, u, 2, np.array([graph.n]))
+    with pytest.raises(TypeError, match="candidates must be integer"):
+        reach_query(reached_by, u, 2, np.array([0.5]))

@@ -70,7 +70,8 @@ class PreparedOperator {
   void check_update(const LabelUpdate& batch) const;
   void build_transpose();
   UpdateResult run_update(const LabelUpdate& batch, const PropagateOutput& out);
-  int64_t continue_with_full_sweeps(const LabelUpdate& batch, int64_t max_iter, const PropagateOutput& out);
+  int64_t continue_with_full_sweeps(const LabelUpdate& batch, int64_t max_iter, bool from_labels,
+                                    const PropagateOutput& out);
   void write_changed_rows(const std::vector<int64_t>& operator_rows, int64_t n_classes, int n_threads,
                           const PropagateOutput& out, std::vector<int64_t>& caller_rows) const;
   int64_t caller_row(int64_t i) const { return order_ ? order_[i] : i; }

@@ -85,6 +85,11 @@ def positive_float(text: str) -> float:
     return value
 
 
+def temperature_arg(text: str) -> float | str:
+    """``auto`` (chosen from the graph, see labelgraph.temperature) or a finite number > 0."""
+    return "auto" if text.strip().lower() == "auto" else positive_float(text)
+
+
 def fraction(text: str) -> float:
     value = _number(text, float, "a number in (0, 1)")
     if not 0 < value < 1:
@@ -97,8 +102,9 @@ def add_graph_options(parser: argparse.ArgumentParser, *, temperature: bool = Tr
     add_option(parser, "--k", type=positive_int, default=DEFAULT_K,
                help=f"neighbours per row when the graph is built from embeddings (default {DEFAULT_K})")
     if temperature:
-        add_option(parser, "--temperature", type=positive_float, default=DEFAULT_TEMPERATURE,
-                   help=f"edge weight exp(similarity / T) (default {DEFAULT_TEMPERATURE})")
+        add_option(parser, "--temperature", type=temperature_arg, default=DEFAULT_TEMPERATURE, metavar="T",
+                   help="edge weight exp(similarity / T): a number > 0, or 'auto' (chosen from the graph's "
+                        f"similarities, without labels) (default {DEFAULT_TEMPERATURE})")
 
 
 def add_random_state(parser: argparse.ArgumentParser, what: str) -> None:

@@ -159,7 +159,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         propagator = labelgraph.LabelPropagator(graph, DEFAULT_TEMPERATURE)
         ours = _best(lambda: propagator.propagate(labels, args.max_iter, n_classes=args.n_classes), args.repeat)
         bar.update(1)
-        S = _scipy_operator(graph, DEFAULT_TEMPERATURE)
+        S = _scipy_operator(graph, propagator.temperature)  # the T the propagator used ("auto" resolved)
         theirs = _best(lambda: _scipy_propagation(S, labels, args.n_classes, args.max_iter), args.repeat)
         bar.update(1)
     results["propagation"] = {"labelgraph": {"seconds": ours, "ratio": 1.0},

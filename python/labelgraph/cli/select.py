@@ -24,43 +24,47 @@ from labelgraph.cli._errors import InputError, about
 from labelgraph.cli._output import write_csv, writable_output
 from labelgraph.cli.graph import build_knn_graph, graph_input, graph_rows
 from labelgraph.workflows import (
+    DEFAULT_STRATEGY,
     STRATEGIES,
     AnnotationSession,
-    kmeans_centre_select,
     random_select,
+    select_cold_start,
     typiclust_select,
     usl_select,
 )
 from labelgraph.workflows.clusters import kmeans_clusters
 
-COLD_START = ("usl", "typiclust", "kmeans", "random")
-SEEDED_STRATEGIES = ("random", "cluster_margin", "typiclust")  # those that draw or run k-means
+COLD_START = ("kmeans", "usl", "typiclust", "random")
+SEEDED_STRATEGIES = ("random", "cluster_margin", "typiclust", "typiclust_reach")  # those that draw or run k-means
 
-EXAMPLES = """  labelgraph select embeddings.npy -n 100 -o first_batch.csv                  # cold start (USL)
+EXAMPLES = """  labelgraph select embeddings.npy -n 100 -o first_batch.csv                  # cold start (k-means centres)
   labelgraph select embeddings.npy -n 100 --method typiclust -o first_batch.csv
   labelgraph select embeddings.npy -n 100 --method typiclust --smoothing-steps 2 -o first_batch.csv
-  labelgraph select embeddings.npy --labels labels.csv -n 20 --strategy margin -o next_batch.csv
+  labelgraph select embeddings.npy --labels labels.csv -n 20 -o next_batch.csv        # next batch (typiclust_reach)
+  labelgraph select embeddings.npy --labels labels.csv -n 20 --strategy typiclust -o next_batch.csv
 output: rank,index,id (index = row number in the embeddings)
 """
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(sub, common, "select", "cold start / next batch to label -> CSV of indices",
-                         "Without --labels: the first rows to label, picked from the embeddings alone (USL, "
-                         "TypiClust, k-means centres or random). With --labels: the next batch, by the uncertainty of "
-                         "the labels propagated over the kNN graph.", EXAMPLES, run)
+                         "Without --labels: the first rows to label, picked from the embeddings alone (k-means centres by "
+                         "default, USL, TypiClust or random). With --labels: the next batch, by default the rows whose "
+                         "labels would reach the most uncertain rows of the kNN graph, after TypiClust's picks while labels are "
+                         "few (typiclust_reach).", EXAMPLES, run)
     parser.add_argument("embeddings", help="embeddings .npy (a graph .npz is enough for the next batch)")
     parser.add_argument("-n", "--n-select", type=positive_int, required=True, help="rows to select")
     parser.add_argument("-o", "--output", required=True, help="CSV to write")
-    add_option(parser, "--method", choices=COLD_START, default="usl",
-               help="cold-start method, without --labels (default usl)")
+    add_option(parser, "--method", choices=COLD_START, default="kmeans",
+               help="cold-start method, without --labels (default kmeans: the rows nearest the centres of a "
+                    "spherical k-means, labelgraph.workflows.select_cold_start)")
     add_label_options(parser, required=False)
     add_option(parser, "--smoothing-steps", type=non_negative_int, default=0, metavar="N",
                help="cold start with --method typiclust: average the embeddings N times along their --k graph "
                     "before k-means (default 0, the paper's rule; with 2 it beat k-means centres at 10-100 labels "
                     "on Fashion-MNIST)")
-    add_option(parser, "--strategy", choices=STRATEGIES, default="margin",
-               help="next-batch strategy, with --labels (default margin)")
+    add_option(parser, "--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+               help=f"next-batch strategy, with --labels (default {DEFAULT_STRATEGY})")
     add_graph_options(parser)
     add_random_state(parser, "the draw (random) and the k-means (kmeans, typiclust, usl, cluster_margin)")
 
@@ -86,7 +90,7 @@ def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
         if args.method == "random":
             return random_select(X.shape[0], args.n_select, random_state=seed)
         if args.method == "kmeans":
-            return kmeans_centre_select(unit, args.n_select, random_state=seed)
+            return select_cold_start(unit, args.n_select, random_state=seed)
         if args.method == "typiclust":
             graph = build_knn_graph(unit, args.k, console, args.embeddings) if args.smoothing_steps else None
             return typiclust_select(unit, args.n_select, graph=graph, smoothing_steps=args.smoothing_steps,

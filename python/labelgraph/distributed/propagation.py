@@ -23,6 +23,7 @@ from labelgraph.distributed._runner import TaskRunner
 from labelgraph.distributed.knn import DaskKnnGraph
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import PropagationResult
+from labelgraph.temperature import resolve_temperature
 
 DEFAULT_BLOCK_ROWS = 100_000  # rows per block when a KnnGraph in memory is split for the cluster
 
@@ -136,7 +137,7 @@ def propagate(
     labels: np.ndarray,
     *,
     max_iter: int = 20,
-    temperature: float | None = DEFAULT_TEMPERATURE,
+    temperature: float | str | None = DEFAULT_TEMPERATURE,
     symmetrize: str = "none",
     normalization: str = "symmetric",
     alpha: float | None = None,
@@ -186,7 +187,13 @@ def propagate(
         (3, (300, 3))
     """
     import_dask()
-    temperature = temperature_value(temperature)
+    temperature = temperature_value(temperature, allow_auto=True)
+    if isinstance(temperature, str):  # "auto" reads only the similarities: gathered once, [n, k] float32
+        sims_local = np.asarray(graph.similarities) if isinstance(graph, (KnnGraph, DaskKnnGraph)) else None
+        if sims_local is None:
+            raise TypeError(f"graph must be a KnnGraph or a DaskKnnGraph for the Dask propagation; got "
+                            f"{type(graph).__name__}")
+        temperature = resolve_temperature(KnnGraph(np.zeros(sims_local.shape, np.int32), sims_local), temperature)
     choice(symmetrize, "symmetrize", ("none", "max", "mean"))
     if symmetrize != "none":
         raise ValueError(f"symmetrize={symmetrize!r} does not apply on Dask (it needs every edge's reverse, a "

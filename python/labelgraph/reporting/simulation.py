@@ -57,8 +57,9 @@ def active_learning_curves(graph: KnnGraph, y: np.ndarray, *, strategies: Iterab
                            max_iter: int = 300, random_state: int = 0, tick: Tick = _no_tick) -> CurveSet:
     """Buy ``n_select`` labels a round with each query strategy; score the propagated labels of the rows not bought.
 
-    The score-based strategies start from the same random first batch (the session's
-    ``random_state``; typiclust picks its first batch itself); ``cluster_margin`` needs
+    The uncertainty strategies start from the same random first batch (the session's
+    ``random_state``; typiclust_reach, the session's default, reach_margin and typiclust pick
+    their first batch themselves); ``cluster_margin`` needs
     ``clusters`` (e.g. k-means of the embeddings) and ``typiclust`` the ``embeddings``; each is
     skipped without them.
 

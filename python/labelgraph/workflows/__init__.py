@@ -11,17 +11,21 @@ from labelgraph.workflows.noise import (
     weighted_knn_classify,
     weighted_knn_probabilities,
 )
-from labelgraph.workflows.session import STRATEGIES, AnnotationSession, SessionState
+from labelgraph.workflows.session import DEFAULT_STRATEGY, STRATEGIES, AnnotationSession, SessionState
+from labelgraph.workflows.reach_query import reach_query
 from labelgraph.workflows.typiclust_query import typiclust_query
 from labelgraph.workflows.selection import (
     kmeans_centre_select,
     knn_density,
     random_select,
+    select_cold_start,
     typiclust_select,
     usl_select,
 )
+from labelgraph.workflows.spherical_kmeans import spherical_kmeans
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "STRATEGIES",
     "AnnotationSession",
     "SessionState",
@@ -41,6 +45,9 @@ __all__ = [
     "kmeans_centre_select",
     "knn_density",
     "random_select",
+    "select_cold_start",
+    "spherical_kmeans",
+    "reach_query",
     "typiclust_query",
     "typiclust_select",
     "usl_select",

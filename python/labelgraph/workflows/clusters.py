@@ -37,20 +37,39 @@ def kmeans_clusters(X: np.ndarray, n_clusters: int, *, random_state: int = 0,
 
 def _kmeans(X: np.ndarray, n_clusters: int, random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`kmeans_clusters` on checked unit rows."""
-    # Rows compared as raw bytes: a cheap count of the distinct rows (one sort of n keys).
+    value_of_row = _copies_cover(X, n_clusters)
+    if value_of_row is not None:
+        # k-means' optimum is then one cluster per distinct row (scikit-learn would warn and
+        # return empty clusters); the copies left over are split off in _numbered_clusters.
+        return _numbered_clusters(X, value_of_row, None, n_clusters)
+    with warnings.catch_warnings():
+        # Rows distinct in bytes yet equal in float32 arithmetic can leave a cluster empty
+        # (scikit-learn warns); _fill_empty_clusters gives it a row of its own.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit(X)
+    return _numbered_clusters(X, model.labels_.astype(np.int64), model.cluster_centers_, n_clusters)
+
+
+def _copies_cover(X: np.ndarray, n_clusters: int) -> np.ndarray | None:
+    """Distinct-value id of every row when ``X`` has at most ``n_clusters`` distinct rows, else None."""
+    # Rows with different projections on a fixed direction differ: when the projections alone
+    # take more than n_clusters values (one sort of n floats), the byte comparison is not needed.
+    direction = np.random.default_rng(0).standard_normal(X.shape[1]).astype(X.dtype)
+    if np.unique(X @ direction).size > n_clusters:
+        return None
+    # Rows compared as raw bytes: an exact count of the distinct rows (one sort of n keys).
     as_bytes = X.view(np.dtype((np.void, X.shape[1] * X.itemsize))).ravel()
     distinct, value_of_row = np.unique(as_bytes, return_inverse=True)
-    if distinct.size <= n_clusters:
-        # k-means' optimum is then one cluster per distinct row (scikit-learn would warn and
-        # return empty clusters); the copies left over are split off below.
-        labels, centres = value_of_row.astype(np.int64).ravel(), None
-    else:
-        with warnings.catch_warnings():
-            # Rows distinct in bytes yet equal in float32 arithmetic can leave a cluster empty
-            # (scikit-learn warns); _fill_empty_clusters gives it a row of its own.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit(X)
-        labels, centres = model.labels_.astype(np.int64), model.cluster_centers_
+    return value_of_row.astype(np.int64).ravel() if distinct.size <= n_clusters else None
+
+
+def _numbered_clusters(X: np.ndarray, labels: np.ndarray, centres: np.ndarray | None,
+                       n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(cluster, centres)`` with every id used and clusters numbered by their smallest row.
+
+    ``centres``: the k-means centres of ``labels``, or None for the member means; the means are
+    also taken where an empty cluster had to be filled.
+    """
     filled = _fill_empty_clusters(labels, n_clusters)
     if centres is None or filled is not labels:
         centres = _cluster_means(X, filled, n_clusters)
@@ -102,11 +121,3 @@ def _checked_clusters(clusters: Any, n: int, n_select: int) -> np.ndarray:
         raise ValueError(f"clusters must use every id 0 .. n_select - 1 = {n_select - 1} (one pick per cluster); "
                          f"got ids in [{clusters.min()}, {clusters.max()}], {np.unique(clusters).size} distinct")
     return clusters.astype(np.int64)
-
-
-def _clusters_or_kmeans(clusters: Any, X: np.ndarray, n_select: int, random_state: int,
-                        n_init: int) -> np.ndarray:
-    """The caller's cluster ids, checked, or k-means of the unit rows ``X``."""
-    if clusters is None:
-        return _kmeans(X, n_select, random_state, n_init)[0]
-    return _checked_clusters(clusters, X.shape[0], n_select)

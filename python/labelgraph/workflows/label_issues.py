@@ -7,11 +7,19 @@ from typing import Any
 import numpy as np
 
 import labelgraph
-from labelgraph._validation import choice, embedding_matrix, knn_graph_arg, label_vector, labeled_vector, positive_int
-from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
+from labelgraph._validation import (
+    choice,
+    embedding_matrix,
+    knn_graph_arg,
+    label_vector,
+    labeled_vector,
+    positive_int,
+)
+from labelgraph.defaults import DEFAULT_K
 from labelgraph.knn_results import KnnGraph
 from labelgraph.workflows.audit import out_of_sample_probabilities
 from labelgraph.workflows.confident_joint import (
+    DEFAULT_FILTER,
     FILTERS,
     QUALITY_METHODS,
     label_issue_mask,
@@ -56,11 +64,11 @@ def find_label_issues(
     *,
     X: np.ndarray | None = None,
     k: int | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
+    temperature: float | str = "cv",
     alpha: float = 0.5,
     max_iter: int = 10,
     n_classes: int | None = None,
-    filter_by: str = "prune_by_class",
+    filter_by: str = DEFAULT_FILTER,
     return_indices_ranked_by: str | None = None,
 ) -> np.ndarray:
     """Rows whose given label the kNN graph finds likely wrong, shaped like ``cleanlab.filter.find_label_issues``.
@@ -80,11 +88,14 @@ def find_label_issues(
             :data:`labelgraph.defaults.DEFAULT_K`); with ``graph``, its first ``k`` columns
             (default: all; more than the graph has raises ValueError).
         temperature, alpha, max_iter, n_classes: as in
-            :func:`~labelgraph.workflows.out_of_sample_probabilities`.
+            :func:`~labelgraph.workflows.out_of_sample_probabilities` (``temperature="cv"``, the
+            default, is chosen from the given labels by :func:`~labelgraph.workflows.audit.cv_temperature`).
         filter_by: which rows count as issues, by cleanlab's rule of that name (see
-            :data:`~labelgraph.workflows.confident_joint.FILTERS`): "prune_by_class" (default:
-            per given class, as many rows as the calibrated confident joint expects to be wrong,
-            lowest self-confidence first, among those whose predicted class is another),
+            :data:`~labelgraph.workflows.confident_joint.FILTERS`): "prune_by_noise_rate"
+            (default, as cleanlab's: per pair of given class i and true class j of the calibrated
+            confident joint, its count of rows given i, largest margin ``p_j - p_i`` first, among
+            those whose predicted class is another), "prune_by_class" (per given class, its
+            expected count of wrong labels, lowest self-confidence first), "both",
             "predicted_neq_given" or "low_self_confidence".
         return_indices_ranked_by: None returns the boolean mask; "self_confidence" or
             "normalized_margin" return the flagged rows' indices, most likely wrong first (lowest
@@ -119,7 +130,7 @@ def label_quality_scores(
     *,
     X: np.ndarray | None = None,
     k: int | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
+    temperature: float | str = "cv",
     alpha: float = 0.5,
     max_iter: int = 10,
     n_classes: int | None = None,

@@ -16,6 +16,11 @@ under noise"):
   (self excluded) disagrees with the given label, ``eta``; then ``alpha / (1 - alpha) = 2 / gap``
   with ``gap = 1 - eta c / (c - 1)`` the neighbours' expected margin for the true class (see
   :func:`auto_alpha`), clipped to [0.5, 0.99]: the noisier the labels, the less the own label weighs.
+* ``temperature="cv"`` (issue 18): the ``T`` of the edge weights is the multiple of the label-free
+  auto ``T`` under which the noisy labels are likeliest, each row's own label left out
+  (:func:`labelgraph.workflows.audit.cv_temperature`). The previous fixed 0.02 was too sharp for
+  broad similarity spreads, and smoothing at it kept most wrong labels
+  (benchmarks/label_efficiency/RESULTS.md ("Label audit")).
 * Class mass normalisation of the scores before the argmax (``class_prior``, as in the annotation
   session: :func:`labelgraph.class_mass.class_mass_normalize`) barely moved weighted-kNN accuracy
   there; offered, off by default.
@@ -43,7 +48,8 @@ from labelgraph.class_mass import class_mass_normalize, class_prior_vector
 from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
-from labelgraph.workflows.audit import self_graph
+from labelgraph.temperature import resolve_temperature
+from labelgraph.workflows.audit import audit_temperature, self_graph
 from labelgraph.workflows.session import class_probabilities
 
 METHODS = ("alpha", "plain")
@@ -62,6 +68,7 @@ class SmoothedLabels:
         noise_estimate: estimated fraction of wrong given labels (kNN vote disagreement, self excluded).
         wrong_fraction: ``[max_iter + 1]`` fraction of rows whose label differs from ``true_labels``
             after t = 0, 1, ..., max_iter steps (t = 0: the given labels); None without ``true_labels``.
+        temperature: the ``T`` used (the value ``"cv"`` or ``"auto"`` chose).
     """
 
     labels: np.ndarray
@@ -70,6 +77,7 @@ class SmoothedLabels:
     alpha: float
     noise_estimate: float
     wrong_fraction: np.ndarray | None
+    temperature: float
 
 
 def _given_labels(labels: Any, n: int, name: str) -> np.ndarray:
@@ -109,7 +117,7 @@ def _vote(indices: np.ndarray, weights: np.ndarray, train: np.ndarray, c: int) -
     return np.einsum("qk,qkc->qc", weights, train[indices])
 
 
-def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: float = DEFAULT_TEMPERATURE,
+def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: float | str = DEFAULT_TEMPERATURE,
                         n_classes: int | None = None) -> float:
     """Fraction of rows whose weighted kNN vote (:func:`weighted_knn_classify` over all the graph's
     neighbours, self excluded) disagrees with their label.
@@ -120,7 +128,7 @@ def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: flo
     Args:
         graph: :class:`KnnGraph` of the labeled data ``[n, k]`` (self excluded).
         labels: ``[n]`` given labels, a class >= 0 for every row.
-        temperature: ``T > 0`` of the vote weights ``exp(s / T)``.
+        temperature: ``T > 0`` of the vote weights ``exp(s / T)``, or ``"auto"``.
         n_classes: default ``labels.max() + 1``.
     """
     graph = self_graph(graph)
@@ -157,7 +165,7 @@ def smooth_labels(
     method: str = "alpha",
     alpha: float | str = "auto",
     max_iter: int = 20,
-    temperature: float = DEFAULT_TEMPERATURE,
+    temperature: float | str = "cv",
     class_prior: Any = None,
     n_classes: int | None = None,
     true_labels: np.ndarray | None = None,
@@ -172,7 +180,11 @@ def smooth_labels(
         alpha: ``"auto"`` (from :func:`estimate_noise_rate`, see :func:`auto_alpha`) or a float in
             (0, 1); ``method="plain"`` takes no alpha (pass the default "auto").
         max_iter: propagation steps, >= 1 (all of them run).
-        temperature: ``T > 0`` of the edge weights ``exp(s / T)``.
+        temperature: ``T > 0`` of the edge weights ``exp(s / T)``, ``"auto"`` (from the graph
+            alone), or ``"cv"`` (default: the multiple of the auto ``T`` under which the noisy
+            labels are likeliest, each row's own label left out;
+            :func:`labelgraph.workflows.audit.cv_temperature`). The value used is ``temperature``
+            of the result.
         class_prior: None (plain argmax), or class mass normalisation of the scores to this prior
             before the argmax ("uniform", "labeled": the noisy labels' class shares, or
             ``[n_classes]`` weights; see :func:`labelgraph.class_mass.class_mass_normalize`).
@@ -196,7 +208,6 @@ def smooth_labels(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     max_iter = positive_int(max_iter, "max_iter")
-    temperature = bounded_float(temperature, "temperature", low=0.0, low_open=True)
     c = _class_count(noisy, n_classes, "noisy_labels")
     if class_prior is not None:
         class_prior_vector(class_prior, c, noisy)  # checked now, before any propagation
@@ -212,6 +223,7 @@ def smooth_labels(
             raise ValueError(f"method='plain' takes no alpha (it propagates F <- S F); got alpha={alpha}; "
                              "leave alpha='auto' or use method='alpha'")
 
+    temperature = audit_temperature(graph, noisy, temperature, c)
     noise_estimate = estimate_noise_rate(graph, noisy, temperature=temperature, n_classes=c)
     if method == "plain":
         used_alpha = float("nan")
@@ -248,7 +260,7 @@ def smooth_labels(
     soft = class_probabilities(result.soft)
     soft[result.unreached] = y0[result.unreached]
     confidence = soft[np.arange(graph.n), labels]
-    return SmoothedLabels(labels, confidence, soft, used_alpha, noise_estimate, wrong)
+    return SmoothedLabels(labels, confidence, soft, used_alpha, noise_estimate, wrong, temperature)
 
 
 def weighted_knn_probabilities(
@@ -257,7 +269,7 @@ def weighted_knn_probabilities(
     *,
     train_embeddings: np.ndarray | None = None,
     k: int | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
+    temperature: float | str = DEFAULT_TEMPERATURE,
     n_classes: int | None = None,
 ) -> np.ndarray:
     """``[nq, c]`` weighted kNN class probabilities: ``sum_j exp(s_j / T) y_j`` over the k nearest train rows.
@@ -272,7 +284,8 @@ def weighted_knn_probabilities(
         train_embeddings: ``[n, d]`` float32, needed with query embeddings.
         k: neighbours per query; default: all the graph's columns, or
             :data:`labelgraph.defaults.DEFAULT_K` with query embeddings (at most ``n``).
-        temperature: ``T > 0`` of the weights ``exp(s / T)``.
+        temperature: ``T > 0`` of the weights ``exp(s / T)``, or ``"auto"`` (chosen from the
+            queries' neighbour similarities by :func:`labelgraph.temperature.resolve_temperature`).
         n_classes: default ``train_labels.max() + 1`` (or the soft labels' width).
 
     Returns:
@@ -280,7 +293,11 @@ def weighted_knn_probabilities(
     """
     if k is not None:
         k = positive_int(k, "k")
-    temperature = bounded_float(temperature, "temperature", low=0.0, low_open=True)
+    if isinstance(temperature, str):
+        if temperature != "auto":
+            raise ValueError(f"temperature must be a number > 0 or 'auto'; got {temperature!r}")
+    else:
+        temperature = bounded_float(temperature, "temperature", low=0.0, low_open=True)
     train_labels = as_numpy(train_labels, "train_labels")
     if train_labels.ndim == 2:
         if train_labels.dtype.kind != "f":
@@ -326,6 +343,9 @@ def weighted_knn_probabilities(
         found = labelgraph.knn_search(queries, train_X, k)
         indices, sims = found.indices, found.similarities
 
+    # "auto" is resolved on the query rows' neighbour similarities (labelgraph.temperature).
+    temperature = resolve_temperature(KnnGraph(np.ascontiguousarray(indices, dtype=np.int64),
+                                                np.ascontiguousarray(sims, dtype=np.float32)), temperature)
     return class_probabilities(_vote(indices, _knn_weights(sims, temperature), train, c))
 
 
@@ -335,7 +355,7 @@ def weighted_knn_classify(
     *,
     train_embeddings: np.ndarray | None = None,
     k: int | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
+    temperature: float | str = DEFAULT_TEMPERATURE,
     n_classes: int | None = None,
 ) -> np.ndarray:
     """``[nq]`` int64 class of each query by weighted kNN vote (ties to the lowest class).

@@ -22,9 +22,21 @@ from labelgraph._validation import (
     row_indices,
 )
 from labelgraph.defaults import DEFAULT_TEMPERATURE
+from labelgraph.workflows.reach_query import in_neighbours, reach_query
 from labelgraph.workflows.typiclust_query import typiclust_query
 
-STRATEGIES = ("random", "least_confidence", "margin", "entropy", "cluster_margin", "typiclust")
+STRATEGIES = ("typiclust_reach", "reach_margin", "random", "least_confidence", "margin", "entropy", "cluster_margin",
+              "typiclust")
+# The default of query / state / export and of `labelgraph select --labels`. Plain margin asks first
+# about the rows no label reaches, which on sentence embeddings are small isolated groups of
+# near-duplicates whose labels reach nobody else, and fell below random picks there. typiclust_reach
+# diversifies while labels are few (TypiClust until TYPICLUST_LABELS_PER_CLASS labels per class) and
+# then weights margin uncertainty by the rows a label reaches (reach_margin). Chosen on the Debian
+# family (seeds 0-2), confirmed on Fashion-MNIST and digits (seeds 3-5):
+# benchmarks/label_efficiency/RESULTS.md ("Active learning").
+DEFAULT_STRATEGY = "typiclust_reach"
+TYPICLUST_LABELS_PER_CLASS = 2
+REACH_UNCERTAINTY_FLOOR = 1e-6  # reach_margin: the least uncertainty an unlabeled row counts with
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ def uncertainty(probabilities: np.ndarray, strategy: str) -> np.ndarray:
     """
     if strategy == "least_confidence":
         return 1.0 - probabilities.max(axis=1)
-    if strategy in ("margin", "cluster_margin"):
+    if strategy in ("margin", "cluster_margin", "reach_margin"):
         if probabilities.shape[1] == 1:
             return np.zeros(probabilities.shape[0])
         top2 = -np.partition(-probabilities, 1, axis=1)[:, :2]
@@ -110,8 +122,10 @@ class AnnotationSession:
         max_iter: most sweeps (alpha form: rounds of pushes) per update.
         clusters: ``[n]`` int cluster of every row, for the "cluster_margin" strategy (e.g. k-means
             of the embeddings); without it that strategy is unavailable.
-        embeddings: ``[n, d]`` embeddings of the rows, for the "typiclust" strategy.
-        random_state: seed of the "random" strategy and of the k-means of "typiclust".
+        embeddings: ``[n, d]`` embeddings of the rows, for the "typiclust" strategy and the first
+            batches of the default "typiclust_reach" (without them it is "reach_margin" throughout).
+        random_state: seed of the "random" strategy and of the k-means of "typiclust" (and of
+            "typiclust_reach" while it asks TypiClust).
         class_prior: None (plain argmax), or class mass normalisation of the pseudo-labels to this
             prior ("uniform", "labeled" or ``[n_classes]`` weights; see
             :func:`labelgraph.class_mass.class_mass_normalize`). It changes :attr:`result`, the
@@ -150,6 +164,7 @@ class AnnotationSession:
             if clusters.shape != (n,) or clusters.dtype.kind not in "iu":
                 raise ValueError(f"clusters must be an int array of shape ({n},); got {clusters.dtype} {clusters.shape}")
             self._clusters = clusters.astype(np.int64)
+        self._reached_by: sp.csr_array | None = None  # in-neighbour lists of reach_margin, built at its first query
         self._embeddings = None
         if embeddings is not None:
             embeddings = embedding_matrix(embeddings, "embeddings")
@@ -228,14 +243,20 @@ class AnnotationSession:
         self.labels = labels  # only once the propagation succeeded: a failed call changes nothing
         return self._publish(result)
 
-    def query(self, n_select: int, strategy: str = "margin", candidates: Any = None) -> np.ndarray:
+    def query(self, n_select: int, strategy: str = DEFAULT_STRATEGY, candidates: Any = None) -> np.ndarray:
         """Rows to label next: the ``n_select`` most useful unlabeled rows by ``strategy``.
 
         ``candidates`` (row numbers) limits the choice, e.g. to the pool an annotator may see
         while test rows stay in the graph.
 
-        Strategies: "random" (the paper's), "least_confidence", "margin", "entropy" (on the
-        propagated class probabilities; unreached rows count as uniform, so they come first) and
+        Strategies: "typiclust_reach" (the default: "typiclust" while fewer than
+        ``TYPICLUST_LABELS_PER_CLASS * n_classes`` rows are labeled and the session has
+        embeddings, "reach_margin" after that or without embeddings), "reach_margin"
+        (:func:`~labelgraph.workflows.reach_query`: margin uncertainty summed over the rows a
+        label would reach, picked greedily so a batch covers distinct neighbourhoods; before the
+        first label a greedy cover of the graph), "random" (the paper's), "least_confidence",
+        "margin", "entropy" (on the propagated class probabilities; unreached rows count as
+        uniform, so they come first) and
         "cluster_margin" (diversity: the lowest-margin row of each cluster in turn, clusters in
         order of their most uncertain row), and "typiclust" (diversity and typicality, no
         scores: :func:`~labelgraph.workflows.typiclust_query` on the session's embeddings; the
@@ -253,12 +274,25 @@ class AnnotationSession:
         n_select = min(n_select, unlabeled.size)
         if n_select == 0:
             return np.zeros(0, dtype=np.int64)
+        if strategy == "typiclust_reach":
+            few = (self.labels >= 0).sum() < TYPICLUST_LABELS_PER_CLASS * self.n_classes
+            strategy = "typiclust" if few and self._embeddings is not None else "reach_margin"
         if strategy == "typiclust":
             if self._embeddings is None:
                 raise ValueError("strategy='typiclust' needs embeddings=: pass the [n, d] embeddings of the graph's "
                                  "rows when creating the session")
             return typiclust_query(self._embeddings, n_select, np.flatnonzero(self.labels >= 0), candidates=unlabeled,
                                    random_state=self._random_state)
+        if strategy == "reach_margin":
+            if self._reached_by is None:
+                self._reached_by = in_neighbours(self._propagator.operator())
+            score = np.ones(self.n) if self._result is None else uncertainty(class_probabilities(self.result.soft),
+                                                                             strategy)
+            # A floor so that where nothing is uncertain (one-hot scores) the picks still cover the
+            # graph by reach instead of falling to the lowest row numbers.
+            score = np.maximum(score, REACH_UNCERTAINTY_FLOOR)
+            score[self.labels >= 0] = 0.0  # nothing left to learn at a labeled row
+            return reach_query(self._reached_by, score, n_select, unlabeled)
         if strategy == "random" or self._result is None:
             return np.sort(self._rng.choice(unlabeled, size=n_select, replace=False))
         score = uncertainty(class_probabilities(self.result.soft), strategy)
@@ -278,7 +312,7 @@ class AnnotationSession:
             seen[c] = round_of[position] + 1
         return ranked[np.argsort(round_of, kind="stable")][:n_select]
 
-    def state(self, n_select: int = 10, strategy: str = "margin") -> SessionState:
+    def state(self, n_select: int = 10, strategy: str = DEFAULT_STRATEGY) -> SessionState:
         """Current labels, pseudo-labels with confidence, and the next ``n_select`` to label."""
         if self._result is None:
             pseudo = np.full(self.n, -1, dtype=np.int64)
@@ -289,7 +323,7 @@ class AnnotationSession:
             confidence = np.where(result.unreached, 0.0, class_probabilities(result.soft).max(axis=1))
         return SessionState(self.labels.copy(), pseudo, confidence, self.query(n_select, strategy))
 
-    def export(self, folder: str | Path, n_select: int = 10, strategy: str = "margin") -> SessionState:
+    def export(self, folder: str | Path, n_select: int = 10, strategy: str = DEFAULT_STRATEGY) -> SessionState:
         """Write ``labels.csv`` (index,label), ``pseudo_labels.csv`` (index,pseudo_label,confidence)
         and ``queue.csv`` (rank,index) into ``folder``; returns the exported state."""
         folder = Path(folder)

@@ -1,0 +1,156 @@
+"""Active learning on the three families: accuracy of the session's pseudo-labels against labels bought, per strategy.
+
+Labels are bought in batches of c (the family's number of classes) from zero with the
+session's defaults (graph ``family_graph(family, k=10)`` or, on a stratified subsample drawn
+per seed, an exact k=10 graph of the subsample; temperature
+``labelgraph.defaults.DEFAULT_TEMPERATURE``, printed with the value it resolves to; alpha form).
+After the batches that reach 1x, 2x, 4x and 10x c labels, the pseudo-labels of the rows not
+bought are scored (unreached rows count as wrong). Baselines in the same run: the session with
+random picks ("random", from zero) and "random LP", the paper's clamped LP (t=20, from scratch,
+same temperature) on random picks drawn with the same seed. ``--diagnose`` also prints, per round, where each strategy's picks
+land: share unreached, their mean uncertainty, density percentile, classes, and whether
+the pseudo-label was already right.
+
+    cd benchmarks/label_efficiency && python active_learning.py --family debian --subsample 20000 --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import labelgraph
+import numpy as np
+from families import FAMILIES, family_graph, load_family
+from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
+from labelgraph.workflows import STRATEGIES, AnnotationSession
+from labelgraph.workflows.clusters import kmeans_clusters
+from labelgraph.workflows.session import class_probabilities, uncertainty
+
+MULTIPLES = (1, 2, 4, 10)
+
+
+def stratified_subsample(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """About ``n`` rows, each class in proportion (at least 2 per class), sorted."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(int(y.max()) + 1):
+        members = np.flatnonzero(y == c)
+        take = max(2, round(members.size * n / y.size))
+        rows.append(rng.choice(members, min(take, members.size), replace=False))
+    return np.sort(np.concatenate(rows))
+
+
+def data(family: str, subsample: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, labelgraph.KnnGraph]:
+    """The family (or its stratified subsample drawn with ``seed``, with its own exact graph) and its graph."""
+    fam = load_family(family)
+    if subsample and subsample < fam.y.size:
+        rows = stratified_subsample(fam.y, subsample, seed)
+        X, y = np.ascontiguousarray(fam.X[rows]), fam.y[rows]
+        y = np.unique(y, return_inverse=True)[1].astype(np.int64)
+        return X, y, labelgraph.knn_graph(X, k=k)
+    return fam.X, fam.y, family_graph(fam, k)
+
+
+def density(graph: labelgraph.KnnGraph) -> np.ndarray:
+    """Percentile (0-100) of each row's mean similarity to its neighbours."""
+    mean = graph.similarities.mean(axis=1)
+    return 100.0 * np.argsort(np.argsort(mean)) / mean.size
+
+
+def run_session(graph: labelgraph.KnnGraph, X: np.ndarray, y: np.ndarray, strategy: str, seed: int,
+                clusters: np.ndarray, budgets: list[int], diagnose: bool) -> tuple[dict[int, float], list[dict]]:
+    c = int(y.max()) + 1
+    session = AnnotationSession(graph, c, clusters=clusters, embeddings=X, random_state=seed)
+    dens = density(graph) if diagnose else None
+    accuracy, rounds = {}, []
+    while (session.labels >= 0).sum() < max(budgets):
+        batch = session.query(c, strategy=strategy)
+        if diagnose:
+            before = session.result
+            info = {"labels": int((session.labels >= 0).sum()), "classes": int(np.unique(y[batch]).size),
+                    "top_class_share": float(np.bincount(y[batch]).max() / batch.size),
+                    "density_pct": float(dens[batch].mean())}
+            if before is not None:
+                score = uncertainty(class_probabilities(before.soft), "margin")
+                info |= {"unreached": float(before.unreached[batch].mean()),
+                         "unreached_all": float(before.unreached.mean()),
+                         "margin_unc": float(score[batch].mean()),
+                         "already_right": float((before.labels[batch] == y[batch]).mean()),
+                         "mass_pct": float((100.0 * np.argsort(np.argsort(before.soft.sum(axis=1)))
+                                            / y.size)[batch].mean())}
+            rounds.append(info)
+        result = session.add_labels(batch, y[batch])
+        bought = int((session.labels >= 0).sum())
+        if bought in budgets:
+            rest = session.labels < 0
+            accuracy[bought] = float(np.mean(result.labels[rest] == y[rest]))
+            if diagnose:
+                rounds[-1]["unreached_after"] = float(result.unreached[rest].mean())
+    return accuracy, rounds
+
+
+def random_lp(graph: labelgraph.KnnGraph, y: np.ndarray, seed: int, budgets: list[int]) -> dict[int, float]:
+    """The paper's baseline: random picks, clamped LP for 20 steps from scratch."""
+    order = np.random.default_rng(seed).permutation(y.size)
+    c = int(y.max()) + 1
+    out = {}
+    for budget in budgets:
+        labels = np.full(y.size, -1)
+        labels[order[:budget]] = y[order[:budget]]
+        result = labelgraph.propagate(graph, labels, max_iter=20, temperature=DEFAULT_TEMPERATURE, n_classes=c)
+        rest = labels < 0
+        out[budget] = float(np.mean(result.labels[rest] == y[rest]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--family", choices=FAMILIES, required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--subsample", type=int, default=0, help="stratified subsample of this many rows, drawn per seed (0: all)")
+    parser.add_argument("--k", type=int, default=DEFAULT_K, help=f"graph neighbours (default {DEFAULT_K})")
+    parser.add_argument("--diagnose", action="store_true", help="print where each strategy's picks land")
+    parser.add_argument("--json", help="write the per-seed results here")
+    args = parser.parse_args()
+    rows: dict[str, list[dict[int, float]]] = {s: [] for s in (*args.strategies, "random LP")}
+    seconds = {s: 0.0 for s in args.strategies}
+    diagnostics: dict[str, list] = {}
+    for seed in args.seeds:
+        X, y, graph = data(args.family, args.subsample, args.k, seed)
+        c = int(y.max()) + 1
+        budgets = [m * c for m in MULTIPLES]
+        resolved = labelgraph.LabelPropagator(graph).temperature  # the session default's T on this graph
+        print(f"{args.family} seed {seed}: n={y.size} c={c} k={args.k} T={DEFAULT_TEMPERATURE} ({resolved:.4g}) "
+              f"budgets={budgets}", flush=True)
+        clusters = kmeans_clusters(X, c, random_state=seed, n_init=1)[0] if "cluster_margin" in args.strategies \
+            else None
+        for strategy in args.strategies:
+            start = time.perf_counter()
+            accuracy, rounds = run_session(graph, X, y, strategy, seed, clusters, budgets, args.diagnose)
+            seconds[strategy] += time.perf_counter() - start
+            rows[strategy].append(accuracy)
+            diagnostics[f"{strategy} seed {seed}"] = rounds
+            print(f"seed {seed} {strategy}: {accuracy} ({time.perf_counter() - start:.0f} s)", flush=True)
+            for info in rounds:
+                print("   ", {key: round(v, 3) if isinstance(v, float) else v for key, v in info.items()}, flush=True)
+        rows["random LP"].append(random_lp(graph, y, seed, budgets))
+        print(f"seed {seed} random LP: {rows['random LP'][-1]}", flush=True)
+    print("\n| strategy | " + " | ".join(f"{b} ({m}c)" for b, m in zip(budgets, MULTIPLES)) + " |")
+    print("|---|" + "---|" * len(budgets))
+    for name, runs in rows.items():
+        cells = [f"{100 * np.mean([r[b] for r in runs]):.1f} ± {100 * np.std([r[b] for r in runs]):.1f}"
+                 for b in budgets]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("seconds per run:", {s: round(v / len(args.seeds), 1) for s, v in seconds.items()})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": {k: [{str(b): a for b, a in r.items()} for r in v] for k, v in rows.items()},
+                       "diagnostics": diagnostics, "temperature": DEFAULT_TEMPERATURE, "k": args.k, "family": args.family,
+                       "n": int(y.size)}, f)
+
+
+if __name__ == "__main__":
+    main()

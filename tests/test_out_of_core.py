@@ -41,7 +41,7 @@ def test_float64_file_and_progress(tmp_path: Path, rng: np.random.Generator) -> 
     X = rng.standard_normal((400, 9))
     np.save(tmp_path / "X.npy", X)
     seen: list[float] = []
-    got = knn_graph_out_of_core(tmp_path / "X.npy", 5, memory_budget=1_150_000, progress=seen.append, n_threads=1)
+    got = knn_graph_out_of_core(tmp_path / "X.npy", 5, memory_budget=2_200_000, progress=seen.append, n_threads=1)
     assert got.stats["blocks"] > 2 and seen[-1] == 1.0 and seen == sorted(seen)
     _assert_same_graph(got, labelgraph.knn_graph(X.astype(np.float32), 5))
 
@@ -61,7 +61,7 @@ def test_bad_inputs(tmp_path: Path, rng: np.random.Generator) -> None:
     bad[150] = np.nan
     np.save(tmp_path / "bad.npy", bad)
     with pytest.raises(ValueError, match=r"NaN or inf \(rows 150\)"):  # named by its row in the file
-        knn_graph_out_of_core(tmp_path / "bad.npy", 5, memory_budget=1_150_000)
+        knn_graph_out_of_core(tmp_path / "bad.npy", 5, memory_budget=2_200_000)
 
 
 _PEAK_SCRIPT = textwrap.dedent("""

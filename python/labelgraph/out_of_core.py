@@ -23,8 +23,10 @@ from labelgraph._topk import merge_topk
 from labelgraph.knn_results import KnnGraph
 
 # Allocations of a call that do not grow with the block: allocator slack, OpenMP thread stacks,
-# the kernels' small per-call vectors and Python objects.
-CALL_OVERHEAD_BYTES = 1 << 20
+# the kernels' per-call vectors and tile buffers (sized from a cache budget; the AVX-512 kernels'
+# 12 x 32 panels make them larger than AVX2's 6 x 16) and Python objects. 1 MiB sufficed on AVX2;
+# an AVX-512 VNNI machine peaked 0.2-0.4 MiB above it (tests/test_out_of_core.py).
+CALL_OVERHEAD_BYTES = 2 << 20
 
 
 def bytes_per_block_row(d: int, k: int, itemsize: int) -> int:

@@ -63,3 +63,10 @@ def class_mass_normalize(result: PropagationResult, prior: Any = "uniform",
     # A row reached only by classes of prior 0 keeps its own argmax.
     hard = np.where(balanced.max(axis=1) > 0, balanced.argmax(axis=1), result.labels).astype(np.int64)
     return PropagationResult(balanced, hard, result.unreached.copy(), result.n_iter, result.converged)
+
+
+def class_probabilities(soft: np.ndarray) -> np.ndarray:
+    """Rows of propagated scores ``[n, c]`` scaled to sum to 1; unreached (all-zero) rows uniform."""
+    soft = soft.astype(np.float64)
+    totals = soft.sum(axis=1, keepdims=True)
+    return np.divide(soft, totals, out=np.full_like(soft, 1.0 / soft.shape[1]), where=totals > 0)

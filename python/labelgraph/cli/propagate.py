@@ -9,16 +9,21 @@ from typing import Any
 import numpy as np
 
 import labelgraph
-from labelgraph.class_mass import class_mass_normalize
+from labelgraph.class_mass import class_mass_normalize, class_probabilities
 from labelgraph.cli import _io
-from labelgraph.cli._args import add_command, add_graph_options, add_label_options, add_max_iter, fraction
+from labelgraph.cli._args import (
+    add_command,
+    add_graph_options,
+    add_label_options,
+    add_max_iter,
+    fraction,
+)
 from labelgraph.cli._console import Console
 from labelgraph.cli._errors import InputError, about
+from labelgraph.cli._output import atomic_file, writable_output, write_csv
+from labelgraph.cli.graph import graph_input, graph_rows
 from labelgraph.knn_results import KnnGraph
 from labelgraph.tuning import K_GRID
-from labelgraph.cli._output import atomic_file, write_csv, writable_output
-from labelgraph.cli.graph import graph_input, graph_rows
-from labelgraph.workflows.session import class_probabilities
 
 EXAMPLES = """  labelgraph propagate graph.npz --labels labels.csv -o pseudo_labels.csv
   labelgraph propagate embeddings.npy --labels labels.npy --k 20 --max-iter 50 -o pseudo_labels.npy --json

@@ -15,6 +15,7 @@ from labelgraph._validation import (
     label_vector,
     positive_int,
 )
+from labelgraph.class_mass import class_probabilities
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator
 from labelgraph.temperature import resolve_temperature
@@ -26,7 +27,6 @@ from labelgraph.workflows.confident_joint import (
     predicted_class,
     quality_scores,
 )
-from labelgraph.workflows.session import class_probabilities
 
 # temperature="cv" (the default of the audit, the label-issue functions and smoothing): the T
 # among these multiples of the label-free "auto" T (labelgraph.temperature) under which the given

@@ -44,13 +44,16 @@ from labelgraph._validation import (
     labeled_vector,
     positive_int,
 )
-from labelgraph.class_mass import class_mass_normalize, class_prior_vector
+from labelgraph.class_mass import (
+    class_mass_normalize,
+    class_prior_vector,
+    class_probabilities,
+)
 from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
 from labelgraph.temperature import resolve_temperature
 from labelgraph.workflows.audit import audit_temperature, self_graph
-from labelgraph.workflows.session import class_probabilities
 
 METHODS = ("alpha", "plain")
 

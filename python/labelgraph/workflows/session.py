@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from labelgraph.class_mass import class_mass_normalize, class_prior_vector
+from labelgraph.class_mass import class_mass_normalize, class_prior_vector, class_probabilities
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
 from labelgraph._validation import (
@@ -54,13 +54,6 @@ class SessionState:
     pseudo_labels: np.ndarray
     confidence: np.ndarray
     queue: np.ndarray
-
-
-def class_probabilities(soft: np.ndarray) -> np.ndarray:
-    """Rows of propagated scores ``[n, c]`` scaled to sum to 1; unreached (all-zero) rows uniform."""
-    soft = soft.astype(np.float64)
-    totals = soft.sum(axis=1, keepdims=True)
-    return np.divide(soft, totals, out=np.full_like(soft, 1.0 / soft.shape[1]), where=totals > 0)
 
 
 def uncertainty(probabilities: np.ndarray, strategy: str) -> np.ndarray:

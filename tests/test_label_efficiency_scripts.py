@@ -55,9 +55,9 @@ def test_active_learning_on_digits() -> None:
 
 def test_cold_start_on_digits() -> None:
     cold_start = bench_module("cold_start")
-    out = cold_start.run("digits", [0], [2], methods=("random", "kmeans_centre", "default"))
+    out = cold_start.run("digits", [0], [2], methods=("random", "kmeans_centre", "centre_typical", "default"))
     assert out["budgets"] == [20]
     scores = {method: out["scores"][(method, 20)][0] for method in out["methods"]}
-    assert scores["default"] == scores["kmeans_centre"]  # the default is the k-means centres, same k-means
+    assert scores["default"] == scores["centre_typical"]  # the default is centre_typical, same k-means
     assert 0.8 < scores["default"] <= 1.0  # 20 well-placed labels on digits: far above chance (0.1)
     assert "| default | " in cold_start.table(out)

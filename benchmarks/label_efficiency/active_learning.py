@@ -60,9 +60,10 @@ def density(graph: labelgraph.KnnGraph) -> np.ndarray:
 
 
 def run_session(graph: labelgraph.KnnGraph, X: np.ndarray, y: np.ndarray, strategy: str, seed: int,
-                clusters: np.ndarray, budgets: list[int], diagnose: bool) -> tuple[dict[int, float], list[dict]]:
+                clusters: np.ndarray, budgets: list[int], diagnose: bool,
+                tune: bool = False) -> tuple[dict[int, float], list[dict]]:
     c = int(y.max()) + 1
-    session = AnnotationSession(graph, c, clusters=clusters, embeddings=X, random_state=seed)
+    session = AnnotationSession(graph, c, clusters=clusters, embeddings=X, random_state=seed, tune=tune)
     dens = density(graph) if diagnose else None
     accuracy, rounds = {}, []
     while (session.labels >= 0).sum() < max(budgets):
@@ -112,6 +113,8 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--subsample", type=int, default=0, help="stratified subsample of this many rows, drawn per seed (0: all)")
     parser.add_argument("--k", type=int, default=DEFAULT_K, help=f"graph neighbours (default {DEFAULT_K})")
+    parser.add_argument("--tune", choices=("on", "off"), default="off",
+                        help="the session's tune= (on: retune k and alpha by labelgraph.tune as labels grow, from a k=30 graph; off: the default)")
     parser.add_argument("--diagnose", action="store_true", help="print where each strategy's picks land")
     parser.add_argument("--json", help="write the per-seed results here")
     args = parser.parse_args()
@@ -124,12 +127,14 @@ def main() -> None:
         budgets = [m * c for m in MULTIPLES]
         resolved = labelgraph.LabelPropagator(graph).temperature  # the session default's T on this graph
         print(f"{args.family} seed {seed}: n={y.size} c={c} k={args.k} T={DEFAULT_TEMPERATURE} ({resolved:.4g}) "
+              f"tune={args.tune} "
               f"budgets={budgets}", flush=True)
         clusters = kmeans_clusters(X, c, random_state=seed, n_init=1)[0] if "cluster_margin" in args.strategies \
             else None
         for strategy in args.strategies:
             start = time.perf_counter()
-            accuracy, rounds = run_session(graph, X, y, strategy, seed, clusters, budgets, args.diagnose)
+            accuracy, rounds = run_session(graph, X, y, strategy, seed, clusters, budgets, args.diagnose,
+                                           tune=args.tune == "on")
             seconds[strategy] += time.perf_counter() - start
             rows[strategy].append(accuracy)
             diagnostics[f"{strategy} seed {seed}"] = rounds

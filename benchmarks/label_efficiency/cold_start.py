@@ -5,9 +5,10 @@ labels are propagated by one call with the library defaults (``LabelPropagator(g
 family's exact k = DEFAULT_K cosine graph, the default temperature, 20 clamped iterations), the
 same for every method. Accuracy counts the rows that were not picked. k-means clusters (spherical,
 ``labelgraph.workflows.spherical_kmeans``, n_init=3, random_state=seed) are shared by k-means
-centres, USL and TypiClust for the same (m, seed); TypiClust on smoothed rows runs its own
+centres, USL, TypiClust and centre_typical (the default's rule) for the same (m, seed); TypiClust on smoothed rows runs its own
 k-means of them; ``kmeans_centre_sklearn`` is the issue's baseline (scikit-learn KMeans,
-n_init=3); ``default`` is ``select_cold_start`` with its own k-means. Budgets default to 1, 2, 4
+n_init=3); ``default`` is ``select_cold_start`` (centre_typical_select) with its own k-means (one seeding
+from 256 picks). Budgets default to 1, 2, 4
 and 10 times the number of classes. Times: each selector with its k-means, without the kNN graph
 and the smoothing (shared inputs).
 
@@ -25,6 +26,7 @@ import numpy as np
 from families import FAMILIES, family_graph, load_family
 from labelgraph.defaults import DEFAULT_K
 from labelgraph.workflows import (
+    centre_typical_select,
     graph_smoothed_features,
     kmeans_centre_select,
     random_select,
@@ -36,7 +38,8 @@ from labelgraph.workflows import (
 from labelgraph.workflows.clusters import kmeans_clusters
 
 DENSITY_K = 20  # USL's density neighbours (the library default)
-METHODS = ("random", "kmeans_centre", "kmeans_centre_sklearn", "usl", "typiclust", "typiclust_smoothed", "default")
+METHODS = ("random", "kmeans_centre", "kmeans_centre_sklearn", "usl", "typiclust", "typiclust_smoothed",
+           "centre_typical", "default")
 
 
 def lp_accuracy(propagator: labelgraph.LabelPropagator, y: np.ndarray, picks: np.ndarray, n_classes: int) -> float:
@@ -77,6 +80,7 @@ def selectors(X: np.ndarray, graph: labelgraph.KnnGraph, smoothed: np.ndarray, m
             X, m, random_state=seed, n_init=3)[0]),
         "usl": lambda: usl_select(X, m, graph=graph, density_k=DENSITY_K, clusters=clusters("raw", X)),
         "typiclust": lambda: typiclust_select(X, m, clusters=clusters("raw", X)),
+        "centre_typical": lambda: centre_typical_select(X, m, clusters=clusters("raw", X)),
         "typiclust_smoothed": lambda: typiclust_select(X, m, graph=graph, clusters=clusters("smoothed", smoothed)),
         "default": lambda: select_cold_start(X, m, random_state=seed),
     }, shared

@@ -16,6 +16,7 @@ namespace py = pybind11;
 void register_build_info(py::module_& m);
 void register_knn(py::module_& m);
 void register_propagate(py::module_& m);
+void register_cuda(py::module_& m);  // register_cuda.cpp, in CUDA builds only
 
 // Hooks for a kernel running with the GIL released: Ctrl-C is noticed through
 // PyErr_CheckSignals, and `progress` (None or a callable taking a float) is called.

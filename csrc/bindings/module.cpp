@@ -6,4 +6,7 @@ PYBIND11_MODULE(_core, m) {
   labelgraph::bindings::register_build_info(m);
   labelgraph::bindings::register_knn(m);
   labelgraph::bindings::register_propagate(m);
+#if defined(LABELGRAPH_WITH_CUDA)
+  labelgraph::bindings::register_cuda(m);
+#endif
 }

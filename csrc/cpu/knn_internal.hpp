@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "labelgraph/cpu_features.hpp"
+#include "labelgraph/exact_dot.hpp"
 
 namespace labelgraph::detail {
 
@@ -147,8 +148,8 @@ struct TopKHeaps {
 using CandidateHeaps = TopKHeaps<int32_t>;  // quantised scores, first pass
 using ExactHeaps = TopKHeaps<float>;         // exact similarities, refinement pass
 
-// Exact similarity used for the final ranking: float32(dot_double(x_i, x_j) * inv_i * inv_j).
-double dot_double(const float* a, const float* b, int64_t d);
+// Exact similarity used for the final ranking: float32(dot_double(x_i, x_j) * inv_i * inv_j),
+// dot_double from labelgraph/exact_dot.hpp (shared with the CUDA rescore).
 
 }  // namespace labelgraph::detail
 

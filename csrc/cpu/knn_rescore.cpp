@@ -8,21 +8,6 @@
 
 namespace labelgraph::detail {
 
-double dot_double(const float* a, const float* b, int64_t d) {
-  // Products of floats are exact in double; four fixed accumulators keep the order (and so the
-  // result) the same on every machine and for dot(a, b) and dot(b, a).
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-  int64_t p = 0;
-  for (; p + 4 <= d; p += 4) {
-    s0 += double(a[p]) * double(b[p]);
-    s1 += double(a[p + 1]) * double(b[p + 1]);
-    s2 += double(a[p + 2]) * double(b[p + 2]);
-    s3 += double(a[p + 3]) * double(b[p + 3]);
-  }
-  for (; p < d; ++p) s0 += double(a[p]) * double(b[p]);
-  return (s0 + s1) + (s2 + s3);
-}
-
 Uncertified certify_and_rescore(const RowSource& queries, const RowSource& base, int64_t k, int64_t possible,
                                 const CandidateHeaps& heaps, int n_threads, int32_t* out_index, float* out_sim) {
   const int64_t nq = heaps.rows, K = heaps.K;

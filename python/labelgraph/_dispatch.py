@@ -14,8 +14,11 @@ def is_cuda_array(a: Any) -> bool:
     return hasattr(a, "__cuda_array_interface__")
 
 
-def resolve_device(device: str, *arrays: Any) -> str:
-    """Return "cpu" or "cuda" for a call, or raise if that device cannot be used."""
+def resolve_device(device: str, *arrays: Any, cuda_kernels: bool = False) -> str:
+    """Return "cpu" or "cuda" for a call, or raise if that device cannot be used.
+
+    ``cuda_kernels``: the operation has CUDA kernels (labelgraph.gpu); without them "cuda" raises.
+    """
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda'; got {device!r}")
     on_gpu = any(is_cuda_array(a) for a in arrays)
@@ -24,8 +27,12 @@ def resolve_device(device: str, *arrays: Any) -> str:
         info = _core.build_info()
         if not info["cuda_compiled"]:
             raise RuntimeError(CUDA_MISSING)
-        raise RuntimeError("the CUDA kernels of this operation are not part of this build yet; pass numpy arrays "
-                           "and device='cpu'")
+        if not cuda_kernels:
+            raise RuntimeError("the CUDA kernels of this operation are not part of this build yet; pass numpy "
+                               "arrays and device='cpu'")
+        if not info["gpu_available"]:
+            raise RuntimeError(f"device='cuda' needs a usable CUDA GPU; none was found ({info['cuda_error']})")
+        return "cuda"
     if on_gpu:
         raise TypeError("got a GPU array with device='cpu'; copy it to the host first (e.g. tensor.cpu().numpy())")
     return wanted

@@ -331,8 +331,10 @@ def random_state_value(random_state: Any) -> int:
 def unit_rows(X: Any, name: str = "X") -> np.ndarray:
     """``X`` checked as an embedding matrix and L2-normalised row by row (float32, C-contiguous)."""
     X = embedding_matrix(X, name)
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.ascontiguousarray(X / norms, dtype=np.float32)
+    squared = np.einsum("ij,ij->i", X, X)  # no temporary the size of X (np.linalg.norm makes one)
+    if np.all(np.abs(squared - 1.0) <= 1e-5):
+        return X  # already unit rows (most embedding models): no copy; callers do not write to it
+    return np.ascontiguousarray(X / np.sqrt(squared)[:, None], dtype=np.float32)
 
 
 def knn_graph_arg(graph: Any, name: str = "graph") -> KnnGraph:

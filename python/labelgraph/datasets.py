@@ -234,3 +234,82 @@ def load_debian_packages(path: str | os.PathLike[str] | None = None) -> DebianPa
     return DebianPackages(np.array(names), np.array([packages[n][0] for n in names]),
                           np.array([packages[n][1] for n in names]), tuple(packages[n][2] for n in names))
 
+
+
+# Debtags kept as classes: those on at least this many packages (133 of the 596 tags in the
+# bookworm-era index of /tmp/lg; tags rarer than this give too few positives at 1% labeled).
+DEBTAGS_MIN_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class DebianTags:
+    """Debian's tagged packages as a multi-label text data set.
+
+    Attributes:
+        rows: ``[m]`` int64 positions of the tagged packages in :func:`load_debian_packages`'s
+            order (the rows of its embeddings: ``benchmarks/label_efficiency/families.py``).
+        names: ``[m]`` package names.
+        descriptions: ``[m]`` one-line descriptions.
+        indicator: ``[m, t]`` bool, package ``i`` carries tag ``j`` (a package whose tags are all
+            rarer than ``min_items`` has an empty set: known, with none of the kept tags).
+        tag_names: ``[t]`` kept tags, sorted.
+    """
+
+    rows: np.ndarray
+    names: np.ndarray
+    descriptions: np.ndarray
+    indicator: np.ndarray
+    tag_names: np.ndarray
+
+
+def load_debtags(path: str | os.PathLike[str] | None = None, min_items: int = DEBTAGS_MIN_ITEMS,
+                 packages: DebianPackages | None = None) -> DebianTags:
+    """The packages carrying a ``Tag:`` field, with their debtags as label sets.
+
+    Args:
+        path: as in :func:`load_debian_packages` (an ``apt-cache dumpavail`` file, or None).
+        min_items: keep the tags on at least this many packages (>= 1).
+        packages: an already loaded :class:`DebianPackages` (then ``path`` is not read).
+
+    Returns:
+        :class:`DebianTags` (tags of several lines are joined by :func:`load_debian_packages`).
+    """
+    min_items = positive_int(min_items, "min_items")
+    packages = load_debian_packages(path) if packages is None else packages
+    rows = np.asarray([i for i, tags in enumerate(packages.tags) if tags], dtype=np.int64)
+    counts: dict[str, int] = {}
+    for i in rows.tolist():
+        for tag in set(packages.tags[i]):
+            counts[tag] = counts.get(tag, 0) + 1
+    kept = sorted(tag for tag, count in counts.items() if count >= min_items)
+    index = {tag: j for j, tag in enumerate(kept)}
+    indicator = np.zeros((rows.size, len(kept)), dtype=bool)
+    for r, i in enumerate(rows.tolist()):
+        for tag in packages.tags[i]:
+            if tag in index:
+                indicator[r, index[tag]] = True
+    return DebianTags(rows, packages.names[rows], packages.descriptions[rows], indicator, np.array(kept))
+
+
+def synthetic_multilabel(n: int = 600, n_classes: int = 5, dim: int = 16, *, noise: float = 0.35,
+                         rate: float = 0.3, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A multi-label set with known truth: each class a random direction, each item the sum of its classes'.
+
+    Item ``i`` carries class ``j`` with probability ``rate`` independently (empty sets included);
+    its embedding is the normalised sum of its classes' unit directions (a fixed "background"
+    direction for an empty set) plus Gaussian noise of scale ``noise``, normalised to unit length.
+
+    Returns:
+        ``(X [n, dim] float32 unit rows, Y [n, n_classes] bool)``.
+    """
+    n, n_classes, dim = positive_int(n, "n"), positive_int(n_classes, "n_classes"), positive_int(dim, "dim")
+    rng = np.random.default_rng(random_state)
+    directions = rng.standard_normal((n_classes + 1, dim))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    Y = rng.random((n, n_classes)) < rate
+    centre = Y.astype(np.float64) @ directions[:n_classes]
+    centre[~Y.any(axis=1)] = directions[n_classes]
+    centre /= np.linalg.norm(centre, axis=1, keepdims=True)
+    X = centre + noise * rng.standard_normal((n, dim)) / np.sqrt(dim)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return np.ascontiguousarray(X, dtype=np.float32), Y

@@ -42,8 +42,11 @@ def knn_graph(
             force many tiles (tests use this).
         n_threads: OpenMP threads; default: all (``OMP_NUM_THREADS``).
         progress: called with the fraction done, from the calling thread, between tiles.
-        device: "cpu" (CUDA kernels come with a CUDA build).
-        memory_budget: bytes: stream ``X`` (a ``.npy`` path, or e.g. ``np.load(path, mmap_mode='r')``)
+        device: "cpu", "cuda" (a CUDA build and GPU: bf16 candidate tiles, exact re-score and a
+            certificate, the same result bit for bit; torch / CuPy GPU arrays are used in place and
+            the result is on their device; see docs/gpu.md) or "auto" (cuda for GPU arrays).
+        memory_budget: with device="cuda": device bytes the call may use (default 80% of the free
+            memory). Otherwise bytes: stream ``X`` (a ``.npy`` path, or e.g. ``np.load(path, mmap_mode='r')``)
             in blocks so this call stays within the budget; see
             :func:`labelgraph.out_of_core.knn_graph_out_of_core`. On a Dask cluster use
             :func:`labelgraph.distributed.knn_graph`.
@@ -58,8 +61,13 @@ def knn_graph(
         >>> g.indices.shape, g.to_csr().nnz
         ((1000, 10), 10000)
     """
-    resolve_device(device, X)
     progress = progress_callback(progress)
+    if resolve_device(device, X, cuda_kernels=True) == "cuda":
+        if n_threads is not None:
+            raise ValueError("n_threads sets CPU threads; it does not apply with device='cuda' (leave it None)")
+        from labelgraph.gpu.knn_cuda import knn_graph_cuda
+
+        return knn_graph_cuda(X, k, tile_rows=tile_rows, memory_budget=memory_budget, progress=progress)
     if memory_budget is not None:
         return knn_graph_out_of_core(X, k, memory_budget=memory_budget, tile_rows=tile_rows, n_threads=n_threads,
                                      progress=progress)

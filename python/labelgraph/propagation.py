@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -9,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from labelgraph import _core
+from labelgraph._dispatch import resolve_device
 from labelgraph._edge_weights import is_symmetric, log_weights, rcm_order, symmetrize_log
 from labelgraph._validation import (
     choice,
@@ -172,6 +174,16 @@ class LabelPropagator:
         inverse[self._order] = np.arange(self.n)
         return S[inverse][:, inverse]
 
+    def fork(self) -> "LabelPropagator":
+        """A propagator on the same prepared operator (arrays shared, not copied) with its own iteration
+        state: several label sets can each keep a :meth:`propagate` to continue with :meth:`update`
+        (the one-hot layers of :class:`labelgraph.multilabel.MultiLabelPropagator`)."""
+        twin = copy.copy(self)
+        twin._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order, self.symmetric)
+        twin._saved = None
+        twin._state_intact = True
+        return twin
+
     def propagate(
         self,
         labels: Any,
@@ -320,8 +332,13 @@ def propagate(
     progress: ProgressCallback | None = None,
     accelerate: bool = True,
     n_threads: int | None = None,
+    device: str = "cpu",
 ) -> PropagationResult:
     """Build a :class:`LabelPropagator` and run it once; see both for the arguments.
+
+    ``device="cuda"`` (a CUDA build and GPU) runs the ``max_iter`` iterations on the GPU in one
+    call (``tol`` must be 0, no ``progress``); results are numpy arrays, or torch / CuPy arrays on
+    the device of ``labels`` when it is a GPU array. See docs/gpu.md.
 
     On a Dask cluster use :func:`labelgraph.distributed.propagate`.
 
@@ -341,6 +358,12 @@ def propagate(
         >>> labelgraph.propagate(W, np.array([0, -1, -1]), temperature=None).labels.tolist()
         [0, 0, 0]
     """
+    if resolve_device(device, labels, cuda_kernels=True) == "cuda":
+        from labelgraph.gpu.propagate_cuda import propagate_with_cuda
+
+        return propagate_with_cuda(graph, labels, max_iter=max_iter, temperature=temperature, symmetrize=symmetrize,
+                                   normalization=normalization, reorder=reorder, alpha=alpha, tol=tol,
+                                   n_classes=n_classes, init=init, progress=progress, n_threads=n_threads)
     propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, normalization=normalization,
                                  reorder=reorder, n_threads=n_threads)
     return propagator.propagate(labels, max_iter, alpha=alpha, tol=tol, n_classes=n_classes, init=init,

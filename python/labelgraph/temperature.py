@@ -5,14 +5,14 @@ Hinton, JMLR 2008), but shared by all rows: each row's softmax over its neighbou
 ``p_ij = exp(s_ij / T) / sum_l exp(s_il / T)``, has a perplexity ``exp(H_i)`` (its effective number
 of neighbours, between 1 and the row's length ``k_i``), and ``T`` is set so the median over rows
 of ``exp(H_i) / k_i`` equals :data:`AUTO_PERPLEXITY_FRACTION`. Perplexity grows with ``T`` in every
-row, so the median does too and a bisection on ``log T`` finds it. Rows whose perplexity cannot
+row, so the median does too and a root search on ``log T`` (Brent's method, bracketed) finds it. Rows whose perplexity cannot
 move (one neighbour, or all similarities equal) are left out of the median.
 
 A graph whose similarities are tightly packed (Fashion-MNIST pixels: a row's 10 neighbours within
 0.03 of each other) gets a small ``T``; one with a broad spread (sentence embeddings: 0.17) a
 larger one, so the weights discriminate among neighbours to the same degree on both.
 
-Cost: O(nnz) per bisection step, about ``_BISECTION_STEPS`` steps; nothing ``n x n``.
+Cost: O(nnz) per evaluation, about ten evaluations (Brent's method); nothing ``n x n``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import brentq
 
 from labelgraph._validation import csr_graph, temperature_value
 from labelgraph.knn_results import KnnGraph
@@ -34,7 +35,7 @@ AUTO_PERPLEXITY_FRACTION = 0.85
 # similarities): then the weights do not depend on T within a row, and 1 leaves cosines as they are.
 FALLBACK_TEMPERATURE = 1.0
 
-_BISECTION_STEPS = 24  # a log T bracket of width ln(1e5) halved 24 times: relative precision below 1e-6
+_LOG_T_TOLERANCE = 1e-8  # on log T: a relative precision of T of about 1e-8
 _WIDEN_STEPS = 30
 
 
@@ -113,13 +114,9 @@ def auto_temperature(graph: KnnGraph | sp.csr_matrix | sp.csr_array,
         if median_excess(high) > 0:
             break
         high += np.log(10.0)
-    for _ in range(_BISECTION_STEPS):
-        middle = 0.5 * (low + high)
-        if median_excess(middle) < 0:
-            low = middle
-        else:
-            high = middle
-    return float(np.exp(0.5 * (low + high)))
+    # Brent's method on log T (bisection's guarantee, secant speed): about 10 evaluations of
+    # O(nnz) each instead of bisection's 24, to a log T within _LOG_T_TOLERANCE.
+    return float(np.exp(brentq(median_excess, low, high, xtol=_LOG_T_TOLERANCE, rtol=4 * np.finfo(float).eps)))
 
 
 def _row_gaps(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

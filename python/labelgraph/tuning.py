@@ -1,29 +1,44 @@
-"""Choose k, the temperature and alpha of label propagation by cross-validation on the labeled rows only.
+"""Choose k, the temperature and alpha of label propagation from the labels alone; the one label-aware rule.
 
-One graph built at the largest k serves every k of the grid (each row's first k columns are its
-k nearest neighbours). For each ``(k, T, alpha)`` the labeled rows are split into folds and each
-fold is scored by propagating the other folds' labels to it. The alpha form
-``F = (1 - alpha) sum_t (alpha S)^t Y0`` is linear in ``Y0``, so all folds come from ONE
-propagation: every labeled row is seeded into the column of its (fold, class) pair, and a
-held-out row's score for class c is the sum over the other folds' class-c columns. With folds
-of one row each (leave-one-out) there are at most as many columns as labels; with ``n_folds``
-stratified folds at most ``n_folds * n_classes``: whichever is smaller is used. Nothing here
-reads an unlabeled row's truth (there is none to read: only ``labels`` is given).
+Every label-aware choice in labelgraph (:func:`tune` here, and ``temperature="cv"`` of the label
+audit, label-issue functions and smoothing) goes through :func:`choose_setting`: each candidate
+setting gives every labeled row a held-out probability of its given label, scored by
+:func:`label_log_likelihood`; the first candidate (the reference) is kept unless the best one's
+mean is higher by more than one standard error of the paired differences (the one-standard-error
+rule of Hastie et al., Elements of Statistical Learning 7.10).
 
-The search is coordinate-wise, as a propagation's cost grows with k: every (T, alpha) at the
-first k of the grid, then each other k at the best (T, alpha) found there.
+Two ways to hold a label out, one per cost:
+
+* :func:`cv_temperature`, the temperature alone: each labeled row's one-step vote of its
+  labeled neighbours (its own label is exactly absent: the graph holds no self edge), for every
+  ``T`` a multiple of the label-free auto ``T``. Cost: O(n k) per ``T`` (the degrees), nothing
+  propagated. With sparse labels most rows see no labeled neighbour and score the same under
+  every ``T``, so the reference wins unless the others are clearly better.
+* :func:`tune`, k and alpha at that temperature's factor: stratified folds, ALL scored by one
+  propagation per k (the alpha form is linear in the seeds: one column per (fold, class), a
+  held-out row's score for class c is the sum of the other folds' class-c columns), and every
+  alpha from the same propagation: ``max_iter`` plain steps from ``Y0`` give
+  ``F = alpha^t S^t Y0 + (1 - alpha) sum_{s<t} alpha^s S^s Y0``, a fixed combination of the
+  Krylov vectors ``S^s Y0``, which are computed once and read at the labeled rows only.
+
+The reference k is chosen without labels (:func:`reference_k`). Nothing here reads an
+unlabeled row's truth (there is none to read: only ``labels`` is given).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from labelgraph._validation import (
     alpha_value,
+    bounded_float,
+    choice,
+    class_count,
     knn_graph_arg,
     label_vector,
     optional_positive_int,
@@ -32,40 +47,61 @@ from labelgraph._validation import (
 )
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator
-from labelgraph.temperature import resolve_temperature
+from labelgraph.temperature import auto_temperature, resolve_temperature
 
-# The default search space: k as in Bai et al. 2021 and Iscen et al. 2019 (10-50, capped at the
+# The default search space: k as in Bai et al. 2021 and Iscen et al. 2019 (10-30, capped at the
 # graph's k); T as multiples of the label-free "auto" T at each k (the scale adapts to the data);
-# alpha from label spreading's 0.5 up to the paper's 0.99. The first value of each is the
-# reference setting (k=30, half the auto T, alpha=0.9) that tune keeps unless another point is
-# better by more than the noise of the cross-validation (see tune). The reference was chosen on
-# Fashion-MNIST (seeds 0-2, the best grid point at every budget) and confirmed on digits and
-# Debian descriptions: benchmarks/label_efficiency/RESULTS.md ("Propagation settings").
-K_GRID = (30, 10, 20)
+# alpha as in Zhou et al. The reference setting tune keeps unless another is clearly better: k
+# from reference_k, T = 0.5 x auto, alpha = 0.9 (the first of each grid below), and always when
+# the labels are too few for folds (leave-one-out): benchmarks/label_efficiency/results_tune.md.
+K_GRID = (10, 20, 30)
 TEMPERATURE_FACTORS = (0.5, 1.0, 2.0)
-ALPHA_GRID = (0.9, 0.5, 0.99)
+# alpha: only the paper's 0.9 by default. Any grid costs the same (all alphas come from one
+# propagation), but choosing alpha by cross-validation on the labels lost accuracy against the
+# oracle more often than it gained (results_tune.md); pass e.g. (0.9, 0.5, 0.99) to search it.
+ALPHA_GRID = (0.9,)
 N_FOLDS = 3
-# Propagation per grid point: the alpha form to a relative tol of 1e-3, at most 20 sweeps (the
-# same settings the chosen ones should then be run with: TuneResult.max_iter / tol). Three folds:
-# the propagation carries one column per (fold, class) present, so folds cost time.
+# The label-free reference k: the median row's effective number of neighbours (perplexity over
+# all of the graph's k) when T is the auto T of its REFERENCE_SCALE_K nearest neighbours: how far
+# the neighbourhood stays as close as the nearest few. Snapped to the nearest grid k (log scale).
+REFERENCE_SCALE_K = 5
+# The auto T's tune uses (one per k, and the scale of reference_k) are found on at most this many
+# evenly spaced rows: the median perplexity of a systematic sample moves T by well under the
+# grid's factor-2 steps, and a full pass costs O(n k) per root-search step at every k.
+AUTO_TEMPERATURE_ROWS = 8192
+# Steps of the alpha form per candidate, all run (tol 0): the chosen settings are then run the
+# same way (TuneResult.max_iter / tol), so what was scored is what is used.
 TUNE_MAX_ITER = 20
-TUNE_TOL = 1e-3
+TUNE_TOL = 0.0
+# Share of the uniform distribution mixed into a held-out probability before its log, so a row
+# no labeled row reaches costs log(floor / c) instead of -inf.
+LIKELIHOOD_FLOOR = 0.01
+CRITERIA = ("log_likelihood", "accuracy")
+# The alpha of the single steps that build the Krylov vectors (divided out; close to 1 so nothing
+# underflows over TUNE_MAX_ITER steps).
+_KRYLOV_ALPHA = 0.999
 
 
 @dataclass(frozen=True)
 class TuneResult:
-    """The settings :func:`tune` chose and the cross-validated accuracy of every grid point.
+    """The settings :func:`tune` chose and the cross-validated score of every candidate.
 
     Attributes:
         k: neighbours per row.
         temperature: ``T`` of ``exp(s / T)`` (a float).
         alpha: the Zhou et al. alpha.
-        accuracy: the chosen point's cross-validated accuracy on the labeled rows.
-        scores: one dict per grid point: ``k``, ``temperature``, ``temperature_factor`` (of the
-            auto T, or None for a given T), ``alpha``, ``accuracy``.
+        accuracy: the chosen point's held-out accuracy on the labeled rows.
+        log_likelihood: its mean held-out log-likelihood of the given labels.
+        reference_k: the label-free reference k (:func:`reference_k`).
+        scores: one dict per (k, alpha) candidate at the chosen temperature factor: ``k``,
+            ``temperature``, ``temperature_factor`` (of the auto T at that k, or None for a given
+            T), ``alpha``, ``accuracy``, ``log_likelihood``; the reference first.
+        temperature_scores: one dict per temperature tried at the reference k by the one-step
+            vote (:func:`cv_temperature`'s rule): ``temperature``, ``temperature_factor``,
+            ``log_likelihood``.
         n_folds: folds used (the number of labels when leave-one-out was cheaper).
         max_iter, tol: the propagation settings the scores were measured with (run the chosen
-            settings with them).
+            settings with them: ``tol=0`` runs exactly ``max_iter`` steps).
         seconds: wall time of the search.
     """
 
@@ -73,11 +109,126 @@ class TuneResult:
     temperature: float
     alpha: float
     accuracy: float
+    log_likelihood: float
+    reference_k: int
     scores: list[dict[str, Any]]
+    temperature_scores: list[dict[str, Any]]
     n_folds: int
     max_iter: int
     tol: float
     seconds: float
+
+
+def label_log_likelihood(probabilities: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """``[m]`` log of each row's probability of its given label, ``LIKELIHOOD_FLOOR`` of uniform mixed in.
+
+    Args:
+        probabilities: ``[m, c]`` rows summing to 1 (held-out: the row's own label left out).
+        given: ``[m]`` the given classes.
+    """
+    c = probabilities.shape[1]
+    p = probabilities[np.arange(given.size), given]
+    return np.log((1.0 - LIKELIHOOD_FLOOR) * p + LIKELIHOOD_FLOOR / c)
+
+
+def choose_setting(per_row: Sequence[np.ndarray]) -> int:
+    """Index of the chosen candidate from each candidate's ``[m]`` per-row scores (higher is better).
+
+    The best mean wins (ties to the earliest) if it beats the reference (index 0) by more than one
+    standard error of the paired per-row differences; otherwise the reference is kept. With fewer
+    than two rows nothing can be told apart: the reference.
+    """
+    means = [float(np.mean(v)) for v in per_row]
+    best = int(np.argmax(means))  # the first of equal means
+    if best == 0 or per_row[0].size < 2:
+        return 0
+    diff = np.asarray(per_row[best], dtype=np.float64) - np.asarray(per_row[0], dtype=np.float64)
+    return best if diff.mean() > diff.std(ddof=1) / np.sqrt(diff.size) else 0
+
+
+def reference_k(graph: KnnGraph, k_grid: Sequence[int] = K_GRID) -> int:
+    """The k of ``k_grid`` nearest (in log) to the median row's effective number of neighbours, without labels.
+
+    ``T`` is the auto temperature of each row's first :data:`REFERENCE_SCALE_K` neighbours; the
+    effective number is the perplexity ``exp(H_i)`` of the row's softmax ``exp(s_ij / T)`` over
+    all of its ``graph.k`` neighbours. Both on at most :data:`AUTO_TEMPERATURE_ROWS` evenly
+    spaced rows. Where similarity keeps falling past the nearest few
+    (tight clusters: digits) few neighbours count; where it levels off (noisy text embeddings),
+    many do.
+
+    Args:
+        graph: a :class:`KnnGraph` at the largest k wanted.
+        k_grid: candidate k's (each <= ``graph.k``).
+    """
+    graph = knn_graph_arg(graph)
+    ks = sorted({positive_int(k, "k_grid entries") for k in k_grid})
+    if not ks or ks[-1] > graph.k:
+        raise ValueError(f"k_grid must hold k's <= graph.k={graph.k}; got {list(k_grid)}")
+    scale_k = min(REFERENCE_SCALE_K, graph.k)
+    if graph.k < 2 or len(ks) == 1:
+        return ks[0]
+    sample = _row_sample(graph)
+    t = auto_temperature(_cut(sample, scale_k)) if scale_k >= 2 else resolve_temperature(sample, "auto")
+    s = sample.similarities.astype(np.float64)
+    z = (s - s.max(axis=1, keepdims=True)) / t
+    e = np.exp(z)
+    total = e.sum(axis=1)
+    entropy = np.log(total) - (e * z).sum(axis=1) / total
+    effective = float(np.exp(np.median(entropy)))
+    return min(ks, key=lambda k: (abs(np.log(k) - np.log(effective)), k))
+
+
+def one_step_probabilities(graph: KnnGraph, labels: np.ndarray, temperature: float, rows: np.ndarray,
+                           n_classes: int) -> np.ndarray:
+    """``[len(rows), c]`` each row's vote of its labeled neighbours under ``S = D^-1/2 W D^-1/2``, normalised.
+
+    The one step of :class:`LabelPropagator`'s operator (``W_ij = exp(s_ij / T)``, ``D`` the row
+    sums), computed for ``rows`` only, in float64; the graph holds no self edge, so a row's own
+    label is absent. Rows no labeled neighbour reaches are uniform.
+    """
+    neighbours = graph.indices[rows].astype(np.int64)
+    needed, where = np.unique(neighbours, return_inverse=True)  # only these rows' degrees matter
+    s = graph.similarities[needed].astype(np.float64) / temperature
+    log_degree = s.max(axis=1) + np.log(np.exp(s - s.max(axis=1, keepdims=True)).sum(axis=1))
+    own = graph.similarities[rows].astype(np.float64) / temperature
+    weights = np.exp(own - own.max(axis=1, keepdims=True) - 0.5 * log_degree[where.reshape(neighbours.shape)])
+    # (the row's own degree factor cancels in the normalisation)
+    classes = labels[neighbours]
+    weights[classes < 0] = 0.0
+    slot = np.arange(rows.size)[:, None] * n_classes + np.maximum(classes, 0)  # (row, class) cell of each vote
+    votes = np.bincount(slot.ravel(), weights.ravel(), minlength=rows.size * n_classes).reshape(rows.size, n_classes)
+    totals = votes.sum(axis=1, keepdims=True)
+    return np.divide(votes, totals, out=np.full_like(votes, 1.0 / n_classes), where=totals > 0)
+
+
+def cv_temperature(graph: KnnGraph, labels: Any, *, n_classes: int | None = None,
+                   factors: Sequence[float] = TEMPERATURE_FACTORS) -> float:
+    """The temperature under which the given labels are likeliest, each row's own label left out.
+
+    For each ``T = f * T_auto`` (``f`` in ``factors``, ``T_auto`` the label-free auto ``T`` of
+    ``graph``), every labeled row's one-step vote of its labeled neighbours
+    (:func:`one_step_probabilities`) gives its label a probability; :func:`choose_setting` picks
+    among the ``T`` by the log-likelihood (:func:`label_log_likelihood`), the first factor the
+    reference. Under label noise the wrong labels are unlikely under every ``T``, so the choice
+    follows the correct ones (no truth needed).
+
+    Args:
+        graph: :class:`KnnGraph` of the data ``[n, k]`` (self excluded).
+        labels: ``[n]`` given labels, -1 for rows without a label.
+        n_classes: default ``labels.max() + 1``.
+        factors: multiples of the auto ``T`` to try, each > 0, the reference first.
+
+    Returns:
+        ``T`` (float).
+    """
+    graph = knn_graph_arg(graph)
+    labels = label_vector(labels, graph.n)
+    if len(factors) == 0:
+        raise ValueError("factors must hold at least one multiple of the auto temperature (e.g. (1.0, 2.0))")
+    factors = [bounded_float(f, "factors", low=0.0, low_open=True) for f in factors]
+    base = resolve_temperature(graph, "auto")
+    scores = _temperature_scores(graph, labels, [(base * f, f) for f in factors], _n_classes(labels, n_classes))
+    return scores[choose_setting([s.pop("per_row") for s in scores])]["temperature"]
 
 
 def tune(
@@ -86,33 +237,42 @@ def tune(
     *,
     k_grid: Sequence[int] = K_GRID,
     temperature_grid: Sequence[float] | None = None,
+    temperature_factors: Sequence[float] = TEMPERATURE_FACTORS,
     alpha_grid: Sequence[float] = ALPHA_GRID,
     n_folds: int = N_FOLDS,
     n_classes: int | None = None,
+    criterion: str = "log_likelihood",
     random_state: int = 0,
     n_threads: int | None = None,
 ) -> TuneResult:
     """Pick ``(k, T, alpha)`` for :meth:`LabelPropagator.propagate` by cross-validation on the labeled rows.
 
-    The first grid point (the first k, T and alpha given; by default k=30, half the auto T, alpha 0.9)
-    is the reference: it is kept unless the best point's accuracy exceeds it by more than one
-    standard error, ``sqrt(p (1 - p) / m)`` for ``m`` labels (the one-standard-error rule of
-    Hastie et al., Elements of Statistical Learning 7.10: with a few dozen labels most
-    differences are noise). Among the others, ties go to the earliest in the order k, T, alpha.
+    1. The reference k, from the graph alone (:func:`reference_k`).
+    2. The temperature at that k by the one-step vote (:func:`cv_temperature`'s rule; the first
+       of ``temperature_grid``, or of :data:`TEMPERATURE_FACTORS` times the auto T, is the
+       reference). Its factor of the auto T is used at every k.
+    3. Every (k, alpha) by held-out folds, one propagation per k for all folds and alphas (see
+       the module docstring), the reference (reference k, first alpha) kept unless the best is
+       better by more than one standard error (:func:`choose_setting`). With fewer labels than
+       ``n_folds`` per class present the reference is kept (only it is scored).
 
     Args:
         graph: a :class:`KnnGraph` built at the largest k wanted (each k of ``k_grid`` uses
             each row's first k neighbours).
         labels: ``[n]`` ints, -1 for unlabeled; at least two labeled rows.
-        k_grid: neighbours per row to try, the reference first; values above ``graph.k`` are
-            dropped (at least one must remain). Every (T, alpha) is tried at the first; the
-            others at the best (T, alpha) found there.
-        temperature_grid: temperatures to try; None: ``TEMPERATURE_FACTORS`` times the "auto" T of
-            each k (:func:`labelgraph.temperature.resolve_temperature`).
-        alpha_grid: alphas in (0, 1) to try.
+        k_grid: neighbours per row to try; values above ``graph.k`` are dropped (at least one
+            must remain).
+        temperature_grid: temperatures to try; None: ``temperature_factors`` times the auto T
+            of each k (:func:`labelgraph.temperature.resolve_temperature`).
+        temperature_factors: the multiples of the auto T tried when ``temperature_grid`` is
+            None, the reference first (default :data:`TEMPERATURE_FACTORS`).
+        alpha_grid: alphas in (0, 1), the reference first.
         n_folds: stratified folds (>= 2); leave-one-out is used instead when it needs no more
             propagation columns (labels <= n_folds * classes present).
         n_classes: the number of classes; default ``labels.max() + 1``.
+        criterion: held-out score of a (k, alpha): the "log_likelihood" of the given labels
+            (:func:`label_log_likelihood`, the rule's score everywhere; it tracked the grid oracle
+            best) or "accuracy" (benchmarks/label_efficiency/results_tune.md compares them).
         random_state: seed of the fold assignment.
         n_threads: OpenMP threads; default: all.
 
@@ -139,63 +299,124 @@ def tune(
     if not alphas or any(a is None for a in alphas):
         raise ValueError(f"alpha_grid must be a non-empty list of alphas in (0, 1); got {list(alpha_grid)}")
     temperatures = None if temperature_grid is None else [resolve_temperature(graph, t) for t in temperature_grid]
+    factors = [bounded_float(f, "temperature_factors", low=0.0, low_open=True) for f in temperature_factors]
+    if temperature_grid is None and not factors:
+        raise ValueError("temperature_factors must hold at least one multiple of the auto temperature (e.g. (1.0,))")
     if temperatures is not None and not temperatures:
         raise ValueError("temperature_grid must not be empty; pass None for multiples of the auto temperature")
     n_folds = positive_int(n_folds, "n_folds", low=2)
+    choice(criterion, "criterion", CRITERIA)
     random_state = random_state_value(random_state)
     n_threads = optional_positive_int(n_threads, "n_threads") or None
     labeled = np.flatnonzero(labels >= 0)
     if labeled.size < 2:
         raise ValueError(f"labels must have at least 2 labeled rows to cross-validate; got {labeled.size}")
-    c = int(labels.max()) + 1 if n_classes is None else positive_int(n_classes, "n_classes")
-    if labels.max() >= c:
-        raise ValueError(f"labels must be < n_classes={c}; got classes up to {int(labels.max())}")
+    c = _n_classes(labels, n_classes)
     y = labels[labeled]
+
+    k_ref = reference_k(graph, ks)
+    ks = [k_ref] + [k for k in ks if k != k_ref]
+    autos = {k: auto_temperature(_cut(_row_sample(graph), k)) for k in ks} if temperatures is None else {}
+    candidates = [(t, None) for t in temperatures] if temperatures is not None else \
+        [(autos[k_ref] * f, f) for f in factors]
+    temperature_scores = _temperature_scores(_cut(graph, k_ref), labels, candidates, c)
+    chosen_t = temperature_scores[choose_setting([s.pop("per_row") for s in temperature_scores])]
+
     fold = _folds(y, n_folds, random_state)
+    # Fewer labels than n_folds per class present: folds would be leave-one-out, and with a label
+    # or two per class no held-out score tells settings apart (on digits at 18 labels it moved
+    # to k=30 and lost 2-5 points): the reference is kept; only it is scored, for the record.
+    too_few = int(fold.max()) + 1 == y.size
+    if too_few:
+        ks = ks[:1]
     columns, column_of = np.unique(fold * c + y, return_inverse=True)
     seeds = np.full(graph.n, -1, dtype=np.int64)
     seeds[labeled] = column_of
-
-    propagators: dict[int, tuple[KnnGraph, float]] = {}
-
-    def temperature_grid_at(k: int) -> list[tuple[float, float | None]]:
-        """(T, factor of the auto T or None) to try at k."""
-        if temperatures is not None:
-            return [(t, None) for t in temperatures]
-        if k not in propagators:
-            sub = graph if k == graph.k else KnnGraph(np.ascontiguousarray(graph.indices[:, :k]),
-                                                      np.ascontiguousarray(graph.similarities[:, :k]))
-            propagators[k] = (sub, resolve_temperature(sub, "auto"))
-        return [(propagators[k][1] * f, f) for f in TEMPERATURE_FACTORS]
-
     scores: list[dict[str, Any]] = []
-
-    def score(k: int, t: float, factor: float | None, alphas_at: list[float]) -> None:
-        sub = graph if k == graph.k else KnnGraph(np.ascontiguousarray(graph.indices[:, :k]),
-                                                  np.ascontiguousarray(graph.similarities[:, :k]))
-        propagator = LabelPropagator(sub, t, n_threads=n_threads)
-        for alpha in alphas_at:
-            result = propagator.propagate(seeds, TUNE_MAX_ITER, alpha=alpha, tol=TUNE_TOL, n_classes=columns.size)
+    per_row: list[np.ndarray] = []
+    for k in ks:
+        factor = chosen_t["temperature_factor"]
+        t = chosen_t["temperature"] if factor is None else autos[k] * factor
+        propagator = LabelPropagator(_cut(graph, k), t, n_threads=n_threads)
+        for alpha, soft in zip(alphas, _alpha_form_at(propagator, seeds, labeled, columns.size, alphas)):
+            probabilities, reached = _held_out_probabilities(soft, fold, columns, c)
+            correct = (np.argmax(probabilities, axis=1) == y) & reached
+            log_likelihood = label_log_likelihood(probabilities, y)
+            per_row.append(log_likelihood if criterion == "log_likelihood" else correct.astype(np.float64))
             scores.append({"k": k, "temperature": float(t), "temperature_factor": factor, "alpha": float(alpha),
-                           "accuracy": _held_out_accuracy(result.soft[labeled], y, fold, columns, c)})
+                           "accuracy": float(correct.mean()), "log_likelihood": float(log_likelihood.mean())})
+    best = scores[0 if too_few else choose_setting(per_row)]
+    return TuneResult(int(best["k"]), best["temperature"], best["alpha"], best["accuracy"], best["log_likelihood"],
+                      k_ref, scores, temperature_scores, int(fold.max()) + 1, TUNE_MAX_ITER, TUNE_TOL,
+                      time.perf_counter() - start)
 
-    # Coordinate search (the cost of a propagation grows with k): every (T, alpha) at the first k,
-    # then the other k at the best (T factor, alpha) found there.
-    for t, factor in temperature_grid_at(ks[0]):
-        score(ks[0], t, factor, alphas)
-    first = max(range(len(scores)), key=lambda i: (scores[i]["accuracy"], -i))
-    for k in ks[1:]:
-        at_k = temperature_grid_at(k)
-        t, factor = next((tf for tf in at_k if tf[1] == scores[first]["temperature_factor"]), at_k[0]) \
-            if temperatures is None else (scores[first]["temperature"], None)
-        score(k, t, factor, [scores[first]["alpha"]])
-    best = max(range(len(scores)), key=lambda i: (scores[i]["accuracy"], -i))
-    p = scores[0]["accuracy"]
-    if scores[best]["accuracy"] - p <= np.sqrt(p * (1.0 - p) / labeled.size):
-        best = 0
-    chosen = scores[best]
-    return TuneResult(int(chosen["k"]), chosen["temperature"], chosen["alpha"], chosen["accuracy"], scores,
-                      int(fold.max()) + 1, TUNE_MAX_ITER, TUNE_TOL, time.perf_counter() - start)
+
+def _n_classes(labels: np.ndarray, n_classes: int | None) -> int:
+    """The checked class count (as a propagation checks it): at least one labeled row, every label below it."""
+    if not (labels >= 0).any():
+        raise ValueError("labels has no labeled row (all -1): nothing to choose from; label at least one row")
+    if n_classes is None:
+        c = class_count(int(labels.max()) + 1, labels.size, name="labels.max() + 1 (the number of classes)")
+    else:
+        c = class_count(n_classes, labels.size)
+    if labels.max() >= c:
+        raise ValueError(f"labels must be < n_classes={c}; got classes up to {int(labels.max())}; "
+                         f"pass n_classes={int(labels.max()) + 1}")
+    return c
+
+
+def _row_sample(graph: KnnGraph) -> KnnGraph:
+    """At most ``AUTO_TEMPERATURE_ROWS`` evenly spaced rows of ``graph`` (their similarities are what T is found from)."""
+    if graph.n <= AUTO_TEMPERATURE_ROWS:
+        return graph
+    rows = np.linspace(0, graph.n - 1, AUTO_TEMPERATURE_ROWS).round().astype(np.int64)
+    return KnnGraph(np.ascontiguousarray(graph.indices[rows]), np.ascontiguousarray(graph.similarities[rows]))
+
+
+def _cut(graph: KnnGraph, k: int) -> KnnGraph:
+    """Each row's first k neighbours (rows are sorted by decreasing similarity)."""
+    if k == graph.k:
+        return graph
+    return KnnGraph(np.ascontiguousarray(graph.indices[:, :k]), np.ascontiguousarray(graph.similarities[:, :k]))
+
+
+def _temperature_scores(graph: KnnGraph, labels: np.ndarray, candidates: list[tuple[float, float | None]],
+                        c: int) -> list[dict[str, Any]]:
+    """Per candidate (T, factor): the labeled rows' one-step held-out log-likelihoods ("per_row") and their mean."""
+    rows = np.flatnonzero(labels >= 0)
+    out = []
+    for t, factor in candidates:
+        ll = label_log_likelihood(one_step_probabilities(graph, labels, t, rows, c), labels[rows])
+        out.append({"temperature": float(t), "temperature_factor": factor, "log_likelihood": float(ll.mean()),
+                    "per_row": ll})
+    return out
+
+
+def _alpha_form_at(propagator: LabelPropagator, seeds: np.ndarray, rows: np.ndarray, n_columns: int,
+                   alphas: list[float]) -> list[np.ndarray]:
+    """``[len(rows), n_columns]`` scores of the alpha form after ``TUNE_MAX_ITER`` plain steps, one per alpha.
+
+    One pass of Krylov vectors ``K_s = S^s Y0`` (each a single step of the propagator from the
+    previous one: ``a S K + (1 - a) 0`` with no labels, ``a = _KRYLOV_ALPHA``, divided out), read at
+    ``rows``: ``F_t = alpha^t K_t + (1 - alpha) sum_{s<t} alpha^s K_s`` for every alpha. With
+    one alpha, the propagator's plain steps (tol 0) in one call give the same.
+    """
+    if len(alphas) == 1:  # one alpha: the propagator's own steps, all in one call
+        return [propagator.propagate(seeds, TUNE_MAX_ITER, alpha=alphas[0], n_classes=n_columns).soft[rows]
+                .astype(np.float64)]
+    krylov = np.zeros((propagator.n, n_columns), dtype=np.float32)
+    labeled = np.flatnonzero(seeds >= 0)
+    krylov[labeled, seeds[labeled]] = 1.0
+    none = np.full(propagator.n, -1, dtype=np.int64)
+    out = [np.zeros((rows.size, n_columns)) for _ in alphas]
+    for step in range(TUNE_MAX_ITER + 1):
+        # krylov holds _KRYLOV_ALPHA^step S^step Y0: one step is alpha S K + (1 - alpha) * 0 (no labels).
+        at_rows = krylov[rows].astype(np.float64) / _KRYLOV_ALPHA ** step
+        for alpha, acc in zip(alphas, out):
+            acc += (alpha ** step if step == TUNE_MAX_ITER else (1.0 - alpha) * alpha ** step) * at_rows
+        if step < TUNE_MAX_ITER:
+            krylov = propagator.propagate(none, 1, alpha=_KRYLOV_ALPHA, init=krylov, n_classes=n_columns).soft
+    return out
 
 
 def _folds(y: np.ndarray, n_folds: int, random_state: int) -> np.ndarray:
@@ -215,19 +436,24 @@ def _folds(y: np.ndarray, n_folds: int, random_state: int) -> np.ndarray:
     return fold
 
 
-def _held_out_accuracy(soft: np.ndarray, y: np.ndarray, fold: np.ndarray, columns: np.ndarray, c: int) -> float:
-    """Accuracy of the labeled rows, each scored by the columns of the folds other than its own.
+def _held_out_probabilities(soft: np.ndarray, fold: np.ndarray, columns: np.ndarray,
+                            c: int) -> tuple[np.ndarray, np.ndarray]:
+    """``([m, c] probabilities, [m] reached)`` of the labeled rows from the folds other than their own.
 
     ``soft`` ``[m, len(columns)]``: the labeled rows' scores, column j seeded by the rows of
-    (fold, class) = divmod(columns[j], c).
+    (fold, class) = divmod(columns[j], c). Rows no other fold reaches are uniform (reached False).
     """
     column_fold, column_class = columns // c, columns % c
     to_class = np.zeros((columns.size, c))
     to_class[np.arange(columns.size), column_class] = 1.0  # sums a row's columns per class
-    soft = soft.astype(np.float64)
-    totals = soft @ to_class
-    own_scores = np.where(fold[:, None] == column_fold[None, :], soft, 0.0) @ to_class  # the row's own fold
-    held_out = totals - own_scores
-    predicted = np.argmax(held_out, axis=1)
-    reached = held_out.max(axis=1) > 0
-    return float(np.mean((predicted == y) & reached))
+    soft = np.maximum(soft.astype(np.float64), 0.0)
+    held_out = np.where(fold[:, None] == column_fold[None, :], 0.0, soft) @ to_class
+    totals = held_out.sum(axis=1, keepdims=True)
+    reached = totals[:, 0] > 0
+    return np.divide(held_out, totals, out=np.full_like(held_out, 1.0 / c), where=totals > 0), reached
+
+
+def _held_out_accuracy(soft: np.ndarray, y: np.ndarray, fold: np.ndarray, columns: np.ndarray, c: int) -> float:
+    """Accuracy of the labeled rows, each scored by the columns of the folds other than its own."""
+    probabilities, reached = _held_out_probabilities(soft, fold, columns, c)
+    return float(np.mean((np.argmax(probabilities, axis=1) == y) & reached))

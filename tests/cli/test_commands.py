@@ -93,7 +93,7 @@ def test_propagate_class_prior_matches_the_library(user_files: UserFiles, tmp_pa
 
 
 def test_select_cold_start_methods(user_files: UserFiles, tmp_path: Path) -> None:
-    for method in ("usl", "typiclust", "kmeans", "random"):
+    for method in ("centre_typical", "usl", "typiclust", "kmeans", "random"):
         out = tmp_path / f"{method}.csv"
         summary = ok_json("select", user_files.embeddings, "-n", 12, "--method", method, "-o", out)
         rows = read_csv(out)

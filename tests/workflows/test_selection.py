@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import labelgraph
 import numpy as np
 import pytest
-from synthetic import gaussian_clusters
-
-import labelgraph
 from labelgraph.workflows import (
+    centre_typical_select,
     kmeans_centre_select,
     knn_density,
     random_select,
     select_cold_start,
+    selection,
     spherical_kmeans,
+    typicality,
     typiclust_query,
     typiclust_select,
     usl_select,
 )
 from labelgraph.workflows.clusters import kmeans_clusters
+from synthetic import gaussian_clusters
 
 
 def brute_squared_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -78,7 +80,7 @@ def test_usl_without_regulariser_takes_each_clusters_density_peak(rng):
         assert density[pick] == pytest.approx(density[members].max(), rel=1e-5)
 
 
-@pytest.mark.parametrize("select", [usl_select, typiclust_select, kmeans_centre_select])
+@pytest.mark.parametrize("select", [usl_select, typiclust_select, kmeans_centre_select, centre_typical_select])
 def test_picks_cover_every_cluster(rng, select):
     sizes = (120, 20, 40, 25, 60, 30, 15, 50)
     X, y = gaussian_clusters(rng, sizes=sizes)
@@ -87,7 +89,7 @@ def test_picks_cover_every_cluster(rng, select):
     assert sorted(y[picks].tolist()) == list(range(len(sizes)))
 
 
-@pytest.mark.parametrize("select", [usl_select, typiclust_select, kmeans_centre_select])
+@pytest.mark.parametrize("select", [usl_select, typiclust_select, kmeans_centre_select, centre_typical_select])
 def test_same_seed_same_picks(rng, select):
     X, _ = gaussian_clusters(rng, spread=0.8)
     a, b = select(X, 7, random_state=11), select(X, 7, random_state=11)
@@ -208,6 +210,7 @@ SELECTORS = {
     "usl": usl_select,
     "typiclust": typiclust_select,
     "kmeans_centre": kmeans_centre_select,
+    "centre_typical": centre_typical_select,
     "typiclust_query": lambda X, m, **kw: typiclust_query(X, m, np.zeros(0, np.int64), **kw),
 }
 
@@ -380,12 +383,126 @@ def test_spherical_kmeans_bad_arguments(rng):
         spherical_kmeans(X, 3, max_iter=0)
 
 
-def test_default_cold_start_is_the_k_means_centres(rng):
+def reference_centre_typical(X: np.ndarray, cluster: np.ndarray, m: int, agreement: float, k: int = 20) -> np.ndarray:
+    """The rule in float64 numpy: per cluster the row nearest the member mean, the most typical row
+    (brute-force distances), and the typical row where its cosine to the centre row >= agreement."""
+    X64 = X.astype(np.float64)
+    picks = []
+    for c in range(m):
+        members = np.flatnonzero(cluster == c)
+        centre = members[np.argmax(X64[members] @ X64[members].mean(axis=0))]
+        if members.size == 1:
+            picks.append(centre)
+            continue
+        typical = members[np.argmax(reference_density(X[members], max(1, min(k, members.size // 2))))]
+        picks.append(typical if X64[typical] @ X64[centre] >= agreement else centre)
+    return np.array(picks)
+
+
+def agreements_of(X: np.ndarray, cluster: np.ndarray, m: int) -> np.ndarray:
+    """Cosine between each cluster's typical and centre rows (the reference's own quantities)."""
+    always = reference_centre_typical(X, cluster, m, -1.0)
+    never = reference_centre_typical(X, cluster, m, 2.0)
+    return np.einsum("ij,ij->i", X[always].astype(np.float64), X[never].astype(np.float64))
+
+
+@pytest.mark.parametrize("where", ["never", "mixed", "always"])
+def test_centre_typical_matches_a_brute_force_reference(rng, where):
+    X, _ = gaussian_clusters(rng, sizes=(70, 40, 55, 30, 45, 35, 25, 60), spread=0.9)
+    m = 8
+    cluster, _ = spherical_kmeans(X, m, random_state=2, n_init=3)
+    agree = np.sort(agreements_of(X, cluster, m))
+    differ = agree < 1.0 - 1e-9  # clusters where the typical and centre rows are different rows
+    assert differ.sum() >= 3, "the data must make the two candidates differ in several clusters"
+    # thresholds halfway between the agreements, so float32 vs float64 rounding cannot flip a cluster
+    gaps = (agree[1:] + agree[:-1]) / 2
+    threshold = {"never": 1.0, "always": -1.0, "mixed": gaps[np.argmax(np.diff(agree) * differ[1:])]}[where]
+    expected = reference_centre_typical(X, cluster, m, threshold)
+    got = centre_typical_select(X, m, agreement=threshold, clusters=cluster)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(centre_typical_select(X, m, agreement=threshold, random_state=2, kmeans_n_init=3),
+                                  expected)
+    if where == "never":
+        np.testing.assert_array_equal(got, kmeans_centre_select(X, m, clusters=cluster))
+    if where == "always":
+        np.testing.assert_array_equal(got, typiclust_select(X, m, clusters=cluster))
+    if where == "mixed":
+        centres, typical = kmeans_centre_select(X, m, clusters=cluster), typiclust_select(X, m, clusters=cluster)
+        assert 0 < np.sum(got == typical) and 0 < np.sum((got == centres) & (got != typical))
+
+
+def test_default_cold_start_is_centre_typical_at_its_defaults(rng):
     X, y = gaussian_clusters(rng, sizes=(120, 20, 40, 25, 60, 30, 15, 50))
     picks = select_cold_start(X, 8, random_state=3)
-    np.testing.assert_array_equal(picks, kmeans_centre_select(X, 8, random_state=3))
+    np.testing.assert_array_equal(picks, centre_typical_select(X, 8, random_state=3, agreement=0.6, typicality_k=20))
     assert sorted(y[picks].tolist()) == list(range(8))  # one pick in each true cluster
     np.testing.assert_array_equal(picks, select_cold_start(X, 8, random_state=3))
+
+
+def test_centre_typical_edge_cases(rng):
+    X, _ = gaussian_clusters(rng, sizes=(30, 20))
+    one = centre_typical_select(X, 1)  # one cluster: its typical or its centre row
+    assert one.shape == (1,) and one[0] in (typiclust_select(X, 1)[0], kmeans_centre_select(X, 1)[0])
+    assert sorted(centre_typical_select(X, X.shape[0]).tolist()) == list(range(X.shape[0]))
+    assert centre_typical_select(X[:1], 1).tolist() == [0]
+    dup = np.repeat(X[:3], 20, axis=0)  # three distinct rows, 20 copies each: one copy of each
+    picks = centre_typical_select(dup, 3)
+    assert np.unique(dup[picks], axis=0).shape[0] == 3
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"agreement": 1.5}, ValueError, "agreement must be in"),
+    ({"agreement": float("nan")}, ValueError, "agreement must be in"),
+    ({"agreement": "0.6"}, TypeError, "agreement must be a float"),
+    ({"typicality_k": 0}, ValueError, "typicality_k must be in"),
+    ({"kmeans_n_init": 0}, ValueError, "kmeans_n_init must be in"),
+    ({"clusters": np.zeros(10, dtype=np.int64)}, ValueError, "clusters must have shape"),
+])
+def test_centre_typical_bad_arguments(rng, kwargs, error, match):
+    X, _ = gaussian_clusters(rng)
+    with pytest.raises(error, match=match):
+        centre_typical_select(X, 3, **kwargs)
+
+
+@pytest.mark.parametrize("path", ["blocks", "knn_kernel"])
+def test_typicality_by_cluster_matches_brute_force_on_both_paths(rng, monkeypatch, path):
+    X, _ = gaussian_clusters(rng, sizes=(90, 1, 2, 50, 33), spread=0.7)
+    X[5] = X[4]  # an exact copy: a neighbour at distance 0, clipped as in knn_density
+    cluster = np.repeat(np.arange(5), (90, 1, 2, 50, 33))
+    if path == "blocks":
+        monkeypatch.setattr(typicality, "_BLOCK_ENTRIES", 7)  # a block of one row at a time
+    else:
+        monkeypatch.setattr(typicality, "_BLAS_UP_TO_ROWS", 10)  # clusters above 10 rows: knn_graph
+    got = typicality.typicality_by_cluster(X, cluster, 5, typicality_k=20)
+    for c in range(5):
+        members = np.flatnonzero(cluster == c)
+        if members.size == 1:
+            assert got[members[0]] == 1.0
+            continue
+        k = max(1, min(20, members.size // 2))
+        d2 = np.maximum(brute_squared_distances(X[members], X[members]), 0.0)
+        np.fill_diagonal(d2, np.inf)
+        expected = 1.0 / np.maximum(np.sort(d2, axis=1)[:, :k].mean(axis=1), 1e-6)
+        np.testing.assert_allclose(got[members], expected, rtol=2e-3)
+
+
+def test_usl_incremental_regulariser_matches_the_reference_with_small_blocks(rng, monkeypatch):
+    monkeypatch.setattr(selection, "_REGULARISER_BLOCK_ENTRIES", 37)  # blocks of 3 rows at m = 12
+    X, _ = gaussian_clusters(rng, spread=0.9)
+    m, k = 12, 10
+    cluster, _ = spherical_kmeans(X, m, random_state=5, n_init=3)
+    expected = reference_usl(X, cluster, reference_density(X, k), m, w=2.0, alpha=1.0, horizon=3.0,
+                             momentum=0.5, rounds=10)
+    got = usl_select(X, m, density_k=k, reg_weight=2.0, reg_alpha=1.0, horizon=3.0, momentum=0.5, random_state=5)
+    np.testing.assert_array_equal(np.sort(got), np.sort(expected))
+
+
+def test_unit_rows_are_not_copied_and_other_rows_are_normalised(rng):
+    from labelgraph._validation import unit_rows
+    X, _ = gaussian_clusters(rng)
+    assert unit_rows(X) is X
+    scaled = unit_rows(3.0 * X)
+    np.testing.assert_allclose(scaled, X, atol=1e-6)
 
 
 def test_default_cold_start_takes_every_row_when_the_budget_is_n(rng):
@@ -398,6 +515,8 @@ def test_default_cold_start_takes_every_row_when_the_budget_is_n(rng):
 def test_default_cold_start_runs_one_k_means_seeding_from_256_picks(rng):
     X = rng.standard_normal((600, 8)).astype(np.float32)
     np.testing.assert_array_equal(select_cold_start(X, 300, random_state=2),
-                                  kmeans_centre_select(X, 300, random_state=2, kmeans_n_init=1))
+                                  centre_typical_select(X, 300, random_state=2, kmeans_n_init=1))
     np.testing.assert_array_equal(select_cold_start(X, 255, random_state=2),
-                                  kmeans_centre_select(X, 255, random_state=2, kmeans_n_init=3))
+                                  centre_typical_select(X, 255, random_state=2, kmeans_n_init=3))
+    for select in (kmeans_centre_select, typiclust_select, usl_select):  # the same default seedings
+        np.testing.assert_array_equal(select(X, 300, random_state=2), select(X, 300, random_state=2, kmeans_n_init=1))

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import labelgraph
+from labelgraph.knn_results import KnnGraph
 from labelgraph.workflows import DEFAULT_STRATEGY, AnnotationSession, typiclust_query
 from labelgraph.workflows.session import REACH_UNCERTAINTY_FLOOR, class_probabilities, uncertainty
 from prepared_engine import engine_after_propagate
@@ -441,3 +442,57 @@ def test_reach_query_checks_its_inputs_and_counts_repeated_candidates_once(setup
         reach_query(reached_by, u, 2, np.array([graph.n]))
     with pytest.raises(TypeError, match="candidates must be integer"):
         reach_query(reached_by, u, 2, np.array([0.5]))
+
+
+def test_the_session_retunes_with_labelgraph_tune_at_three_labels_per_class_and_each_doubling() -> None:
+    rng = np.random.default_rng(SEED)
+    X, y = clustered(rng, n_per=100)
+    graph = labelgraph.knn_graph(X, k=30)
+    session = AnnotationSession(graph, 4, tol=1e-6, max_iter=2000, tune=True)
+    # Before any search: tune's label-free reference k, the default temperature at that k.
+    reference = labelgraph.tuning.reference_k(graph, (10, 20, 30))
+    first = KnnGraph(np.ascontiguousarray(graph.indices[:, :reference]),
+                     np.ascontiguousarray(graph.similarities[:, :reference]))
+    assert session.propagator.temperature == labelgraph.LabelPropagator(first).temperature
+    order = rng.permutation(y.size)
+    session.add_labels(order[:8], y[order[:8]])
+    assert session.tuned is None  # 2 a class: below TUNE_LABELS_PER_CLASS
+    searches = []
+    for stop in (12, 16, 24, 30):  # searches at 12 (3 a class) and 24 (twice 12), not in between
+        session.add_labels(order[stop - 4 if stop != 24 else 16:stop], y[order[stop - 4 if stop != 24 else 16:stop]])
+        searches.append(session.tuned)
+    assert searches[0] is not None and searches[1] is searches[0] and searches[2] is not searches[1]
+    assert searches[3] is searches[2]
+    # The search is labelgraph.tune on the labels at that batch; the scores are those of its settings.
+    labels_at_24 = np.full(y.size, -1)
+    labels_at_24[order[:24]] = y[order[:24]]
+    again = labelgraph.tune(graph, labels_at_24, n_classes=4, temperature_factors=(1.0,))
+    assert (again.k, again.temperature, again.alpha) == (searches[2].k, searches[2].temperature, searches[2].alpha)
+    tuned = session.tuned
+    cut = KnnGraph(np.ascontiguousarray(graph.indices[:, :tuned.k]), np.ascontiguousarray(graph.similarities[:, :tuned.k]))
+    cold = labelgraph.LabelPropagator(cut, tuned.temperature).propagate(session.labels, 2000, alpha=tuned.alpha,
+                                                                       tol=1e-6, n_classes=4)
+    np.testing.assert_allclose(session.result.soft, cold.soft, atol=1e-3)
+    np.testing.assert_array_equal(session.result.labels, cold.labels)
+
+
+def test_the_session_keeps_its_settings_by_default(setup) -> None:
+    graph, y, _ = setup
+    session = AnnotationSession(graph, 4)
+    for start in range(0, 40, 8):
+        rows = np.arange(start, 600, 75)[:8]
+        session.add_labels(rows, y[rows])
+    assert session.tuned is None
+    assert session.propagator.temperature == labelgraph.LabelPropagator(graph).temperature
+
+
+def test_tune_true_says_what_stops_it(setup) -> None:
+    graph, y, _ = setup
+    with pytest.raises(ValueError, match="KnnGraph"):
+        AnnotationSession(graph.to_csr(), 4, tune=True)
+    with pytest.raises(ValueError, match="temperature"):
+        AnnotationSession(graph, 4, temperature=0.1, tune=True)
+    with pytest.raises(ValueError, match="alpha"):
+        AnnotationSession(graph, 4, alpha=None, tune=True)
+    with pytest.raises(TypeError, match="tune must be"):
+        AnnotationSession(graph, 4, tune="yes")

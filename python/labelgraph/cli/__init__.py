@@ -14,7 +14,7 @@ import sys
 import traceback
 from typing import Any
 
-from labelgraph.cli import audit, bench, demo, embed, graph, propagate, select, simulate
+from labelgraph.cli import audit, bench, demo, embed, graph, propagate, select, serve, simulate
 from labelgraph.cli._args import Parser, fill_defaults
 from labelgraph.cli._console import Console
 from labelgraph.cli._errors import (
@@ -28,7 +28,7 @@ from labelgraph.cli._errors import (
     one_line,
 )
 
-COMMANDS = (demo, embed, graph, propagate, select, audit, simulate, bench)
+COMMANDS = (demo, embed, graph, propagate, select, audit, simulate, bench, serve)
 
 _EPILOG = """exit codes: 0 ok, 1 unexpected error (LABELGRAPH_DEBUG=1 shows the traceback), 2 bad input,
 3 missing optional package, 130 interrupted. Every command takes --quiet and --json (one JSON summary on stdout).

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from labelgraph.cli._errors import InputError, one_line
 from labelgraph.graph import KnnGraph
+from labelgraph.multilabel.inputs import EMPTY_SET_TOKEN, LabelSets, label_sets, parse_label_names
 
 
 @dataclass(frozen=True)
@@ -371,3 +372,70 @@ def load_images(path: str | Path, resize: int | None = None) -> tuple[np.ndarray
 def _preview(rows: np.ndarray) -> str:
     shown = ", ".join(str(int(r)) for r in rows[:5])
     return shown + (", ..." if rows.size > 5 else "")
+
+
+@dataclass(frozen=True)
+class LabelSetFile:
+    """Multi-label sets read from .npy or CSV (``--multilabel``), rows in the order of the embeddings.
+
+    Attributes:
+        sets: :class:`labelgraph.multilabel.LabelSets` (indicator ``[n, c]`` and the known rows).
+        classes: class names; column ``j`` of the indicator is ``classes[j]``.
+        ids: one id per row (the CSV's ``id`` column, else the row number as text).
+        path: the file it came from.
+    """
+
+    sets: LabelSets
+    classes: list[str]
+    ids: list[str]
+    path: Path
+
+    @property
+    def n_labeled(self) -> int:
+        return int(self.sets.known.sum())
+
+
+def load_label_sets(path: str | Path, n_rows: int | None = None, *, rows_source: str | Path | None = None,
+                    classes: list[str] | None = None, delimiter: str = ";", empty_set: str = EMPTY_SET_TOKEN,
+                    require_all: bool = False) -> LabelSetFile:
+    """Label sets from CSV (``id,label`` with names joined by ``delimiter``; empty = unlabeled, ``empty_set`` =
+    known empty set) or .npy (``[n, c]`` bool / 0-1 integers; an integer row of all -1 = unlabeled)."""
+    path = existing_file(path)
+    if path.suffix == ".npy":
+        values = _load_npy(path)
+        if values.ndim != 2 or values.shape[1] == 0:
+            raise InputError(f"multi-label .npy must be a 2-D [n, c] indicator matrix; got shape {values.shape}", path)
+        if values.dtype != np.bool_ and values.dtype.kind not in "iu":
+            raise InputError(f"multi-label .npy must be bool or 0/1 integers (-1 rows = unlabeled); got dtype "
+                             f"{values.dtype}", path)
+        unknown = (values == -1).all(axis=1) if values.dtype.kind == "i" else np.zeros(values.shape[0], bool)
+        try:
+            sets = label_sets(np.where(unknown[:, None], 0, values), known=~unknown)
+        except (TypeError, ValueError) as error:
+            raise InputError(one_line(str(error)), path) from None
+        names = classes if classes is not None else [str(j) for j in range(values.shape[1])]
+        if len(names) != values.shape[1]:
+            raise InputError(f"has {values.shape[1]} class columns but --classes names {len(names)}", path)
+        ids = [str(i) for i in range(values.shape[0])]
+    else:
+        table = _labels_from_csv(path)
+        try:
+            sets, names = parse_label_names(table.names, delimiter=delimiter, classes=classes, empty_set=empty_set)
+        except ValueError as error:
+            message = one_line(str(error))
+            if message.startswith("row ") and table.lines is not None:
+                row = int(message.split()[1])
+                message = f"line {table.lines[row]}" + message[len(f"row {row}"):]
+            raise InputError(message, path) from None
+        ids = table.ids
+    if n_rows is not None and sets.n != n_rows:
+        source = f" but {rows_source} has {n_rows} rows" if rows_source else f"; expected {n_rows}"
+        raise InputError(f"has {sets.n} label sets{source}; give one per row (empty = unlabeled), in the same order",
+                         path)
+    if require_all and not sets.known.all():
+        missing = np.flatnonzero(~sets.known)
+        raise InputError(f"{missing.size} rows have no label set (rows {_preview(missing)}); this command needs the "
+                         f"known set of every row (mark an empty set with {empty_set!r})", path)
+    if not sets.known.any():
+        raise InputError(f"no row has a label set (an empty known set is written {empty_set!r})", path)
+    return LabelSetFile(sets, list(names), ids, path)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from labelgraph.cli import _io
+from labelgraph.cli import _io, _multilabel
 from labelgraph.cli._args import add_command, add_graph_options, add_label_options
 from labelgraph.cli._console import Console
 from labelgraph.cli._errors import about
@@ -18,7 +18,9 @@ from labelgraph.workflows import audit_labels
 
 EXAMPLES = """  labelgraph audit embeddings.npy --labels labels.csv -o suspicious.csv
   labelgraph audit graph.npz --labels labels.npy --flagged-only -o suspicious.csv --json
-output: rank,index,id,given,suggested,score,flagged (score = 1 - p(given) from the neighbours, own label left out)
+  labelgraph audit embeddings.npy --labels tags.csv --multilabel --label-delimiter ';' -o suspicious.csv
+output: rank,index,id,given,suggested,score,flagged (score = 1 - p(given) from the neighbours, own label left out);
+--multilabel: rank,index,id,given,suggested,missing,spurious,score,flagged (score: the worst entry's 1 - p(given))
 """
 
 
@@ -31,9 +33,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="CSV to write")
     parser.add_argument("--flagged-only", action="store_true", help="write only rows whose suggested label differs")
     add_graph_options(parser)
+    _multilabel.add_multilabel_options(parser)
+    _multilabel.add_entry_filter(parser)
 
 
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    _multilabel.reject_single_label_options(args)
+    if args.multilabel:
+        return _multilabel.run_audit(args, console)
     output = writable_output(args.output)
     graph, _ = graph_input(args.graph, args, console, need_knn=True)
     labels = _io.load_labels(args.labels, graph.n, rows_source=args.graph, classes=_io.parse_classes(args.classes))

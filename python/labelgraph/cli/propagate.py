@@ -10,7 +10,7 @@ import numpy as np
 
 import labelgraph
 from labelgraph.class_mass import class_mass_normalize, class_probabilities
-from labelgraph.cli import _io
+from labelgraph.cli import _io, _multilabel
 from labelgraph.cli._args import (
     add_command,
     add_graph_options,
@@ -29,8 +29,11 @@ EXAMPLES = """  labelgraph propagate graph.npz --labels labels.csv -o pseudo_lab
   labelgraph propagate embeddings.npy --labels labels.npy --k 20 --max-iter 50 -o pseudo_labels.npy --json
   labelgraph propagate graph.npz --labels labels.csv --alpha 0.9 --class-prior uniform -o pseudo_labels.csv
   labelgraph propagate graph.npz --labels labels.csv --no-tune --temperature 0.05 -o pseudo_labels.csv
+  labelgraph propagate embeddings.npy --labels tags.csv --multilabel --label-delimiter ';' -o tag_sets.csv
 labels.csv:  id,label / img001.png,shirt / img002.png, / ...   (empty label = unlabeled)
+tags.csv (--multilabel):  id,label / p1,a;b / p2, / p3,-   (empty = unlabeled, '-' = known empty set)
 CSV output: id,label,confidence,given (class names); .npy output: a structured array (label, confidence)
+--multilabel output: CSV id,labels,confidence,given (sets joined by --label-delimiter); .npy: uint8 [n, c] indicator
 """
 
 PSEUDO_DTYPE = np.dtype([("label", np.int64), ("confidence", np.float64)])
@@ -52,17 +55,27 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                         help="Zhou et al.'s F <- alpha S F + (1 - alpha) Y0 with this alpha in (0, 1), where a given "
                              "label can be outvoted (default: clamped, given labels kept)")
     add_max_iter(parser, 100)
-    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=None,
                         help="choose k (up to the graph's), T and alpha by cross-validation on the labels; a given "
                              "--k, --temperature or --alpha is kept fixed; given labels are kept in the output "
-                             "(default: on)")
+                             "(default: on; single labels only)")
     parser.add_argument("--class-prior", choices=("uniform", "labeled"), default=None,
                         help="rescale each class's scores to this share of the total mass before the argmax "
                              "(class mass normalisation: a class whose labels sit in dense regions stops "
                              "outvoting the others; default: plain argmax)")
+    _multilabel.add_multilabel_options(parser)
+    _multilabel.add_threshold_rule(parser)
 
 
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    _multilabel.reject_single_label_options(args)
+    if args.multilabel:
+        if args.tune:
+            raise InputError("cross-validated tuning covers single labels; drop it with --multilabel (set --k, "
+                             "--temperature and --alpha yourself)", "--tune")
+        return _multilabel.run_propagate(args, console)
+    if args.tune is None:
+        args.tune = True
     output = writable_output(args.output)
     if output.suffix not in (".csv", ".npy"):
         raise InputError("pseudo-labels are written as .csv or .npy; give a name ending in one of them", output)

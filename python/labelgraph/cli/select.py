@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from labelgraph.cli import _io
+from labelgraph.cli import _io, _multilabel
 from labelgraph.cli._args import (
     add_command,
     add_graph_options,
@@ -23,10 +23,12 @@ from labelgraph.cli._console import Console
 from labelgraph.cli._errors import InputError, about
 from labelgraph.cli._output import write_csv, writable_output
 from labelgraph.cli.graph import build_knn_graph, graph_input, graph_rows
+from labelgraph.multilabel.query import DEFAULT_QUERY_STRATEGY, QUERY_STRATEGIES
 from labelgraph.workflows import (
     DEFAULT_STRATEGY,
     STRATEGIES,
     AnnotationSession,
+    kmeans_centre_select,
     random_select,
     select_cold_start,
     typiclust_select,
@@ -34,10 +36,11 @@ from labelgraph.workflows import (
 )
 from labelgraph.workflows.clusters import kmeans_clusters
 
-COLD_START = ("kmeans", "usl", "typiclust", "random")
+COLD_START = ("centre_typical", "kmeans", "usl", "typiclust", "random")
+MULTILABEL_ONLY = tuple(s for s in QUERY_STRATEGIES if s not in STRATEGIES)  # --multilabel next batches
 SEEDED_STRATEGIES = ("random", "cluster_margin", "typiclust", "typiclust_reach")  # those that draw or run k-means
 
-EXAMPLES = """  labelgraph select embeddings.npy -n 100 -o first_batch.csv                  # cold start (k-means centres)
+EXAMPLES = """  labelgraph select embeddings.npy -n 100 -o first_batch.csv                  # cold start (centre_typical)
   labelgraph select embeddings.npy -n 100 --method typiclust -o first_batch.csv
   labelgraph select embeddings.npy -n 100 --method typiclust --smoothing-steps 2 -o first_batch.csv
   labelgraph select embeddings.npy --labels labels.csv -n 20 -o next_batch.csv        # next batch (typiclust_reach)
@@ -48,25 +51,28 @@ output: rank,index,id (index = row number in the embeddings)
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(sub, common, "select", "cold start / next batch to label -> CSV of indices",
-                         "Without --labels: the first rows to label, picked from the embeddings alone (k-means centres by "
-                         "default, USL, TypiClust or random). With --labels: the next batch, by default the rows whose "
-                         "labels would reach the most uncertain rows of the kNN graph, after TypiClust's picks while labels are "
+                         "Without --labels: the first rows to label, picked from the embeddings alone (per k-means "
+                         "cluster its most typical row where it lies near the centre row, else the centre row, by "
+                         "default; k-means centres, USL, TypiClust or random). With --labels: the next batch, by "
+                         "default the rows whose labels would reach the most uncertain rows of the kNN graph, after TypiClust's picks while labels are "
                          "few (typiclust_reach).", EXAMPLES, run)
     parser.add_argument("embeddings", help="embeddings .npy (a graph .npz is enough for the next batch)")
     parser.add_argument("-n", "--n-select", type=positive_int, required=True, help="rows to select")
     parser.add_argument("-o", "--output", required=True, help="CSV to write")
-    add_option(parser, "--method", choices=COLD_START, default="kmeans",
-               help="cold-start method, without --labels (default kmeans: the rows nearest the centres of a "
-                    "spherical k-means, labelgraph.workflows.select_cold_start)")
+    add_option(parser, "--method", choices=COLD_START, default="centre_typical",
+               help="cold-start method, without --labels (default centre_typical: labelgraph.workflows."
+                    "select_cold_start; kmeans: the rows nearest the centres of a spherical k-means)")
     add_label_options(parser, required=False)
     add_option(parser, "--smoothing-steps", type=non_negative_int, default=0, metavar="N",
                help="cold start with --method typiclust: average the embeddings N times along their --k graph "
                     "before k-means (default 0, the paper's rule; with 2 it beat k-means centres at 10-100 labels "
                     "on Fashion-MNIST)")
-    add_option(parser, "--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
-               help=f"next-batch strategy, with --labels (default {DEFAULT_STRATEGY})")
+    add_option(parser, "--strategy", choices=STRATEGIES + MULTILABEL_ONLY, default=DEFAULT_STRATEGY,
+               help=f"next-batch strategy, with --labels (default {DEFAULT_STRATEGY}; with --multilabel: "
+                    f"{', '.join(QUERY_STRATEGIES)}, default {DEFAULT_QUERY_STRATEGY})")
+    _multilabel.add_multilabel_options(parser)
     add_graph_options(parser)
-    add_random_state(parser, "the draw (random) and the k-means (kmeans, typiclust, usl, cluster_margin)")
+    add_random_state(parser, "the draw (random) and the k-means (centre_typical, kmeans, typiclust, usl, cluster_margin)")
 
 
 def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
@@ -74,7 +80,8 @@ def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
     reject_given(args, ("temperature",), "applies to the next batch (with --labels); a cold start weights no graph")
     if args.smoothing_steps and args.method != "typiclust":
         raise InputError(f"applies to --method typiclust, not {args.method}", "--smoothing-steps")
-    if args.method in ("random", "kmeans") or (args.method == "typiclust" and not args.smoothing_steps):
+    if args.method in ("random", "kmeans", "centre_typical") or (
+            args.method == "typiclust" and not args.smoothing_steps):
         reject_given(args, ("k",), f"--method {args.method} builds no graph"
                      + (" (typiclust builds one with --smoothing-steps N)" if args.method == "typiclust" else ""))
     if args.classes is not None:
@@ -89,8 +96,10 @@ def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
     with about(args.embeddings):
         if args.method == "random":
             return random_select(X.shape[0], args.n_select, random_state=seed)
-        if args.method == "kmeans":
+        if args.method == "centre_typical":
             return select_cold_start(unit, args.n_select, random_state=seed)
+        if args.method == "kmeans":
+            return kmeans_centre_select(unit, args.n_select, random_state=seed)
         if args.method == "typiclust":
             graph = build_knn_graph(unit, args.k, console, args.embeddings) if args.smoothing_steps else None
             return typiclust_select(unit, args.n_select, graph=graph, smoothing_steps=args.smoothing_steps,
@@ -101,6 +110,9 @@ def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
 
 
 def _next_batch(args: argparse.Namespace, console: Console) -> tuple[np.ndarray, list[str]]:
+    if args.strategy in MULTILABEL_ONLY:
+        raise InputError(f"{args.strategy} ranks label sets; add --multilabel, or pick one of {', '.join(STRATEGIES)}",
+                         "--strategy")
     reject_given(args, ("method",), "applies to a cold start (without --labels); the next batch takes --strategy")
     reject_given(args, ("smoothing_steps",), "is for a cold start (without --labels)")
     if args.strategy not in SEEDED_STRATEGIES:
@@ -128,8 +140,13 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     output = writable_output(args.output)
     start = time.perf_counter()
     ids: list[str] | None = None
+    _multilabel.reject_single_label_options(args)
+    if args.multilabel and args.labels is None:
+        raise InputError("applies with --labels (the next batch); a cold start reads no labels", "--multilabel")
     if args.labels is None:
         picks = _cold_start(args, console)
+    elif args.multilabel:
+        picks, ids = _multilabel.run_select(args, console)
     else:
         picks, ids = _next_batch(args, console)
     seconds = time.perf_counter() - start

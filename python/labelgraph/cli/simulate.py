@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from labelgraph.cli import _io
+from labelgraph.cli import _io, _multilabel
 from labelgraph.cli._args import (
     add_command,
     add_graph_options,
@@ -38,6 +38,7 @@ MODES = ("active", "cold-start", "noise", "all")
 EXAMPLES = """  labelgraph simulate embeddings.npy --labels labels.csv -o curves.json                 # all three
   labelgraph simulate embeddings.npy --labels labels.npy --mode active --max-labels 200 -o curves.csv
   labelgraph simulate embeddings.npy --labels labels.npy --mode noise --noise 0.1 0.3 --report report/ --images images.npy
+  labelgraph simulate embeddings.npy --labels tags.csv --multilabel --label-delimiter ';' -o curves.json --report report/
 """
 
 
@@ -65,6 +66,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                         help="with --report: uint8 images of the rows, for the report's suspicious-label grid")
     add_graph_options(parser)
     add_random_state(parser, "the simulated draws, noise and k-means")
+    _multilabel.add_multilabel_options(parser)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,9 @@ def curves_csv(results: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    _multilabel.reject_single_label_options(args)
+    if args.multilabel:
+        return _multilabel.run_simulate(args, console)
     output = writable_output(args.output)
     if output.suffix not in (".json", ".csv"):
         raise InputError("curves are written as .json or .csv; give a name ending in one of them", output)

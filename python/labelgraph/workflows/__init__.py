@@ -15,6 +15,7 @@ from labelgraph.workflows.session import DEFAULT_STRATEGY, STRATEGIES, Annotatio
 from labelgraph.workflows.reach_query import reach_query
 from labelgraph.workflows.typiclust_query import typiclust_query
 from labelgraph.workflows.selection import (
+    centre_typical_select,
     kmeans_centre_select,
     knn_density,
     random_select,
@@ -45,6 +46,7 @@ __all__ = [
     "kmeans_centre_select",
     "knn_density",
     "random_select",
+    "centre_typical_select",
     "select_cold_start",
     "spherical_kmeans",
     "reach_query",

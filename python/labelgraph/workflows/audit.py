@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from labelgraph import tuning
 from labelgraph._validation import (
     bounded_float,
     knn_graph_arg,
@@ -30,13 +31,11 @@ from labelgraph.workflows.confident_joint import (
 
 # temperature="cv" (the default of the audit, the label-issue functions and smoothing): the T
 # among these multiples of the label-free "auto" T (labelgraph.temperature) under which the given
-# labels are likeliest, each row's own label left out (:func:`cv_temperature`). Chosen on Debian
+# labels are likeliest, each row's own label left out (labelgraph.tuning.cv_temperature, the rule
+# labelgraph.tune uses too; 0.5 the reference, kept unless another is clearly better). Chosen on Debian
 # sentence embeddings (seeds 0-2), confirmed on Fashion-MNIST and digits (seeds 3-5):
 # benchmarks/label_efficiency/RESULTS.md ("Label audit").
 CV_TEMPERATURE_FACTORS = (0.5, 1.0, 2.0, 4.0, 8.0)
-# Share of the uniform distribution mixed into the probabilities before the log-likelihood, so a
-# row no neighbour agrees with costs log(0.01 / c) instead of -inf.
-_LIKELIHOOD_FLOOR = 0.01
 
 AUDIT_DTYPE = np.dtype([("index", np.int64), ("given", np.int64), ("suggested", np.int64),
                         ("score", np.float64), ("flagged", np.bool_)])
@@ -96,38 +95,12 @@ def cv_temperature(graph: KnnGraph, labels: np.ndarray, *, n_classes: int | None
                    factors: tuple[float, ...] = CV_TEMPERATURE_FACTORS) -> float:
     """The temperature under which the given labels are likeliest, each row's own label left out.
 
-    For each ``T = f * T_auto`` (``f`` in ``factors``, ``T_auto`` the label-free
-    :func:`labelgraph.temperature.resolve_temperature` ``"auto"`` value of ``graph``), the
-    one-step out-of-sample probabilities (:func:`out_of_sample_probabilities` with
-    ``max_iter=1``: the neighbours' weighted vote, the own label excluded exactly) score the mean
-    log-likelihood of the labeled rows' given labels; the best ``T`` wins (ties to the first
-    factor). Leave-one-out cross-validation on the given labels only: under label noise the wrong
-    labels are unlikely under every ``T``, so the choice follows the correct ones (no truth needed).
-
-    Args:
-        graph: :class:`KnnGraph` of the data ``[n, k]`` (self excluded).
-        labels: ``[n]`` given labels, -1 for rows without a label.
-        n_classes: default ``labels.max() + 1``.
-        factors: multiples of the auto ``T`` to try, each > 0.
-
-    Returns:
-        ``T`` (float).
+    :func:`labelgraph.tuning.cv_temperature` (the one label-aware rule, shared with
+    :func:`labelgraph.tune`) on a graph of the labeled rows themselves, over the audit's wider
+    factors :data:`CV_TEMPERATURE_FACTORS` of the auto ``T`` (0.5 the reference); the arguments
+    and the result are that function's.
     """
-    graph = self_graph(graph)
-    labels = label_vector(labels, graph.n)
-    if len(factors) == 0:
-        raise ValueError("factors must hold at least one multiple of the auto temperature (e.g. (1.0, 2.0))")
-    factors = tuple(bounded_float(f, "factors", low=0.0, low_open=True) for f in factors)
-    base = resolve_temperature(graph, "auto")
-    rows = np.flatnonzero(labels >= 0)
-    best_t, best_ll = base * factors[0], -np.inf
-    for factor in factors:
-        p = out_of_sample_probabilities(graph, labels, temperature=base * factor, max_iter=1, n_classes=n_classes)
-        p_given = p[rows, labels[rows]]
-        ll = float(np.mean(np.log((1.0 - _LIKELIHOOD_FLOOR) * p_given + _LIKELIHOOD_FLOOR / p.shape[1])))
-        if ll > best_ll:
-            best_t, best_ll = base * factor, ll
-    return float(best_t)
+    return tuning.cv_temperature(self_graph(graph), labels, n_classes=n_classes, factors=factors)
 
 
 def audit_temperature(graph: KnnGraph, labels: np.ndarray, temperature: float | str,
@@ -184,14 +157,26 @@ def out_of_sample_probabilities(
     temperature = audit_temperature(graph, labels, temperature, n_classes)
     propagator = LabelPropagator(graph, temperature)
     scores = propagator.propagate(labels, max_iter, alpha=alpha, n_classes=n_classes).soft.astype(np.float64)
-    own = np.full(graph.n, 1.0 - alpha)
-    if max_iter >= 2:
-        S = propagator.operator().astype(np.float64)
-        own *= 1.0 + alpha ** 2 * np.asarray(S.multiply(S.T).sum(axis=1)).ravel()  # (S^2)_ii
+    own = own_label_share(propagator, alpha, max_iter)
     labeled = np.flatnonzero(labels >= 0)
     scores[labeled, labels[labeled]] -= own[labeled]
     np.maximum(scores, 0.0, out=scores)
     return class_probabilities(scores)
+
+
+def own_label_share(propagator: LabelPropagator, alpha: float, max_iter: int) -> np.ndarray:
+    """``[n]`` float64 share of a row's own ``Y0`` entry in its scores after ``max_iter`` alpha-form steps.
+
+    ``(1 - alpha)`` through the ``Y0`` term, plus ``(1 - alpha) alpha^2 (S^2)_ii`` through two-hop
+    returns when ``max_iter >= 2`` (longer returns are below ``alpha^3`` times a neighbour's share);
+    subtracting it leaves a row's scores without its own label (:func:`out_of_sample_probabilities`,
+    and the multi-label held-out scores of :mod:`labelgraph.multilabel`).
+    """
+    own = np.full(propagator.n, 1.0 - alpha)
+    if max_iter >= 2:
+        S = propagator.operator().astype(np.float64)
+        own *= 1.0 + alpha ** 2 * np.asarray(S.multiply(S.T).sum(axis=1)).ravel()  # (S^2)_ii
+    return own
 
 
 def audit_labels(

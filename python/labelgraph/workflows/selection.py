@@ -19,12 +19,18 @@ from labelgraph.graph import KnnGraph, knn_graph
 from labelgraph.workflows.clusters import _checked_clusters, _cluster_means
 from labelgraph.workflows.feature_smoothing import graph_smoothed_features
 from labelgraph.workflows.spherical_kmeans import spherical_kmeans
+from labelgraph.workflows.typicality import typicality_by_cluster
 
-# Rows of the [rows, n_select] distance block the USL regulariser holds at once: memory grows with
-# n_select alone (a few float64 blocks of 16k x n_select).
-_REGULARISER_BLOCK_ROWS = 16_384
+# Entries of the [rows, picks] float32 block the USL regulariser holds at once (16 MiB, plus a
+# boolean mask of the same shape): memory independent of n and n_select.
+_REGULARISER_BLOCK_ENTRIES = 1 << 22
 # From this many picks on, the default cold start runs one k-means seeding instead of three.
 _ONE_SEEDING_FROM = 256
+# Cosine between a cluster's most typical row and its centre row from which the default cold start
+# takes the typical row (chosen on Fashion-MNIST and Debian, results_cold_start.md).
+DEFAULT_AGREEMENT = 0.6
+# Rows per block where each row meets its own centre (a [block, d] gather of centres at a time).
+_CLOSENESS_BLOCK_ROWS = 8_192
 # Squared distances below this count as this (exact duplicates of a pick would otherwise give 1/0).
 _MIN_SQUARED_DISTANCE = 1e-6
 
@@ -55,6 +61,25 @@ def _clusters_or_kmeans(clusters: Any, X: np.ndarray, n_select: int, random_stat
     return _checked_clusters(clusters, X.shape[0], n_select)
 
 
+def _clusters_and_centres(clusters: Any, X: np.ndarray, n_select: int, random_state: int,
+                          n_init: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(cluster, centres)``: :func:`spherical_kmeans` of the unit rows ``X``, or the caller's clusters and their means."""
+    if clusters is None:
+        return spherical_kmeans(X, n_select, random_state=random_state, n_init=n_init)
+    cluster = _checked_clusters(clusters, X.shape[0], n_select)
+    return cluster, _cluster_means(X, cluster, n_select)
+
+
+def _cosine_to_own_centre(X: np.ndarray, centres: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """``[n]`` float32 dot product of each row with its cluster's centre, in blocks (``centres[cluster]`` would be n x d)."""
+    out = np.empty(X.shape[0], dtype=np.float32)
+    centres = centres.astype(np.float32, copy=False)
+    for start in range(0, X.shape[0], _CLOSENESS_BLOCK_ROWS):
+        block = slice(start, start + _CLOSENESS_BLOCK_ROWS)
+        out[block] = np.einsum("ij,ij->i", X[block], centres[cluster[block]])
+    return out
+
+
 def _argmax_per_cluster(score: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
     """Row of the largest score in each cluster (ties to the lower row); every cluster non-empty."""
     order = np.lexsort((np.arange(score.shape[0]), -score, cluster))
@@ -66,16 +91,74 @@ def _argmax_per_cluster(score: np.ndarray, cluster: np.ndarray, n_clusters: int)
     return best
 
 
-def _usl_regulariser(X: np.ndarray, cluster: np.ndarray, picks: np.ndarray, alpha: float, horizon: float) -> np.ndarray:
-    """``sum_j 1 / d2(i, pick_j)^alpha`` over the picks of *other* clusters within the horizon, per row."""
-    pick_cluster = cluster[picks]
-    out = np.empty(X.shape[0], dtype=np.float64)
-    for start in range(0, X.shape[0], _REGULARISER_BLOCK_ROWS):
-        block = slice(start, start + _REGULARISER_BLOCK_ROWS)
-        squared = np.maximum(2.0 - 2.0 * (X[block] @ X[picks].T).astype(np.float64), _MIN_SQUARED_DISTANCE)
-        ignore = (cluster[block, None] == pick_cluster[None, :]) | (squared >= horizon)
-        out[block] = np.where(ignore, 0.0, squared ** -alpha).sum(axis=1)
+def _inverse_power(squared: np.ndarray, alpha: float) -> np.ndarray:
+    """``squared ** -alpha`` in place (square root and reciprocal for the authors' alpha = 0.5: no pow)."""
+    if alpha == 0.5:
+        np.sqrt(squared, out=squared)
+        return np.reciprocal(squared, out=squared)
+    if alpha == 1.0:
+        return np.reciprocal(squared, out=squared)
+    return np.power(squared, -alpha, out=squared)
+
+
+def _usl_contributions(X: np.ndarray, cluster: np.ndarray, picks: np.ndarray, n_clusters: int, alpha: float,
+                       horizon: float, block_rows: int) -> np.ndarray:
+    """``sum_j 1 / d2(i, pick_j)^alpha`` over ``picks`` (one per cluster at most) of *other* clusters within the horizon.
+
+    float32 blocks of ``[block_rows, len(picks)]`` (cosines, then the terms in place), summed in
+    float64 per row. A row's own cluster holds at most one of the picks: that one term is zeroed by
+    index rather than by an ``[block, picks]`` comparison of cluster ids.
+    """
+    out = np.zeros(X.shape[0], dtype=np.float64)
+    if picks.size == 0:
+        return out
+    P = np.ascontiguousarray(X[picks])
+    column_of_cluster = np.full(n_clusters, -1, dtype=np.int64)
+    column_of_cluster[cluster[picks]] = np.arange(picks.size)
+    for start in range(0, X.shape[0], block_rows):
+        block = slice(start, start + block_rows)
+        squared = X[block] @ P.T
+        squared *= -2.0
+        squared += 2.0
+        np.maximum(squared, _MIN_SQUARED_DISTANCE, out=squared)
+        beyond = squared >= horizon if squared.max() >= horizon else None  # rare at the default horizon 4
+        terms = _inverse_power(squared, alpha)
+        if beyond is not None:
+            terms[beyond] = 0.0
+        own = column_of_cluster[cluster[block]]
+        rows = np.flatnonzero(own >= 0)
+        terms[rows, own[rows]] = 0.0
+        out[block] = terms.sum(axis=1, dtype=np.float64)
     return out
+
+
+def _usl_picks(X: np.ndarray, cluster: np.ndarray, density: np.ndarray, n_select: int, reg_weight: float,
+               alpha: float, horizon: float, momentum: float, n_rounds: int) -> np.ndarray:
+    """The authors' rounds (get_selection_with_reg) with the regulariser updated only where picks moved.
+
+    The regulariser of a round is a sum over that round's picks, one per cluster, so when fewer
+    than half of the picks moved since the previous round only their columns are recomputed (the
+    old pick's terms out, the new one's in): after the first rounds a small share of the
+    n x n_select products.
+    """
+    block_rows = max(1, _REGULARISER_BLOCK_ENTRIES // n_select)
+    picks = _argmax_per_cluster(density, cluster, n_select)
+    if reg_weight == 0.0:
+        return picks
+    regulariser = np.zeros(X.shape[0], dtype=np.float64)
+    current = np.zeros(X.shape[0], dtype=np.float64)
+    previous = np.full(n_select, -1, dtype=np.int64)
+    for _ in range(1, n_rounds):
+        moved = picks != previous
+        if 2 * int(moved.sum()) >= n_select:  # cheaper to sum over all picks afresh than to swap so many
+            current = _usl_contributions(X, cluster, picks, n_select, alpha, horizon, block_rows)
+        else:
+            current -= _usl_contributions(X, cluster, previous[moved], n_select, alpha, horizon, block_rows)
+            current += _usl_contributions(X, cluster, picks[moved], n_select, alpha, horizon, block_rows)
+        regulariser = momentum * regulariser + (1.0 - momentum) * current
+        previous = picks
+        picks = _argmax_per_cluster(density - reg_weight * regulariser, cluster, n_select)
+    return picks
 
 
 def usl_select(
@@ -90,7 +173,7 @@ def usl_select(
     momentum: float = 0.9,
     n_rounds: int = 10,
     random_state: int = 0,
-    kmeans_n_init: int = 3,
+    kmeans_n_init: int | None = None,
     clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """Unsupervised selective labeling (USL; Wang, Lian & Yu, ECCV 2022): representative and diverse picks.
@@ -121,7 +204,8 @@ def usl_select(
         n_rounds: selection rounds, >= 1.
         random_state: k-means seed; the result is a function of (X, arguments, random_state).
             Unused with ``clusters``.
-        kmeans_n_init: k-means seedings (the one of largest total cosine is kept). Unused with ``clusters``.
+        kmeans_n_init: k-means seedings (the one of largest total cosine is kept); default 3 below
+            256 clusters, 1 from there (as :func:`select_cold_start`). Unused with ``clusters``.
         clusters: optional ``[n]`` int cluster of every row, ids ``0 .. n_select - 1``, none empty
             (e.g. from :func:`spherical_kmeans`, shared between methods); default: k-means here.
 
@@ -150,32 +234,14 @@ def usl_select(
     momentum = bounded_float(momentum, "momentum", low=0.0, high=1.0, high_open=True)
     n_rounds = positive_int(n_rounds, "n_rounds")
     random_state = random_state_value(random_state)
-    kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
+    kmeans_n_init = _seedings(kmeans_n_init, n_select)
     if n < 2:
         return np.zeros(1, dtype=np.int64)
     graph = knn_graph(X, density_k) if graph is None else graph_of(graph, n, "graph", min_k=density_k)
 
     density = knn_density(graph, density_k)
     cluster = _clusters_or_kmeans(clusters, X, n_select, random_state, kmeans_n_init)
-    regulariser = np.zeros(n, dtype=np.float64)
-    picks = _argmax_per_cluster(density, cluster, n_select)
-    for _ in range(1, n_rounds):
-        regulariser = momentum * regulariser + (1.0 - momentum) * _usl_regulariser(
-            X, cluster, picks, reg_alpha, horizon)
-        picks = _argmax_per_cluster(density - reg_weight * regulariser, cluster, n_select)
-    return picks
-
-
-def _cluster_typicality(X: np.ndarray, members: np.ndarray, typicality_k: int) -> np.ndarray:
-    """TypiClust typicality of ``X[members]`` within that cluster (the paper's rule).
-
-    ``1 / mean d^2`` to the ``min(typicality_k, size // 2)`` nearest other members (at least 1);
-    1 for a singleton cluster. ``X``: unit rows; ``members``: row numbers of one cluster.
-    """
-    if members.size == 1:
-        return np.ones(1)
-    k = max(1, min(typicality_k, members.size // 2))
-    return knn_density(knn_graph(np.ascontiguousarray(X[members]), k))
+    return _usl_picks(X, cluster, density, n_select, reg_weight, reg_alpha, horizon, momentum, n_rounds)
 
 
 def typiclust_select(
@@ -184,7 +250,7 @@ def typiclust_select(
     *,
     typicality_k: int = 20,
     random_state: int = 0,
-    kmeans_n_init: int = 3,
+    kmeans_n_init: int | None = None,
     clusters: np.ndarray | None = None,
     core_fraction: float = 1.0,
     graph: KnnGraph | None = None,
@@ -229,28 +295,30 @@ def typiclust_select(
     n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
     typicality_k = positive_int(typicality_k, "typicality_k")
     random_state = random_state_value(random_state)
-    kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
+    kmeans_n_init = _seedings(kmeans_n_init, n_select)
     core_fraction = bounded_float(core_fraction, "core_fraction", low=0.0, high=1.0, low_open=True)
     smoothing_steps = positive_int(smoothing_steps, "smoothing_steps", low=0)
     if graph is not None:
         X = graph_smoothed_features(X, graph, steps=smoothing_steps)
     cluster = _clusters_or_kmeans(clusters, X, n_select, random_state, kmeans_n_init)
-    picks = np.empty(n_select, dtype=np.int64)
-    for c in range(n_select):
-        members = np.flatnonzero(cluster == c)
-        typicality = _cluster_typicality(X, members, typicality_k)
-        if core_fraction < 1.0:
-            closeness = X[members] @ X[members].mean(axis=0)
-            n_core = max(1, int(np.ceil(core_fraction * members.size)))
-            core = np.lexsort((members, -closeness))[:n_core]  # ties to the lower row
-            outside = np.ones(members.size, dtype=bool)
-            outside[core] = False
-            typicality[outside] = -np.inf
-        picks[c] = members[int(np.argmax(typicality))]
-    return picks
+    typicality = typicality_by_cluster(X, cluster, n_select, typicality_k)
+    if core_fraction < 1.0:
+        closeness = _cosine_to_own_centre(X, _cluster_means(X, cluster, n_select), cluster)
+        typicality[_rank_in_cluster(closeness, cluster, n_select) >= core_fraction * np.bincount(
+            cluster, minlength=n_select)[cluster]] = -np.inf
+    return _argmax_per_cluster(typicality, cluster, n_select)
 
 
-def kmeans_centre_select(X: np.ndarray, n_select: int, *, random_state: int = 0, kmeans_n_init: int = 3,
+def _rank_in_cluster(score: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Each row's 0-based rank by ``score`` within its cluster, largest first (ties: the lower row first)."""
+    order = np.lexsort((np.arange(score.shape[0]), -score, cluster))
+    starts = np.cumsum(np.bincount(cluster, minlength=n_clusters)) - np.bincount(cluster, minlength=n_clusters)
+    rank = np.empty(score.shape[0], dtype=np.int64)
+    rank[order] = np.arange(score.shape[0]) - starts[cluster[order]]
+    return rank
+
+
+def kmeans_centre_select(X: np.ndarray, n_select: int, *, random_state: int = 0, kmeans_n_init: int | None = None,
                          clusters: np.ndarray | None = None) -> np.ndarray:
     """The row nearest (cosine) to each of ``n_select`` k-means centres (:func:`spherical_kmeans`).
 
@@ -274,35 +342,85 @@ def kmeans_centre_select(X: np.ndarray, n_select: int, *, random_state: int = 0,
     n = X.shape[0]
     n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
     random_state = random_state_value(random_state)
-    kmeans_n_init = positive_int(kmeans_n_init, "kmeans_n_init")
-    if clusters is None:
-        cluster, centres = spherical_kmeans(X, n_select, random_state=random_state, n_init=kmeans_n_init)
-    else:
-        cluster = _checked_clusters(clusters, n, n_select)
-        centres = _cluster_means(X, cluster, n_select)
-    closeness = np.einsum("ij,ij->i", X, centres[cluster]).astype(np.float64)
+    kmeans_n_init = _seedings(kmeans_n_init, n_select)
+    cluster, centres = _clusters_and_centres(clusters, X, n_select, random_state, kmeans_n_init)
+    closeness = _cosine_to_own_centre(X, centres, cluster)
     return _argmax_per_cluster(closeness, cluster, n_select)
+
+
+def _seedings(kmeans_n_init: Any, n_select: Any) -> int:
+    """k-means seedings: the caller's, or 3 below 256 clusters and 1 from there (the cold-start default)."""
+    if kmeans_n_init is None:
+        # (n_select is checked by the caller; a value that is no int gets its error there)
+        return 3 if isinstance(n_select, numbers.Integral) and n_select < _ONE_SEEDING_FROM else 1
+    return positive_int(kmeans_n_init, "kmeans_n_init")
+
+
+def centre_typical_select(X: np.ndarray, n_select: int, *, agreement: float = DEFAULT_AGREEMENT,
+                          typicality_k: int = 20, random_state: int = 0, kmeans_n_init: int | None = None,
+                          clusters: np.ndarray | None = None) -> np.ndarray:
+    """Per k-means cluster, TypiClust's most typical row where it agrees with the centre row, else the centre row.
+
+    A spherical k-means (:func:`spherical_kmeans`) with ``n_select`` clusters; in each cluster
+    two candidates: the row nearest the centre (:func:`kmeans_centre_select`) and the most
+    typical row (:func:`typiclust_select`: ``1 / mean d^2`` to its ``min(typicality_k, size // 2)``
+    nearest members). The typical row is taken when its cosine to the centre row is at least
+    ``agreement``: the density peak then lies in the cluster's main mode, and typicality
+    pays (pixel embeddings). Where the two are far apart the cluster is diffuse or holds a tight side
+    mode (near-duplicate families in text embeddings) and the centre row is the safer pick.
+    How the rule and its threshold were chosen: benchmarks/label_efficiency/results_cold_start.md.
+
+    Args:
+        X: ``[n, d]`` float embeddings; rows are L2-normalised here. Copies of a row are distinct items.
+        n_select: rows to pick, ``1 <= n_select <= n``.
+        agreement: cosine between the typical and the centre row from which the typical row is
+            taken, in [-1, 1]; -1 gives TypiClust, above 1 is not allowed (use
+            :func:`kmeans_centre_select` for the centres alone).
+        typicality_k: neighbours of the typicality estimate, >= 1 (the paper's 20).
+        random_state: k-means seed; the result is a function of (X, arguments, random_state).
+            Unused with ``clusters``.
+        kmeans_n_init: k-means seedings, >= 1; default 3 below 256 clusters, 1 from there.
+            Unused with ``clusters``.
+        clusters: optional ``[n]`` precomputed clusters, as in :func:`usl_select`; the centres
+            are then their mean rows.
+
+    Returns:
+        ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
+
+    Raises:
+        ValueError: as :func:`usl_select`, or ``agreement`` outside [-1, 1].
+    """
+    X = unit_rows(X, "X")
+    n = X.shape[0]
+    n_select = positive_int(n_select, "n_select", high=n, hint=f"X has {n} rows")
+    agreement = bounded_float(agreement, "agreement", low=-1.0, high=1.0,
+                              hint="a cosine; -1 always takes the typical row")
+    typicality_k = positive_int(typicality_k, "typicality_k")
+    random_state = random_state_value(random_state)
+    kmeans_n_init = _seedings(kmeans_n_init, n_select)
+    cluster, centres = _clusters_and_centres(clusters, X, n_select, random_state, kmeans_n_init)
+    centre_rows = _argmax_per_cluster(_cosine_to_own_centre(X, centres, cluster), cluster, n_select)
+    typical_rows = _argmax_per_cluster(typicality_by_cluster(X, cluster, n_select, typicality_k), cluster, n_select)
+    agrees = np.einsum("ij,ij->i", X[typical_rows], X[centre_rows]) >= agreement
+    return np.where(agrees, typical_rows, centre_rows)
 
 
 def select_cold_start(X: np.ndarray, n_select: int, *, random_state: int = 0,
                       kmeans_n_init: int | None = None) -> np.ndarray:
     """The default cold start: which ``n_select`` rows to label first, from the embeddings alone.
 
-    The rows nearest the centres of a spherical k-means with ``n_select`` clusters
-    (:func:`kmeans_centre_select`). Chosen on a subsample of Debian sentence embeddings against
-    USL, TypiClust (also on graph-smoothed embeddings) and density-refined centres; it beats
-    random on every family measured, but on pixel embeddings (Fashion-MNIST) USL and TypiClust
-    are ahead of it: benchmarks/label_efficiency/RESULTS.md ("Cold start").
+    :func:`centre_typical_select` with its defaults: per spherical k-means cluster, TypiClust's
+    most typical row where its cosine to the row nearest the centre is at least 0.6, else that
+    centre row. Against k-means centres, USL and TypiClust on pixel and sentence embeddings:
+    benchmarks/label_efficiency/results_cold_start.md.
 
     Args:
-        X: ``[n, d]`` float embeddings; rows are L2-normalised here. Copies of a row are distinct
-            items (a second copy is picked only once every distinct row is).
+        X: ``[n, d]`` float embeddings; rows are L2-normalised here. Copies of a row are distinct items.
         n_select: rows to pick, ``1 <= n_select <= n``.
         random_state: k-means seed; the result is a function of (X, arguments, random_state).
         kmeans_n_init: k-means seedings (the one of largest total cosine is kept), >= 1; default 3
-            below 256 clusters, 1 from there. Each seeding costs its own Lloyd steps; at 1,000
-            clusters of 10^5 rows the best of three gained under 0.1% in total cosine for 2.4x
-            the time (benchmarks/label_efficiency/RESULTS.md ("Cold start")).
+            below 256 clusters, 1 from there (at 1,000 clusters of 10^5 rows the best of three
+            gained under 0.1% in total cosine for 2.4x the time: benchmarks/label_efficiency/RESULTS.md).
 
     Returns:
         ``[n_select]`` int64 distinct row numbers, one per cluster (clusters numbered by their first row).
@@ -317,10 +435,7 @@ def select_cold_start(X: np.ndarray, n_select: int, *, random_state: int = 0,
         >>> select_cold_start(X, 5).shape
         (5,)
     """
-    if kmeans_n_init is None:
-        # (kmeans_centre_select checks n_select; a value that is no int gets its error there)
-        kmeans_n_init = 3 if isinstance(n_select, numbers.Integral) and n_select < _ONE_SEEDING_FROM else 1
-    return kmeans_centre_select(X, n_select, random_state=random_state, kmeans_n_init=kmeans_n_init)
+    return centre_typical_select(X, n_select, random_state=random_state, kmeans_n_init=kmeans_n_init)
 
 
 def random_select(n: int, n_select: int, *, random_state: int = 0) -> np.ndarray:

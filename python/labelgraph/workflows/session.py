@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import csv
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import scipy.sparse as sp
 from labelgraph.class_mass import class_mass_normalize, class_prior_vector, class_probabilities
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
+from labelgraph.tuning import K_GRID, TuneResult, reference_k, tune as tune_settings
 from labelgraph._validation import (
     bounded_float,
     embedding_matrix,
@@ -37,6 +40,18 @@ STRATEGIES = ("typiclust_reach", "reach_margin", "random", "least_confidence", "
 DEFAULT_STRATEGY = "typiclust_reach"
 TYPICLUST_LABELS_PER_CLASS = 2
 REACH_UNCERTAINTY_FLOOR = 1e-6  # reach_margin: the least uncertainty an unlabeled row counts with
+# Retuning k, T and alpha by labelgraph.tune inside the session: first once the labels average
+# TUNE_LABELS_PER_CLASS per class (with fewer, tune's folds are leave-one-out and it keeps its
+# reference anyway), then each time the labels have grown RETUNE_GROWTH-fold since the last
+# search. A search costs seconds at 10^5 rows (benchmarks/label_efficiency/results_tune.md), so
+# doublings keep it to about log2(final / first labels) searches in a whole session.
+TUNE_LABELS_PER_CLASS = 3
+RETUNE_GROWTH = 2.0
+# The session's searches keep the default auto T (factor 1 at each k) and choose k and alpha:
+# labels bought by active learning sit where classes meet, and the held-out likelihood of such
+# labels favoured a T four times the auto T on Debian, which cost 0.9 more points at 10 labels
+# per class (benchmarks/label_efficiency/RESULTS.md, "Tune inside the session").
+SESSION_TEMPERATURE_FACTORS = (1.0,)
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,15 @@ class AnnotationSession:
             :func:`labelgraph.class_mass.class_mass_normalize`). It changes :attr:`result`, the
             exports and the uncertainty strategies, not the propagation a later batch continues.
         n_threads: OpenMP threads of the propagation.
+        tune: False (default): the settings given, throughout. True: start from
+            :func:`labelgraph.tune`'s label-free reference k (the graph is a :class:`KnnGraph`;
+            build it at k=30 to leave a choice), rerun the search on the labels so far once they
+            average ``TUNE_LABELS_PER_CLASS`` per class and again at every ``RETUNE_GROWTH``-fold
+            growth, and propagate with its k and alpha at the auto T of that k (:attr:`tuned`).
+            Needs the default temperature and a numeric alpha. A batch that retunes costs the
+            search plus a propagation from scratch (seconds at 10^5 rows). Not the default: on
+            labels bought by active learning the search's k lost 1.1 points at 10 labels a
+            class on Debian (benchmarks/label_efficiency/RESULTS.md, "Tune inside the session").
 
     Example:
         >>> import numpy as np, labelgraph
@@ -140,7 +164,7 @@ class AnnotationSession:
                  temperature: float | None = DEFAULT_TEMPERATURE, symmetrize: str = "none", alpha: float | None = 0.9,
                  tol: float = 1e-3, max_iter: int = 300, clusters: np.ndarray | None = None,
                  embeddings: np.ndarray | None = None, random_state: int = 0, class_prior: Any = None,
-                 n_threads: int | None = None) -> None:
+                 n_threads: int | None = None, tune: bool = False) -> None:
         self.n_classes = positive_int(n_classes, "n_classes")
         self.tol = bounded_float(tol, "tol", low=0.0, low_open=True)
         self.max_iter = positive_int(max_iter, "max_iter")
@@ -148,8 +172,18 @@ class AnnotationSession:
                                                               high_open=True)
         self._random_state = random_state_value(random_state)
         self._rng = np.random.default_rng(self._random_state)
+        self._graph = graph
+        self._symmetrize = symmetrize
+        self._n_threads = n_threads
+        self._tune = _tune_mode(tune, graph, temperature, alpha)
+        self._tuned: TuneResult | None = None
+        self._k = graph.k if isinstance(graph, KnnGraph) else None  # the neighbours per row in use
+        if self._tune:  # until the first search: tune's own label-free reference k
+            self._k = reference_k(graph, _k_grid(graph))
+            graph = _first_neighbours(graph, self._k)
         self._propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, n_threads=n_threads)
         n = self._propagator.n
+        self._next_tune_at = TUNE_LABELS_PER_CLASS * self.n_classes
         self.labels = np.full(n, -1, dtype=np.int64)
         self._clusters = None
         if clusters is not None:
@@ -179,6 +213,12 @@ class AnnotationSession:
     def propagator(self) -> LabelPropagator:
         """The prepared operator the session propagates with (its :meth:`~LabelPropagator.operator` is S)."""
         return self._propagator
+
+    @property
+    def tuned(self) -> TuneResult | None:
+        """The latest :func:`labelgraph.tune` search the session ran (None before the first); its
+        ``k``, ``temperature`` and ``alpha`` are the settings in use since then."""
+        return self._tuned
 
     @property
     def class_prior(self) -> Any:
@@ -227,7 +267,14 @@ class AnnotationSession:
         labels[indices] = classes
         if not (labels >= 0).any():
             raise ValueError("no row would be labeled: pass at least one label (removing every label is refused)")
-        if self._result is None:
+        retuned = self._retune(labels)
+        if retuned is not None:
+            # New settings: a new operator, propagated from the labels (nothing to continue).
+            tuned, propagator = retuned
+            result = propagator.propagate(labels, self.max_iter, alpha=tuned.alpha, tol=self.tol,
+                                          n_classes=self.n_classes)
+            self._propagator, self.alpha, self._k, self._reached_by = propagator, tuned.alpha, tuned.k, None
+        elif self._result is None:
             result = self._propagator.propagate(labels, self.max_iter, alpha=self.alpha, tol=self.tol,
                                                 n_classes=self.n_classes)
         else:
@@ -235,6 +282,26 @@ class AnnotationSession:
             result = self._propagator.update(indices, classes)
         self.labels = labels  # only once the propagation succeeded: a failed call changes nothing
         return self._publish(result)
+
+    def _retune(self, labels: np.ndarray) -> tuple[TuneResult, LabelPropagator] | None:
+        """Run :func:`labelgraph.tune` when the labels have grown enough (see ``RETUNE_GROWTH``).
+
+        Returns the search and a propagator with its settings when they differ from those in use;
+        None otherwise. Changes no state of the session except the record of the search (the
+        caller installs the propagator once its propagation succeeded)."""
+        n_labeled = int((labels >= 0).sum())
+        if not self._tune or n_labeled < self._next_tune_at:
+            return None
+        graph = self._graph
+        tuned = tune_settings(graph, labels, k_grid=_k_grid(graph), temperature_factors=SESSION_TEMPERATURE_FACTORS,
+                              n_classes=self.n_classes,
+                              random_state=self._random_state, n_threads=self._n_threads)
+        self._tuned = tuned
+        self._next_tune_at = int(np.ceil(n_labeled * RETUNE_GROWTH))
+        in_use = (self._k, self._propagator.temperature, self.alpha)
+        if (tuned.k, tuned.temperature, tuned.alpha) == in_use:
+            return None
+        return tuned, LabelPropagator(_first_neighbours(graph, tuned.k), tuned.temperature, symmetrize=self._symmetrize, n_threads=self._n_threads)
 
     def query(self, n_select: int, strategy: str = DEFAULT_STRATEGY, candidates: Any = None) -> np.ndarray:
         """Rows to label next: the ``n_select`` most useful unlabeled rows by ``strategy``.
@@ -305,6 +372,24 @@ class AnnotationSession:
             seen[c] = round_of[position] + 1
         return ranked[np.argsort(round_of, kind="stable")][:n_select]
 
+    def frozen_copy(self) -> "AnnotationSession":
+        """A copy to :meth:`query` (e.g. in another thread) while this session takes further batches.
+
+        Its labels and propagation result are private copies (a batch updates them in place);
+        the prepared operator and the embeddings are shared, as nothing writes them after
+        creation (a retune installs a new operator rather than changing the old one). Query the
+        copy only: a batch added to it would share the operator's iteration state with this one.
+        """
+        frozen = copy.copy(self)
+        frozen.labels = self.labels.copy()
+        for name in ("_result", "_shown"):
+            result = getattr(self, name)
+            if result is not None:
+                setattr(frozen, name, dataclasses.replace(result, soft=result.soft.copy(), labels=result.labels.copy(),
+                                                          unreached=result.unreached.copy()))
+        frozen._rng = copy.deepcopy(self._rng)
+        return frozen
+
     def state(self, n_select: int = 10, strategy: str = DEFAULT_STRATEGY) -> SessionState:
         """Current labels, pseudo-labels with confidence, and the next ``n_select`` to label."""
         if self._result is None:
@@ -328,6 +413,36 @@ class AnnotationSession:
                     ((i, int(p), f"{c:.6g}") for i, (p, c) in enumerate(zip(state.pseudo_labels, state.confidence))))
         _write_rows(folder / "queue.csv", ("rank", "index"), enumerate(state.queue.tolist()))
         return state
+
+
+def _k_grid(graph: KnnGraph) -> list[int]:
+    """tune's k's, those above the graph's k replaced by it."""
+    return sorted({min(k, graph.k) for k in K_GRID})
+
+
+def _first_neighbours(graph: KnnGraph, k: int) -> KnnGraph:
+    """Each row's first ``k`` neighbours (rows are sorted by decreasing similarity)."""
+    if k == graph.k:
+        return graph
+    return KnnGraph(np.ascontiguousarray(graph.indices[:, :k]), np.ascontiguousarray(graph.similarities[:, :k]))
+
+
+def _tune_mode(tune: bool, graph: Any, temperature: Any, alpha: float | None) -> bool:
+    """Check ``tune``; True only where the search applies, else a ValueError saying what stops it."""
+    if not isinstance(tune, (bool, np.bool_)):
+        raise TypeError(f"tune must be True or False; got {tune!r}")
+    if not tune:
+        return False
+    blockers = []
+    if not isinstance(graph, KnnGraph):
+        blockers.append("the graph is a KnnGraph (tune picks k among its neighbour lists; a CSR adjacency has none)")
+    if temperature != DEFAULT_TEMPERATURE:
+        blockers.append(f"temperature is left at its default {DEFAULT_TEMPERATURE!r} (the search sets T from k)")
+    if alpha is None:
+        blockers.append("alpha is a number (tune searches the alpha form; alpha=None is the clamped update)")
+    if blockers:
+        raise ValueError("tune=True needs " + "; ".join(blockers) + "; or pass tune=False")
+    return True
 
 
 def _write_rows(path: Path, header: tuple[str, ...], rows: Any) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from labelgraph._validation import positive_int, random_state_value, unit_rows
 from labelgraph.workflows.clusters import _kmeans
-from labelgraph.workflows.selection import _cluster_typicality
+from labelgraph.workflows.typicality import members_typicality
 
 
 def _row_set(rows: Any, n: int, name: str) -> np.ndarray:
@@ -88,7 +88,7 @@ def typiclust_query(
         c = int(order[available[order] > 0][0])
         members = np.flatnonzero(cluster == c)
         if c not in typicality_of:
-            typicality_of[c] = _cluster_typicality(X, members, typicality_k)
+            typicality_of[c] = members_typicality(X[members], typicality_k)
         typicality = np.where(allowed[members], typicality_of[c], -np.inf)
         pick = int(members[int(np.argmax(typicality))])  # ties to the lower row
         picks.append(pick)

@@ -66,6 +66,17 @@ PropagateOutput result_arrays(const py::object& out, int64_t n, int64_t n_classe
   return r;
 }
 
+// A float32 C-contiguous [rows, cols] array's data, or nullptr for None.
+const float* optional_rows(const py::object& a, const char* name, int64_t rows, int64_t cols) {
+  if (a.is_none()) return nullptr;
+  const py::array array = a.cast<py::array>();
+  const float* p = input_data<float>(array, name);
+  if (array.ndim() != 2 || array.shape(0) != rows || array.shape(1) != cols)
+    throw py::value_error(std::string(name) + " must have shape (" + std::to_string(rows) + ", " +
+                          std::to_string(cols) + ")");
+  return p;
+}
+
 // PreparedOperator (csrc/cpu/prepared_operator.cpp) with the arrays it reads kept alive.
 class PyPreparedOperator {
  public:
@@ -80,7 +91,8 @@ class PyPreparedOperator {
   }
 
   py::tuple propagate(const py::array& labels, int64_t n_classes, const py::object& init, int64_t n_iter,
-                      double alpha, double tol, int n_threads, const py::object& progress, bool accelerate) {
+                      double alpha, double tol, int n_threads, const py::object& progress, bool accelerate,
+                      const py::object& seeds) {
     const int64_t n = op_->n();
     const int32_t* pl = input_data<int32_t>(labels, "labels");
     if (labels.ndim() != 1 || labels.shape(0) != n) throw py::value_error("labels must have n entries");
@@ -92,6 +104,7 @@ class PyPreparedOperator {
       if (a.ndim() != 2 || a.shape(0) != n || a.shape(1) != n_classes)
         throw py::value_error("init must have shape (n, n_classes)");
     }
+    const float* psd = optional_rows(seeds, "seeds", n, n_classes);
     PropagateOptions o;
     o.n_iter = n_iter;
     o.alpha = alpha;
@@ -104,7 +117,7 @@ class PyPreparedOperator {
     const PropagateOutput out{soft.mutable_data(), hard.mutable_data(),
                               reinterpret_cast<uint8_t*>(unreached.mutable_data())};
     const RunHooks hooks = python_hooks(progress);
-    const PropagateStats s = without_gil([&] { return op_->propagate(pl, n_classes, pi, o, hooks, out); });
+    const PropagateStats s = without_gil([&] { return op_->propagate(pl, n_classes, pi, psd, o, hooks, out); });
     return py::make_tuple(soft, hard, unreached, s.n_iter, s.converged, s.finite, std::string(s.kernel));
   }
 
@@ -122,6 +135,37 @@ class PyPreparedOperator {
     batch.tol = tol;
     batch.max_iter = max_iter;
     batch.dense_rows = dense_rows;
+    batch.n_threads = n_threads;
+    const PropagateOutput result = result_arrays(out, op_->n(), n_classes);
+    UpdateResult r = without_gil([&] { return op_->update(batch, result); });
+    const int64_t m = int64_t(r.rows.size());
+    py::array_t<int64_t> changed(m);
+    std::copy(r.rows.begin(), r.rows.end(), changed.mutable_data());
+    if (result.soft) return py::make_tuple(changed, py::none(), r.sweeps);
+    py::array_t<float> soft({m, n_classes});
+    float* ps = soft.mutable_data();
+    without_gil([&] { op_->read_rows(r.rows.data(), m, ps); });
+    return py::make_tuple(changed, soft, r.sweeps);
+  }
+
+  // Seeded rows changed: row rows[q] clamped to seed_values[q] (clamped[q] true) or released.
+  py::tuple update_seeds(const py::array& rows, const py::array& seed_values, const py::array& clamped,
+                         int64_t n_classes, double alpha, double tol, int64_t max_iter, int n_threads,
+                         const py::object& out) {
+    LabelUpdate batch;
+    batch.rows = input_data<int64_t>(rows, "rows");
+    const bool* pc = input_data<bool>(clamped, "clamped");
+    if (rows.ndim() != 1 || clamped.ndim() != 1 || rows.shape(0) != clamped.shape(0))
+      throw py::value_error("rows and clamped must be 1-D of the same length");
+    batch.count = rows.shape(0);
+    batch.seed_values = optional_rows(seed_values, "seed_values", batch.count, n_classes);
+    std::vector<int32_t> classes(static_cast<size_t>(batch.count));
+    for (int64_t q = 0; q < batch.count; ++q) classes[q] = pc[q] ? 0 : -1;
+    batch.classes = classes.data();
+    batch.n_classes = n_classes;
+    batch.alpha = alpha;
+    batch.tol = tol;
+    batch.max_iter = max_iter;
     batch.n_threads = n_threads;
     const PropagateOutput result = result_arrays(out, op_->n(), n_classes);
     UpdateResult r = without_gil([&] { return op_->update(batch, result); });
@@ -221,7 +265,10 @@ void register_propagate(py::module_& m) {
       .def("propagate", &PyPreparedOperator::propagate, py::arg("labels"), py::arg("n_classes"),
            py::arg("init") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
            py::arg("n_threads") = 0, py::arg("progress") = py::none(), py::arg("accelerate") = true,
+           py::arg("seeds") = py::none(),
            "All iterations of label propagation in one call; labels, init and the results in the caller's order.\n"
+           "A row labeled -2 is clamped to its row of seeds (float32 [n, n_classes], finite on those rows), or\n"
+           "in the alpha form takes it as its y0, where a labeled row has its one-hot (a multi-hot or all-zero row).\n"
            "The alpha form of a symmetric operator runs Chebyshev-accelerated unless accelerate=False.\n"
            "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).")
       .def("update", &PyPreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
@@ -236,6 +283,13 @@ void register_propagate(py::module_& m) {
            "of pushes in the alpha form. out=(soft, hard, unreached), the last result's arrays: the changed\n"
            "rows (every row after full sweeps took over) are written there and soft_rows is None.\n"
            "Bad input raises before anything changes; a failure after that (out of memory) drops the state.")
+      .def("update_seeds", &PyPreparedOperator::update_seeds, py::arg("rows"), py::arg("seed_values"),
+           py::arg("clamped"), py::arg("n_classes"), py::arg("alpha") = -1.0, py::arg("tol") = 1e-4,
+           py::arg("max_iter") = 200, py::arg("n_threads") = 0, py::arg("out") = py::none(),
+           "Continue the last propagate() after seeded rows change: row rows[q] (caller order) clamped to\n"
+           "seed_values[q] (float32 [m, n_classes], finite) when clamped[q] (bool), else released. Full sweeps to\n"
+           "tol, warm-started from the last scores when no seed entry fell and no row was released, else from the\n"
+           "seeds. Returns (rows, soft_rows, sweeps) as update().")
       .def_property_readonly("has_state", &PyPreparedOperator::has_state,
                              "True when update() can continue: a propagate() (and every update since) completed.")
       .def("labels", &PyPreparedOperator::labels,
@@ -247,7 +301,7 @@ void register_propagate(py::module_& m) {
          const py::object& init, const py::object& order, int64_t n_iter, double alpha, double tol, int n_threads,
          const py::object& progress) {
         PyPreparedOperator op(std::move(indptr), std::move(indices), std::move(values), order, false);
-        return op.propagate(labels, n_classes, init, n_iter, alpha, tol, n_threads, progress, false);
+        return op.propagate(labels, n_classes, init, n_iter, alpha, tol, n_threads, progress, false, py::none());
       },
       py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("labels"), py::arg("n_classes"),
       py::arg("init") = py::none(), py::arg("order") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0,

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace labelgraph {
@@ -56,20 +57,29 @@ PreparedOperator::PreparedOperator(const CsrView& graph, const float* values, co
 }
 
 PropagateStats PreparedOperator::propagate(const int32_t* labels, int64_t n_classes, const float* init,
-                                           PropagateOptions options, const RunHooks& hooks,
-                                           const PropagateOutput& out) {
+                                           const float* seed_values, PropagateOptions options,
+                                           const RunHooks& hooks, const PropagateOutput& out) {
   // propagate_csr_cpu's own checks, made before the state is dropped.
   if (n_classes < 1) fail("n_classes must be >= 1");
   if (options.n_iter < 0) fail("n_iter must be >= 0");
   if (!(options.alpha < 0.0) && !(options.alpha > 0.0 && options.alpha < 1.0)) fail("alpha must be in (0, 1)");
-  for (int64_t i = 0; i < g_.n; ++i)
-    if (labels[i] < -1 || labels[i] >= n_classes) fail("labels must be in [-1, n_classes)");
+  bool any_seeded = false;
+  for (int64_t i = 0; i < g_.n; ++i) {
+    if (labels[i] < -2 || labels[i] >= n_classes) fail("labels must be in [-2, n_classes)");
+    any_seeded |= labels[i] == -2;
+  }
+  if (any_seeded && !seed_values) fail("rows labeled -2 (seeded) need seed values");
+  for (int64_t i = 0; i < g_.n && any_seeded; ++i)
+    for (int64_t k = 0; k < n_classes && labels[i] == -2; ++k)
+      if (!std::isfinite(seed_values[i * n_classes + k])) fail("seed values of seeded rows must be finite");
   options.chebyshev = options.chebyshev && symmetric_;
   std::lock_guard<std::mutex> lock(busy_);
   state_ready_ = false;  // stays false if the run throws (Ctrl-C, a bad option, out of memory)
   push_state_.ready = false;
-  const PropagateStats stats = propagate_csr_cpu(g_, values_, order_, labels, n_classes, init, options, hooks, out,
-                                                 workspace_);
+  const PropagateStats stats = propagate_csr_cpu(g_, values_, order_, labels, n_classes, init, seed_values, options,
+                                                 hooks, out, workspace_);
+  if (any_seeded) state_seeds_.assign(seed_values, seed_values + g_.n * n_classes);
+  else state_seeds_.clear();
   // Keep what update() continues from: the final Y and the labels, in operator order.
   state_labels_.resize(static_cast<size_t>(g_.n));
   for (int64_t i = 0; i < g_.n; ++i) state_labels_[i] = labels[caller_row(i)];
@@ -86,6 +96,16 @@ void PreparedOperator::check_update(const LabelUpdate& b) const {
   if (b.n_classes != state_classes_ || b.alpha != state_alpha_)
     fail("update() must use the n_classes and alpha of the last propagate()");
   if (b.max_iter < 0 || !(b.tol > 0.0)) fail("update() needs max_iter >= 0 and tol > 0");
+  if (!state_seeds_.empty() && !b.seed_values)
+    fail("the last propagate() had seeded rows (-2): change them with update_seeds(), not class labels");
+  if (b.seed_values) {
+    for (int64_t q = 0; q < b.count; ++q) {
+      if (b.rows[q] < 0 || b.rows[q] >= g_.n) fail("rows must be in [0, n)");
+      for (int64_t k = 0; k < b.n_classes; ++k)
+        if (!std::isfinite(b.seed_values[q * b.n_classes + k])) fail("seed values must be finite");
+    }
+    return;
+  }
   for (int64_t q = 0; q < b.count; ++q) {
     if (b.rows[q] < 0 || b.rows[q] >= g_.n) fail("rows must be in [0, n)");
     if (b.classes[q] < -1 || b.classes[q] >= b.n_classes)
@@ -109,6 +129,7 @@ UpdateResult PreparedOperator::update(const LabelUpdate& batch, const PropagateO
 }
 
 UpdateResult PreparedOperator::run_update(const LabelUpdate& b, const PropagateOutput& out) {
+  if (b.seed_values) return run_seed_update(b, out);
   const int64_t width = propagation_row_width(b.n_classes);
   std::vector<int64_t> seeds(static_cast<size_t>(b.count));
   std::vector<int32_t> old_labels(static_cast<size_t>(b.count)), new_labels(static_cast<size_t>(b.count));
@@ -166,6 +187,32 @@ UpdateResult PreparedOperator::run_update(const LabelUpdate& b, const PropagateO
   return result;
 }
 
+// Seeded rows changed (LabelUpdate::seed_values): the new seed values saved, then full sweeps to
+// the tolerance, warm-started from the current scores when every change only adds mass (no seed
+// entry fell, no row was released; see run_update on retractions), else from the seeds alone.
+UpdateResult PreparedOperator::run_seed_update(const LabelUpdate& b, const PropagateOutput& out) {
+  const int64_t c = b.n_classes;
+  if (state_seeds_.empty()) state_seeds_.assign(static_cast<size_t>(g_.n * c), 0.0f);
+  bool retracts = false;
+  for (int64_t q = 0; q < b.count; ++q) {
+    const int64_t r = b.rows[q], i = operator_row(r);
+    const float* now = b.seed_values + q * c;
+    float* saved = state_seeds_.data() + r * c;
+    const int32_t label = b.classes[q] < 0 ? -1 : -2;  // classes[q] < 0 releases the row
+    if (state_labels_[i] >= 0) retracts = true;  // a one-hot label replaced
+    if (state_labels_[i] == -2)
+      for (int64_t k = 0; k < c; ++k) retracts |= label == -1 ? saved[k] != 0.0f : now[k] < saved[k];
+    state_labels_[i] = label;
+    if (label == -2) std::copy(now, now + c, saved);
+  }
+  UpdateResult result;
+  result.sweeps = continue_with_full_sweeps(b, b.max_iter, retracts, out);
+  result.full_sweeps = true;
+  result.rows.resize(static_cast<size_t>(g_.n));
+  for (int64_t r = 0; r < g_.n; ++r) result.rows[r] = r;
+  return result;
+}
+
 // Caller rows of `operator_rows`, and their scores, argmax and unreached flag written to `out`
 // (when given) in parallel: no temporary copies, no Python pass over them.
 void PreparedOperator::write_changed_rows(const std::vector<int64_t>& operator_rows, int64_t n_classes,
@@ -204,8 +251,8 @@ int64_t PreparedOperator::continue_with_full_sweeps(const LabelUpdate& b, int64_
   o.chebyshev = symmetric_;
   push_state_.ready = false;  // full sweeps move every row: residuals start over
   const PropagateStats s =
-      propagate_csr_cpu(g_, values_, order_, labels.data(), c, from_labels ? nullptr : init.data(), o, RunHooks{}, out,
-                        workspace_);
+      propagate_csr_cpu(g_, values_, order_, labels.data(), c, from_labels ? nullptr : init.data(),
+                        state_seeds_.empty() ? nullptr : state_seeds_.data(), o, RunHooks{}, out, workspace_);
   state_buffer_ = s.final_buffer;
   return s.n_iter;
 }

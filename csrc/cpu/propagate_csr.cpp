@@ -40,8 +40,8 @@ bool close_rows(const float* got, const float* want, int64_t width) {
 }
 
 // True if `sweep` matches the scalar sweep on a small random graph, for every padded width, both
-// update forms, a Chebyshev weight and the row-list mode. Guards the sweeps a test machine may
-// not run (AVX-512): one that disagrees is never selected.
+// update forms (one-hot and seeded rows), a Chebyshev weight and the row-list mode. Guards the
+// sweeps a test machine may not run (AVX-512): one that disagrees is never selected.
 bool agrees_with_scalar(detail::SweepFn sweep) {
   constexpr int64_t n = 37, degree = 5;
   std::mt19937 rng(777);
@@ -59,9 +59,13 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
   for (int64_t width : {int64_t(4), int64_t(8), int64_t(16), int64_t(32), int64_t(48), int64_t(64), int64_t(112)}) {
     for (const float omega : {1.0f, 1.3f, -1.0f}) {  // -1: clamp mode
       const bool clamp = omega < 0.0f;
-      for (int64_t i = 0; i < n; ++i) labels[i] = i % 4 == 0 ? int32_t(i % std::min<int64_t>(width, 7)) : -1;
-      const detail::SweepArgs args{indptr.data(), indices.data(), values.data(), labels.data(), width, clamp,
-                                   0.7f, 0.3f, true, clamp ? 1.0f : omega};
+      for (int64_t i = 0; i < n; ++i)
+        labels[i] = i % 4 == 0 ? int32_t(i % std::min<int64_t>(width, 7)) : (i % 8 == 2 ? detail::kSeededRow : -1);
+      std::vector<float> seeds(n * width);
+      for (float& s : seeds) s = unit(rng);
+      detail::SweepArgs args{indptr.data(), indices.data(), values.data(), labels.data(), width, clamp,
+                             0.7f, 0.3f, true, clamp ? 1.0f : omega};
+      args.seeds = seeds.data();
       PropagateWorkspace in_out, scalar_out;  // 64-byte aligned rows, as the sweeps require
       in_out.reserve(n * width);
       scalar_out.reserve(n * width);
@@ -72,7 +76,7 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
       const float change_got = sweep(args, src, got, 0, n);
       if (!close(change_got, change_want)) return false;
       for (int64_t i = 0; i < n; ++i) {
-        if (clamp && labels[i] >= 0) continue;  // not written in clamp mode
+        if (clamp && labels[i] != -1) continue;  // not written in clamp mode
         if (!close_rows(got + i * width, want + i * width, width)) return false;
       }
       if (omega != 1.0f && !clamp) continue;
@@ -80,7 +84,7 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
       // position's change.
       std::vector<int64_t> rows;
       for (int64_t i = 0; i < n; ++i)
-        if (i % 3 != 1 && !(clamp && labels[i] >= 0)) rows.push_back(i);
+        if (i % 3 != 1 && !(clamp && labels[i] != -1)) rows.push_back(i);
       const int64_t m = int64_t(rows.size());
       std::vector<float> row_got(m, -1.0f), row_want(m, -2.0f);
       detail::SweepArgs list_args = args;
@@ -158,8 +162,8 @@ void PropagateWorkspace::reserve(int64_t floats_per_buffer) {
 
 PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const int64_t* order,
                                  const int32_t* caller_labels, int64_t n_classes, const float* init,
-                                 const PropagateOptions& o, const RunHooks& hooks, const PropagateOutput& out,
-                                 PropagateWorkspace& workspace) {
+                                 const float* seed_values, const PropagateOptions& o, const RunHooks& hooks,
+                                 const PropagateOutput& out, PropagateWorkspace& workspace) {
   if (n_classes < 1) fail("n_classes must be >= 1");
   if (o.n_iter < 0) fail("n_iter must be >= 0");
   const bool clamp = o.alpha < 0.0;
@@ -168,12 +172,17 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   const int threads = resolve_threads(o.n_threads);
   const Sweep sweep = select_sweep();
 
-  // Y(0) in buffer 0: init (or zero), padding lanes zero, labeled rows one-hot in clamp mode and
-  // when no init is given. In clamp mode buffer 1 holds the one-hot rows too, and sweeps never
-  // write them; its other rows are written by the first sweep before anything reads them.
+  // Y(0) in buffer 0: init (or zero), padding lanes zero, labeled rows one-hot (seeded rows their
+  // seed values) in clamp mode and when no init is given. In clamp mode buffer 1 holds the clamped
+  // rows too, and sweeps never write them; its other rows are written by the first sweep before
+  // anything reads them. The alpha form reads the seeded rows' y0 from `seeds` (operator order).
+  bool any_seeded = false;
+  for (int64_t i = 0; i < n && !any_seeded; ++i) any_seeded = caller_labels[i] == detail::kSeededRow;
+  if (any_seeded && !seed_values) fail("rows labeled kSeededRow (-2) need seed values");
   workspace.reserve(n * width);
   float* buffers[2] = {workspace.buffer(0), workspace.buffer(1)};
   std::vector<int32_t> permuted_labels(order ? static_cast<size_t>(n) : 0);
+  std::vector<float> seeds(any_seeded && !clamp ? static_cast<size_t>(n * width) : 0);
   const int32_t* labels = order ? permuted_labels.data() : caller_labels;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -182,15 +191,20 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
     float* y = buffers[0] + i * width;
     std::fill(y, y + width, 0.0f);
     if (init) std::copy(init + src_row * c, init + (src_row + 1) * c, y);
-    if (labels[i] >= 0 && (clamp || !init)) {
+    const bool seeded = labels[i] == detail::kSeededRow;
+    if (seeded && !clamp)
+      std::copy(seed_values + src_row * c, seed_values + (src_row + 1) * c, seeds.data() + i * width);
+    if ((labels[i] >= 0 || seeded) && (clamp || !init)) {
       std::fill(y, y + c, 0.0f);
-      y[labels[i]] = 1.0f;
+      if (seeded) std::copy(seed_values + src_row * c, seed_values + (src_row + 1) * c, y);
+      else y[labels[i]] = 1.0f;
       if (clamp) std::copy(y, y + width, buffers[1] + i * width);
     }
   }
 
-  const detail::SweepArgs args{g.indptr, g.indices, values, labels, width, clamp, float(o.alpha),
-                               float(1.0 - o.alpha), o.tol > 0.0};
+  detail::SweepArgs args{g.indptr, g.indices, values, labels, width, clamp, float(o.alpha),
+                         float(1.0 - o.alpha), o.tol > 0.0};
+  args.seeds = seeds.empty() ? nullptr : seeds.data();
   const std::vector<int64_t> starts = balanced_row_starts(g, threads);
   // Ctrl-C / progress checks from the calling thread every ~4M multiply-adds.
   const int64_t work = std::max<int64_t>(1, (g.indptr[n] + n) * width);

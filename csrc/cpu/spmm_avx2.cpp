@@ -32,7 +32,7 @@ struct RowMoves {
 // results stay the same on every run and thread count.
 template <int V>
 inline void row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                        int64_t p_limit, int64_t c0, int label, RowMoves& moves) {
+                        int64_t p_limit, int64_t c0, int label, const float* seed, RowMoves& moves) {
   constexpr int kSets = V <= 2 ? 4 : (V <= 4 ? 2 : 1);
   __m256 acc[kSets][V];
   for (int s = 0; s < kSets; ++s)
@@ -67,6 +67,8 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
       const __m256i hit = _mm256_cmpeq_epi32(lane, _mm256_set1_epi32(label - int(c0) - 8 * v));
       const __m256 bias = _mm256_and_ps(_mm256_castsi256_ps(hit), _mm256_set1_ps(a.one_minus_alpha));
       y = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(a.alpha), y), bias);
+      if (seed)
+        y = _mm256_add_ps(y, _mm256_mul_ps(_mm256_set1_ps(a.one_minus_alpha), _mm256_loadu_ps(seed + c0 + 8 * v)));
       if (a.omega != 1.0f)
         y = _mm256_fmadd_ps(_mm256_set1_ps(a.omega), y,
                             _mm256_mul_ps(_mm256_set1_ps(1.0f - a.omega), _mm256_load_ps(out + c0 + 8 * v)));
@@ -82,7 +84,7 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
 
 // Width 4 (c <= 4): one 128-bit vector per row; returns the row's relative change.
 inline float row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                        int64_t p_limit, int label) {
+                        int64_t p_limit, int label, const float* seed) {
   __m128 acc = _mm_setzero_ps();
   for (int64_t p = p0; p < p1; ++p) {
     prefetch_rows(a, src, p, p_limit, 0, 1);
@@ -93,6 +95,7 @@ inline float row_narrow(const SweepArgs& a, const float* src, float* out, const 
     const __m128i hit = _mm_cmpeq_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(label));
     const __m128 bias = _mm_and_ps(_mm_castsi128_ps(hit), _mm_set1_ps(a.one_minus_alpha));
     acc = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(a.alpha), acc), bias);
+    if (seed) acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(a.one_minus_alpha), _mm_loadu_ps(seed)));
     if (a.omega != 1.0f)
       acc = _mm_fmadd_ps(_mm_set1_ps(a.omega), acc, _mm_mul_ps(_mm_set1_ps(1.0f - a.omega), _mm_load_ps(out)));
   }
@@ -108,25 +111,34 @@ inline float row_narrow(const SweepArgs& a, const float* src, float* out, const 
 
 }  // namespace
 
-float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+// Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
+// seed code compiles away.
+template <bool Seeded>
+float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
-  return for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
-    if (a.width == 4) return row_narrow(a, src, out, old, p0, p1, p_limit, label);
+  return for_each_swept_row(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0, int64_t p1,
+                                                         float* out, const float* old) {
+    const float* seed = Seeded ? row_seed : nullptr;
+    if (a.width == 4) return row_narrow(a, src, out, old, p0, p1, p_limit, label, seed);
     RowMoves moves;
     if (a.width == 8) {
-      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, moves);
+      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves);
     } else if (a.width == 16) {
-      row_block<2>(a, src, out, old, p0, p1, p_limit, 0, label, moves);
+      row_block<2>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves);
     } else {
       int64_t c0 = 0;
-      for (; c0 + 64 <= a.width; c0 += 64) row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      for (; c0 + 64 <= a.width; c0 += 64) row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
       const int64_t rest = a.width - c0;
-      if (rest == 16) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
-      if (rest == 32) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
-      if (rest == 48) row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      if (rest == 16) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (rest == 32) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (rest == 48) row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
     }
     return a.track_change ? moves.relative() : 0.0f;
   });
+}
+
+float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+  return a.seeds ? sweep_rows_avx2<true>(a, src, dst, begin, end) : sweep_rows_avx2<false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

@@ -37,7 +37,7 @@ struct RowMoves {
 // Columns [c0, c0 + 16V) of row i; folds |new - old| and the scores' size into `moves`.
 template <int V>
 inline void row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                      int64_t p_limit, int64_t c0, int label, RowMoves& moves) {
+                      int64_t p_limit, int64_t c0, int label, const float* seed, RowMoves& moves) {
   // Nonzero p adds into accumulator set (p - p0) % kSets (see spmm_avx2.cpp: narrow rows are
   // otherwise bound by the FMA latency); the sets are summed in a fixed order.
   constexpr int kSets = V == 1 ? 4 : (V == 2 ? 2 : 1);
@@ -72,6 +72,8 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
       const __mmask16 hit = (lane >= 0 && lane < 16) ? __mmask16(1u << lane) : __mmask16(0);
       y = _mm512_mul_ps(_mm512_set1_ps(a.alpha), y);
       y = _mm512_mask_add_ps(y, hit, y, _mm512_set1_ps(a.one_minus_alpha));
+      if (seed)
+        y = _mm512_add_ps(y, _mm512_mul_ps(_mm512_set1_ps(a.one_minus_alpha), _mm512_loadu_ps(seed + c0 + 16 * v)));
       if (a.omega != 1.0f)
         y = _mm512_fmadd_ps(_mm512_set1_ps(a.omega), y,
                             _mm512_mul_ps(_mm512_set1_ps(1.0f - a.omega), _mm512_load_ps(out + c0 + 16 * v)));
@@ -84,7 +86,7 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
 // Widths 4 and 8 (c <= 8): one 128- or 256-bit vector per row, as in the AVX2 sweep.
 template <int W>
 inline void row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                       int64_t p_limit, int label, RowMoves& moves) {
+                       int64_t p_limit, int label, const float* seed, RowMoves& moves) {
   const __mmask16 lanes = __mmask16((1u << W) - 1);
   __m512 acc = _mm512_setzero_ps();
   for (int64_t p = p0; p < p1; ++p) {
@@ -96,6 +98,8 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
     const __mmask16 hit = (label >= 0 && label < W) ? __mmask16(1u << label) : __mmask16(0);
     acc = _mm512_mul_ps(_mm512_set1_ps(a.alpha), acc);
     acc = _mm512_mask_add_ps(acc, hit, acc, _mm512_set1_ps(a.one_minus_alpha));
+    if (seed)
+      acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(a.one_minus_alpha), _mm512_maskz_loadu_ps(lanes, seed)));
     if (a.omega != 1.0f)
       acc = _mm512_fmadd_ps(_mm512_set1_ps(a.omega), acc,
                             _mm512_mul_ps(_mm512_set1_ps(1.0f - a.omega), _mm512_maskz_loadu_ps(lanes, out)));
@@ -106,26 +110,35 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
 
 }  // namespace
 
-float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+// Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
+// seed code compiles away.
+template <bool Seeded>
+float sweep_rows_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
-  return for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
+  return for_each_swept_row(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0, int64_t p1,
+                                                         float* out, const float* old) {
+    const float* seed = Seeded ? row_seed : nullptr;
     RowMoves moves;
     if (a.width == 4) {
-      row_narrow<4>(a, src, out, old, p0, p1, p_limit, label, moves);
+      row_narrow<4>(a, src, out, old, p0, p1, p_limit, label, seed, moves);
     } else if (a.width == 8) {
-      row_narrow<8>(a, src, out, old, p0, p1, p_limit, label, moves);
+      row_narrow<8>(a, src, out, old, p0, p1, p_limit, label, seed, moves);
     } else if (a.width == 16) {
-      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, moves);
+      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves);
     } else {
       int64_t c0 = 0;
-      for (; c0 + 64 <= a.width; c0 += 64) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      for (; c0 + 64 <= a.width; c0 += 64) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
       const int64_t rest = a.width - c0;
-      if (rest == 16) row_block<1>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
-      if (rest == 32) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
-      if (rest == 48) row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, moves);
+      if (rest == 16) row_block<1>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (rest == 32) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (rest == 48) row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
     }
     return a.track_change ? moves.relative() : 0.0f;
   });
+}
+
+float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+  return a.seeds ? sweep_rows_avx512<true>(a, src, dst, begin, end) : sweep_rows_avx512<false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

@@ -19,15 +19,16 @@ inline int64_t padded_width(int64_t n_classes) {
 }
 
 // One iteration over rows [begin, end): dst[i] = sum_p values[p] * src[indices[p]] in CSR order,
-// then either nothing (clamp mode: labeled rows are skipped, both buffers hold their one-hot)
-// or dst[i] = alpha * dst[i] + (1 - alpha) * onehot(labels[i]) (alpha mode). In alpha mode with
+// then either nothing (clamp mode: labeled rows are skipped, both buffers hold their one-hot or
+// seed row) or dst[i] = alpha * dst[i] + (1 - alpha) * y0[i] (alpha mode), y0[i] being
+// onehot(labels[i]), the seed row seeds[i] when labels[i] == kSeededRow, zero when unlabeled. In alpha mode with
 // omega != 1 (Chebyshev acceleration) that value v becomes omega * v + (1 - omega) * dst_before[i],
 // dst_before being the iterate before src; with omega == 1 dst is never read.
 struct SweepArgs {
   const int64_t* indptr;
   const int32_t* indices;
   const float* values;
-  const int32_t* labels;  // [n]: -1 unlabeled, else the class
+  const int32_t* labels;  // [n]: -1 unlabeled, kSeededRow (-2) clamped to its seed row, else the class
   int64_t width;          // padded class count; src/dst rows are 64-byte aligned when width >= 16
   bool clamp;             // true: clamp mode; false: alpha mode
   float alpha;
@@ -39,7 +40,14 @@ struct SweepArgs {
   // must be 1. nullptr: position q is row q.
   const int64_t* rows = nullptr;
   float* row_change = nullptr;  // [end]: each swept position's relative change, if not nullptr
+  // [n, width] (operator order, padded with zeros): the alpha form's y0 of rows labeled
+  // kSeededRow; read only for those rows (any alignment). nullptr when no row is.
+  const float* seeds = nullptr;
 };
+
+// Label of a row clamped to (alpha form: started from) a given row of seed values rather than
+// a one-hot row: a multi-hot label set, or all zero for a known empty set.
+constexpr int32_t kSeededRow = -2;
 
 // A row's relative change: max_c |new - old| / max_c max(|new|, |old|), 0 for a row that did not
 // move. Relative, not absolute: rows far from every label hold scores far below any absolute
@@ -60,9 +68,10 @@ float sweep_avx512(const SweepArgs&, const float*, float*, int64_t, int64_t);
 // Nonzeros ahead whose gathered row is prefetched: enough to cover DRAM latency at ~1 row/ns.
 constexpr int64_t kPrefetchAhead = 12;
 
-// Calls change = row(label, p0, p1, out, old) for each position of [begin, end) a sweep computes
-// (in clamp mode labeled rows are skipped: both buffers hold their one-hot and nothing writes
-// them); stores each change in row_change if asked and returns the largest.
+// Calls change = row(label, seed, p0, p1, out, old) for each position of [begin, end) a sweep
+// computes (in clamp mode labeled and seeded rows are skipped: both buffers hold their clamped
+// row and nothing writes them); `seed` is the row's seed values (alpha form, label kSeededRow)
+// or nullptr. Stores each change in row_change if asked and returns the largest.
 template <class RowFn>
 inline float for_each_swept_row(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end,
                                 RowFn&& row) {
@@ -70,8 +79,9 @@ inline float for_each_swept_row(const SweepArgs& a, const float* src, float* dst
   for (int64_t q = begin; q < end; ++q) {
     const int64_t i = a.rows ? a.rows[q] : q;
     const int label = a.labels[i];
-    if (a.clamp && label >= 0) continue;
-    const float change = row(label, a.indptr[i], a.indptr[i + 1], dst + q * a.width, src + i * a.width);
+    if (a.clamp && label != -1) continue;
+    const float* seed = label == kSeededRow ? a.seeds + i * a.width : nullptr;
+    const float change = row(label, seed, a.indptr[i], a.indptr[i + 1], dst + q * a.width, src + i * a.width);
     if (a.row_change) a.row_change[q] = change;
     largest = std::max(largest, change);
   }

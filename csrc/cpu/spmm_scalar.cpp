@@ -6,10 +6,15 @@
 
 namespace labelgraph::detail {
 
-float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+// Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
+// seed code compiles away.
+template <bool Seeded>
+float sweep_rows_scalar(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   constexpr int64_t kBlock = 64;  // columns accumulated at a time (a stack buffer, not n x c)
   float acc[kBlock];
-  return for_each_swept_row(a, src, dst, begin, end, [&](int label, int64_t p0, int64_t p1, float* out, const float* old) {
+  return for_each_swept_row(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0, int64_t p1,
+                                                         float* out, const float* old) {
+    const float* seed = Seeded ? row_seed : nullptr;
     float move = 0.0f, scale = 0.0f;
     for (int64_t c0 = 0; c0 < a.width; c0 += kBlock) {
       const int64_t bw = std::min(kBlock, a.width - c0);
@@ -21,7 +26,8 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
       }
       for (int64_t c = 0; c < bw; ++c) {
         float v = acc[c];
-        if (!a.clamp) v = a.alpha * v + (c0 + c == label ? a.one_minus_alpha : 0.0f);
+        if (!a.clamp)
+          v = a.alpha * v + (seed ? a.one_minus_alpha * seed[c0 + c] : (c0 + c == label ? a.one_minus_alpha : 0.0f));
         if (!a.clamp && a.omega != 1.0f) v = a.omega * v + (1.0f - a.omega) * out[c0 + c];
         if (a.track_change) {
           move = std::max(move, std::fabs(v - old[c0 + c]));
@@ -32,6 +38,10 @@ float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t beg
     }
     return relative_change(move, scale);
   });
+}
+
+float sweep_scalar(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+  return a.seeds ? sweep_rows_scalar<true>(a, src, dst, begin, end) : sweep_rows_scalar<false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

@@ -58,8 +58,13 @@ class PreparedOperator:
     def propagate(
         self, labels: npt.NDArray[np.int32], n_classes: int, init: npt.NDArray[np.float32] | None = None,
         n_iter: int = 20, alpha: float = -1.0, tol: float = 0.0, n_threads: int = 0, progress: Progress = None,
-        accelerate: bool = True,
+        accelerate: bool = True, seeds: npt.NDArray[np.float32] | None = None,
     ) -> PropagateResult: ...
+    def update_seeds(
+        self, rows: npt.NDArray[np.int64], seed_values: npt.NDArray[np.float32], clamped: npt.NDArray[np.bool_],
+        n_classes: int, alpha: float = -1.0, tol: float = 1e-4, max_iter: int = 200, n_threads: int = 0,
+        out: ResultArrays | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32] | None, int]: ...
     def update(
         self, rows: npt.NDArray[np.int64], classes: npt.NDArray[np.int32], n_classes: int, alpha: float = -1.0,
         tol: float = 1e-4, max_iter: int = 200, dense_rows: int = -1, n_threads: int = 0,

@@ -356,6 +356,36 @@ def graph_of(graph: Any, n: int, name: str = "graph", min_k: int = 1) -> KnnGrap
     return graph
 
 
+def seed_matrix(seeds: Any, rows: int, n_classes: int | None, name: str = "seeds") -> np.ndarray:
+    """Check seed rows ``[rows, n_classes]`` a propagation clamps rows to (finite, >= 0) and return them as float32."""
+    seeds = as_numpy(seeds, name)
+    if seeds.dtype == np.bool_ or seeds.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a float32 (or 0/1 integer) array of shape ({rows}, n_classes); got dtype "
+                        f"{seeds.dtype}; pass np.asarray({name}, np.float32)")
+    if seeds.ndim != 2 or seeds.shape[0] != rows or seeds.shape[1] < 1 or (n_classes is not None
+                                                                          and seeds.shape[1] != n_classes):
+        want = f"({rows}, {n_classes if n_classes is not None else 'n_classes'})"
+        raise ValueError(f"{name} must have shape {want}, one row of class values per row; got {seeds.shape}")
+    class_count(seeds.shape[1], max(rows, 1), name=f"{name}.shape[1] (the number of classes)")
+    seeds = np.ascontiguousarray(seeds, dtype=np.float32)
+    if not np.isfinite(seeds).all() or np.any(seeds < 0):
+        raise ValueError(f"{name} must be finite and >= 0 (a multi-hot row, all zero for a known empty set); replace "
+                         "NaN/inf/negative entries")
+    return seeds
+
+
+def bool_mask(mask: Any, n: int, name: str) -> np.ndarray:
+    """A 1-D bool (or 0/1 uint8) mask of ``n`` entries, as bool."""
+    mask = as_numpy(mask, name)
+    if mask.dtype == np.uint8 and mask.size and mask.max() > 1:
+        raise ValueError(f"{name} must be 0/1 (a uint8 mask); got values up to {mask.max()}")
+    if mask.dtype not in (np.bool_, np.uint8):
+        raise TypeError(f"{name} must be a bool mask; got dtype {mask.dtype}; pass np.asarray({name}, dtype=bool)")
+    if mask.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one entry per row; got shape {mask.shape}")
+    return mask.astype(bool)
+
+
 def labeled_vector(labels: Any, n: int, name: str = "labels") -> np.ndarray:
     """Labels of every row (int64, >= 0), as needed where all rows carry a given label."""
     labels = label_vector(labels, n)

@@ -11,14 +11,27 @@ import scipy.sparse as sp
 
 from labelgraph import _core
 from labelgraph._dispatch import resolve_device
-from labelgraph._edge_weights import is_symmetric, log_weights, rcm_order, symmetrize_log
+from labelgraph._edge_weights import (
+    is_symmetric,
+    log_weights,
+    rcm_order,
+    symmetrize_log,
+)
 from labelgraph._validation import (
+    alpha_value,
+    as_numpy,
+    bool_mask,
     choice,
     csr_graph,
+    init_matrix,
     label_changes,
     optional_positive_int,
+    positive_int,
     progress_callback,
     propagation_call,
+    row_indices,
+    seed_matrix,
+    tolerance_value,
 )
 from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.knn_results import KnnGraph
@@ -176,8 +189,7 @@ class LabelPropagator:
 
     def fork(self) -> "LabelPropagator":
         """A propagator on the same prepared operator (arrays shared, not copied) with its own iteration
-        state: several label sets can each keep a :meth:`propagate` to continue with :meth:`update`
-        (the one-hot layers of :class:`labelgraph.multilabel.MultiLabelPropagator`)."""
+        state: several label sets can each keep a :meth:`propagate` to continue with :meth:`update`."""
         twin = copy.copy(self)
         twin._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order, self.symmetric)
         twin._saved = None
@@ -227,6 +239,54 @@ class LabelPropagator:
         """
         labels, max_iter, alpha, tol, n_classes, init = propagation_call(labels, self.n, max_iter, alpha, tol,
                                                                          n_classes, init)
+        return self._run(labels, n_classes, None, max_iter, alpha, tol, init, progress, accelerate)
+
+    def propagate_seeds(
+        self,
+        seeds: Any,
+        clamped: Any,
+        max_iter: int = 20,
+        *,
+        alpha: float | None = None,
+        tol: float = 0.0,
+        init: Any = None,
+        progress: ProgressCallback | None = None,
+        accelerate: bool = True,
+    ) -> PropagationResult:
+        """Propagate given rows of class values: :meth:`propagate` with each clamped row's own seed row for its one-hot.
+
+        Clamped form: the rows of ``clamped`` are reset to their row of ``seeds`` after every
+        step; alpha form: ``Y0`` is ``seeds`` on those rows and zero elsewhere. A seed row may be
+        multi-hot (label sets: every class's column is its own binary propagation, as the update
+        is linear and column-wise) or all zero (a row known to carry no class, which absorbs mass).
+        One C++ call at the width of ``seeds.shape[1]``, as fast per sweep as :meth:`propagate`.
+        :meth:`update_seeds` continues the result.
+
+        Args:
+            seeds: ``[n, c]`` float32 (or 0/1 integer) values, finite and >= 0; read on the rows of ``clamped``.
+            clamped: ``[n]`` bool mask of the rows whose seed row is given (at least one, unless ``init``).
+            max_iter, alpha, tol, init, progress, accelerate: as for :meth:`propagate`.
+
+        Returns:
+            PropagationResult as :meth:`propagate` (``labels``: the argmax of the scores).
+
+        Raises:
+            TypeError: a non-numeric ``seeds`` or non-bool ``clamped``.
+            ValueError: wrong shapes, NaN / inf / negative seeds, no clamped row and no ``init``.
+        """
+        clamped = bool_mask(clamped, self.n, "clamped")
+        seeds = seed_matrix(seeds, self.n, None)
+        n_classes = seeds.shape[1]
+        max_iter = positive_int(max_iter, "max_iter", low=0)
+        alpha, tol = alpha_value(alpha), tolerance_value(tol)
+        init = None if init is None else init_matrix(init, self.n, n_classes)
+        if not clamped.any() and init is None:
+            raise ValueError("clamped has no True row: nothing would propagate; clamp at least one row or pass init")
+        labels = np.where(clamped, SEEDED_ROW, -1).astype(np.int64)
+        return self._run(labels, n_classes, seeds, max_iter, alpha, tol, init, progress, accelerate)
+
+    def _run(self, labels: np.ndarray, n_classes: int, seeds: np.ndarray | None, max_iter: int, alpha: float | None,
+             tol: float, init: np.ndarray | None, progress: Any, accelerate: Any) -> PropagationResult:
         progress = progress_callback(progress)
         if not isinstance(accelerate, (bool, np.bool_)):
             raise TypeError(f"accelerate must be True or False; got {type(accelerate).__name__}")
@@ -234,18 +294,70 @@ class LabelPropagator:
         soft, hard, unreached, iterations, converged, finite, _ = self._operator.propagate(
             labels.astype(np.int32), n_classes, init=init, n_iter=max_iter, alpha=-1.0 if alpha is None else alpha,
             tol=tol, n_threads=self._n_threads, progress=progress,
-            accelerate=bool(accelerate) and alpha is not None and tol > 0,
+            accelerate=bool(accelerate) and alpha is not None and tol > 0, seeds=seeds,
         )
         if not finite:
             raise ValueError("propagation diverged (inf in the scores): with a non-symmetric graph the symmetric "
                              "operator can amplify; pass symmetrize='max' or 'mean', or normalization='row'")
         result = PropagationResult(soft, hard, unreached, int(iterations), bool(converged))
-        self._saved = _SavedPropagation(labels, n_classes, alpha, tol, max_iter, result)
+        self._saved = _SavedPropagation(labels, n_classes, alpha, tol, max_iter, result,
+                                        None if seeds is None else seeds.copy())
         return result
+
+    def update_seeds(self, indices: Any, seeds: Any, clamped: Any = True) -> PropagationResult:
+        """Continue the last :meth:`propagate_seeds` after the seed rows of ``indices`` change.
+
+        Row ``indices[q]`` is clamped to ``seeds[q]`` (``clamped`` True; e.g. one class added to
+        or removed from a label set) or released (False: its set is no longer known). Full
+        sweeps to the same ``tol``, ``alpha`` and ``max_iter``, warm-started from the last scores
+        when the changes only add (no seed entry falls, no row is released; else from the seeds,
+        as :meth:`update` does after a removal). The result's arrays are updated in place.
+
+        Args:
+            indices: ``[m]`` row numbers (a row repeated takes its last values).
+            seeds: ``[m, c]`` new seed rows (finite, >= 0).
+            clamped: one bool or ``[m]`` bools.
+
+        Raises:
+            ValueError: no :meth:`propagate_seeds` run to a tolerance before, bad shapes or values.
+        """
+        saved = self._saved
+        if saved is None or saved.seeds is None:
+            raise ValueError("update_seeds() continues propagate_seeds(seeds, clamped, ..., tol=...): call it first")
+        if saved.tol <= 0:
+            raise ValueError("update_seeds() continues a propagation run to a tolerance; the last propagate_seeds() "
+                             "ran a fixed max_iter with tol=0: call propagate_seeds(..., tol=1e-3) first")
+        indices = row_indices(np.atleast_1d(as_numpy(indices, "indices")), self.n)
+        values = seed_matrix(seeds, indices.size, saved.n_classes)
+        flags = as_numpy(clamped, "clamped")
+        flags = bool_mask(np.full(indices.shape, flags[()]) if flags.ndim == 0 else flags, indices.size, "clamped")
+        new_seeds, labels = saved.seeds.copy(), saved.labels.copy()
+        new_seeds[indices] = np.where(flags[:, None], values, 0.0)
+        labels[indices] = np.where(flags, SEEDED_ROW, -1)
+        if not self._state_intact:
+            self._state_intact = True
+            return self.propagate_seeds(new_seeds, labels == SEEDED_ROW, saved.max_iter, alpha=saved.alpha,
+                                        tol=saved.tol)
+        result = saved.result
+        try:
+            _, _, sweeps = self._operator.update_seeds(
+                indices, values, flags, saved.n_classes, alpha=-1.0 if saved.alpha is None else saved.alpha,
+                tol=saved.tol, max_iter=saved.max_iter, n_threads=self._n_threads,
+                out=(result.soft, result.labels, result.unreached))
+        except BaseException:
+            self._state_intact = False
+            raise
+        updated = PropagationResult(result.soft, result.labels, result.unreached, int(sweeps), int(sweeps) < saved.max_iter)
+        self._saved = _SavedPropagation(labels, saved.n_classes, saved.alpha, saved.tol, saved.max_iter, updated,
+                                        new_seeds)
+        return updated
 
     @property
     def labels(self) -> np.ndarray | None:
-        """``[n]`` int64 labels the last :meth:`propagate` / :meth:`update` used (a copy), or None."""
+        """``[n]`` int64 labels the last :meth:`propagate` / :meth:`update` used (a copy), or None.
+
+        After :meth:`propagate_seeds` / :meth:`update_seeds`: ``SEEDED_ROW`` (-2) on clamped rows, -1 elsewhere.
+        """
         return None if self._saved is None else self._saved.labels.copy()
 
     def update(self, indices: Any, classes: Any) -> PropagationResult:
@@ -281,6 +393,8 @@ class LabelPropagator:
         saved = self._saved
         if saved is None:
             raise ValueError("update() continues a propagation: call propagate(labels, ..., tol=...) first")
+        if saved.seeds is not None:
+            raise ValueError("the last call was propagate_seeds(): change its rows with update_seeds(), not update()")
         if saved.tol <= 0:
             raise ValueError("update() continues a propagation run to a tolerance; the last propagate() ran a fixed "
                              "max_iter with tol=0: call propagate(labels, ..., tol=1e-3) first")
@@ -304,6 +418,10 @@ class LabelPropagator:
         return updated
 
 
+# Label of a row clamped to its seed row (propagate_seeds) in the C++ operator's label vector.
+SEEDED_ROW = -2
+
+
 @dataclass(frozen=True)
 class _SavedPropagation:
     """What :meth:`LabelPropagator.update` continues: the last call's labels, settings and result."""
@@ -314,6 +432,7 @@ class _SavedPropagation:
     tol: float
     max_iter: int
     result: PropagationResult
+    seeds: np.ndarray | None = None  # [n, c] of propagate_seeds() (rows labeled SEEDED_ROW), else None
 
 
 def propagate(

@@ -21,6 +21,9 @@ struct LabelUpdate {
   int64_t max_iter = 200;            // rounds of pushes (alpha form) or sweeps (clamp mode), then full sweeps
   int64_t dense_rows = -1;           // rows past which full sweeps take over; -1: the defaults below
   int n_threads = 0;                 // 0: OpenMP default; the result does not depend on it
+  // Seeded rows instead of class labels: [count, n_classes] (caller order of `rows`), row q's new
+  // seed values, with classes[q] >= 0 seeding the row and -1 releasing it (see propagate()).
+  const float* seed_values = nullptr;
 };
 
 struct UpdateResult {
@@ -49,8 +52,9 @@ class PreparedOperator {
 
   // All iterations of propagate_csr_cpu (labels, init and out in caller order); `options.chebyshev`
   // is applied only when the operator is symmetric. Keeps the result for update().
-  PropagateStats propagate(const int32_t* labels, int64_t n_classes, const float* init, PropagateOptions options,
-                           const RunHooks& hooks, const PropagateOutput& out);
+  // seed_values: as for propagate_csr_cpu (rows labeled -2), kept for update().
+  PropagateStats propagate(const int32_t* labels, int64_t n_classes, const float* init, const float* seed_values,
+                           PropagateOptions options, const RunHooks& hooks, const PropagateOutput& out);
 
   // Continues the last propagate() after the label changes of `batch` (new, changed or removed
   // labels): residual pushes in the alpha form (propagate_push_cpu), Jacobi sweeps over the rows
@@ -70,6 +74,7 @@ class PreparedOperator {
   void check_update(const LabelUpdate& batch) const;
   void build_transpose();
   UpdateResult run_update(const LabelUpdate& batch, const PropagateOutput& out);
+  UpdateResult run_seed_update(const LabelUpdate& batch, const PropagateOutput& out);
   int64_t continue_with_full_sweeps(const LabelUpdate& batch, int64_t max_iter, bool from_labels,
                                     const PropagateOutput& out);
   void write_changed_rows(const std::vector<int64_t>& operator_rows, int64_t n_classes, int n_threads,
@@ -90,6 +95,7 @@ class PreparedOperator {
   int64_t state_classes_ = 0;
   double state_alpha_ = -1.0;
   std::vector<int32_t> state_labels_;  // operator order
+  std::vector<float> state_seeds_;     // [n, classes] caller order, the seeded rows' values; empty: none
   // For each row j, the rows whose sums read j (built on the first update of a non-symmetric S).
   std::vector<int64_t> transpose_indptr_;
   std::vector<int32_t> transpose_indices_;

@@ -45,7 +45,7 @@ void normalize_log_weights_cpu(const CsrView& rows, const double* log_w, const d
 
 struct PropagateOptions {
   int64_t n_iter = 20;
-  double alpha = -1.0;  // < 0: clamp mode (labeled rows reset to one-hot); in (0, 1): Zhou et al.
+  double alpha = -1.0;  // < 0: clamp mode (labeled rows reset to one-hot / seed values); in (0, 1): Zhou et al.
   double tol = 0.0;     // > 0: stop once no row moved by more than tol x its largest score (relative)
   bool chebyshev = false;  // alpha mode: Chebyshev acceleration, valid only when S has real eigenvalues (W symmetric)
   int n_threads = 0;    // 0: OpenMP default
@@ -105,16 +105,19 @@ class PropagateWorkspace {
 
 // Runs all iterations of Y <- S Y (clamped) or Y <- alpha S Y + (1 - alpha) Y0 in one call.
 // The operator may be stored in another node order than the caller's: `order` (nullptr: the
-// same) maps operator row r to caller row order[r]; labels [n] (-1 unlabeled, else <
-// n_classes) and init ([n, n_classes] or nullptr) are in the caller's order, and so is `out`.
+// same) maps operator row r to caller row order[r]; labels [n] (-1 unlabeled, -2 seeded, else <
+// n_classes), init ([n, n_classes] or nullptr) and seed_values ([n, n_classes], read only on the
+// rows labeled -2, nullptr when none is) are in the caller's order, and so is `out`. A seeded row
+// is clamped to its seed values (clamp mode; e.g. a multi-hot label set, or all zero for a known
+// empty set) or has them as its y0 (alpha form) where a labeled row has its one-hot.
 // Each row sums its nonzeros in a fixed order, so the result is the same for every run and
 // every thread count. Ctrl-C and progress go through `hooks`. With `out` all null nothing is
 // written (the final Y stays in the workspace buffer stats.final_buffer, operator order; `finite`
 // is then not checked).
 PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, const int64_t* order,
                                  const int32_t* labels, int64_t n_classes, const float* init,
-                                 const PropagateOptions& options, const RunHooks& hooks, const PropagateOutput& out,
-                                 PropagateWorkspace& workspace);
+                                 const float* seed_values, const PropagateOptions& options, const RunHooks& hooks,
+                                 const PropagateOutput& out, PropagateWorkspace& workspace);
 
 // Incremental update of a clamped propagation after new labels (active learning; the alpha form
 // uses propagate_push_cpu below). `y` holds the previous scores in operator order (rows of

@@ -95,10 +95,10 @@ def run_propagate(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                       (f"{c:.4f}" for c in result.confidence),
                       _names(args, labels.sets.indicator, labels.classes, labels.sets.known)))
     console.info(f"{labels.n_labeled} label sets propagated to {result.predicted.shape[0]} rows in {seconds:.2f} s "
-                 f"({len(propagator.groups)} layers); {int(result.unreached.sum())} rows unreached -> {output}")
+                 f"({result.n_iter} sweeps); {int(result.unreached.sum())} rows unreached -> {output}")
     return {"output": str(output), "n": int(result.predicted.shape[0]), "labeled": labels.n_labeled,
             "multilabel": True, "temperature": propagator.temperature, "alpha": args.alpha,
-            "threshold_rule": args.threshold_rule, "layers": len(propagator.groups),
+            "threshold_rule": args.threshold_rule,
             "thresholds": dict(zip(labels.classes, np.round(result.thresholds, 4).tolist())),
             "unreached": int(result.unreached.sum()), "n_iter": result.n_iter, "seconds": round(seconds, 3),
             "classes": labels.classes,

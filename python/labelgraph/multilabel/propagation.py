@@ -1,4 +1,4 @@
-"""Multi-label propagation: every class spreads on its own through the single-label C++ sweeps, one-hot layer by layer."""
+"""Multi-label propagation: every class spreads on its own, all classes in one C++ call clamped to the label sets."""
 
 from __future__ import annotations
 
@@ -18,14 +18,13 @@ from labelgraph._validation import (
 from labelgraph.defaults import DEFAULT_TEMPERATURE
 from labelgraph.knn_results import KnnGraph
 from labelgraph.multilabel.inputs import LabelSets, label_sets
-from labelgraph.multilabel.layers import group_classes, layer_labels
 from labelgraph.multilabel.thresholds import (
     MIN_POSITIVES,
     THRESHOLD_RULES,
     certainty,
     class_thresholds,
 )
-from labelgraph.propagation import LabelPropagator, PropagationResult
+from labelgraph.propagation import LabelPropagator
 from labelgraph.workflows.audit import own_label_share
 
 # The threshold rule of propagate(): "micro" (one cut maximising micro F1 on the held-out scores)
@@ -53,8 +52,8 @@ class MultiLabelResult:
             to the threshold over the room on that side (1 on known rows, 0 at a threshold).
         unreached: ``[n]`` bool, rows no known row reached.
         known: ``[n]`` bool, the rows whose set was given.
-        n_iter: most sweeps any layer ran.
-        converged: every layer converged (``tol > 0``).
+        n_iter: sweeps run (by the last propagate / update).
+        converged: the propagation converged (``tol > 0``).
     """
 
     scores: np.ndarray
@@ -69,13 +68,15 @@ class MultiLabelResult:
 
 
 class MultiLabelPropagator:
-    """Propagation of label sets over a prepared operator, one class at a time, with per-class thresholds.
+    """Propagation of label sets over a prepared operator, every class on its own, with per-class thresholds.
 
-    Every class propagates independently with the same C++ sweeps as single labels
-    (:class:`~labelgraph.LabelPropagator`): the label sets are split into one-hot layers
-    (:mod:`labelgraph.multilabel.layers`), classes no known row carries together sharing a layer,
-    each layer holding a "none" column so every known row is clamped in every layer (a known empty
-    set is all-zero in every class). Scores are never normalised across classes.
+    One C++ call (:meth:`labelgraph.LabelPropagator.propagate_seeds`) runs all classes as
+    columns, plus a "reach" column: each known row is clamped to (alpha form: starts from) its
+    0/1 set and a 1 in the reach column, so a known empty set is all zero in every class. The
+    update is linear and column-wise, so each class's column is exactly its own binary
+    propagation and the reach column ``M 1_L`` is the mass of known rows reaching a row:
+    ``column / reach`` is the propagated share of known rows carrying the class. Scores are
+    never normalised across classes.
 
     Thresholds: cuts of the known rows' held-out scores maximising F1 (one cut for all classes by
     micro F1, the default, or each class's own by its F1:
@@ -87,7 +88,7 @@ class MultiLabelPropagator:
     Args:
         graph: a :class:`KnnGraph` or square CSR, as for :class:`~labelgraph.LabelPropagator`.
         temperature, symmetrize, normalization, reorder, n_threads: as for
-            :class:`~labelgraph.LabelPropagator` (one operator is prepared and shared by the layers).
+            :class:`~labelgraph.LabelPropagator`.
 
     Example:
         >>> import numpy as np, labelgraph
@@ -107,18 +108,12 @@ class MultiLabelPropagator:
         self.n = self.propagator.n
         self._operator: sp.csr_array | None = None
         self._own: dict[tuple[float, int], np.ndarray] = {}
-        self._forks: list[LabelPropagator] = []  # one per layer, kept between calls (their buffers too)
         self._state: _State | None = None
 
     @property
     def temperature(self) -> float | None:
         """The ``T`` in use (see :class:`~labelgraph.LabelPropagator`)."""
         return self.propagator.temperature
-
-    @property
-    def groups(self) -> list[np.ndarray]:
-        """The class groups of the one-hot layers of the last :meth:`propagate` (empty before)."""
-        return [] if self._state is None else [g.copy() for g in self._state.groups]
 
     @property
     def label_sets(self) -> LabelSets | None:
@@ -137,7 +132,7 @@ class MultiLabelPropagator:
                 :func:`labelgraph.multilabel.label_sets`.
             known: ``[n]`` bool rows whose set is known (default: all rows of a matrix, the
                 non-None rows of a list). At least one.
-            max_iter, alpha, tol: as in :meth:`labelgraph.LabelPropagator.propagate`, for every layer.
+            max_iter, alpha, tol: as in :meth:`labelgraph.LabelPropagator.propagate`.
             n_classes: classes ``c`` (default from ``labels``).
             thresholds: a rule of :data:`~labelgraph.multilabel.thresholds.THRESHOLD_RULES` (cuts
                 calibrated on the held-out scores; None: ``DEFAULT_THRESHOLD_RULE``), a float for
@@ -157,25 +152,18 @@ class MultiLabelPropagator:
         choice(rule, "thresholds", THRESHOLD_RULES)
         fixed = None if thresholds is None or isinstance(thresholds, str) else _threshold_vector(thresholds,
                                                                                                  sets.n_classes)
-        groups = group_classes(sets.indicator, sets.known)
-        layers = []
-        while len(self._forks) < len(groups):
-            self._forks.append(self.propagator.fork())
-        for group, fork in zip(groups, self._forks):
-            labels_g = layer_labels(sets.indicator, sets.known, group)
-            run = fork.propagate(labels_g, max_iter, alpha=alpha, tol=tol, n_classes=group.size + 1)
-            layers.append((fork, labels_g, run))
-        self._state = _State(sets.indicator.copy(), sets.known.copy(), groups, layers, alpha, tol, max_iter,
-                             fixed, rule, min_positives)
+        run = self.propagator.propagate_seeds(_seed_rows(sets.indicator, sets.known), sets.known, max_iter,
+                                              alpha=alpha, tol=tol)
+        self._state = _State(sets.indicator.copy(), sets.known.copy(), run.soft, run.n_iter, run.converged, alpha, tol,
+                             max_iter, fixed, rule, min_positives)
         return self.result()
 
     def update(self, indices: Any, classes: Any, present: Any = True) -> MultiLabelResult:
         """Add (``present=True``) or remove (False) class ``classes[q]`` of row ``indices[q]``, incrementally.
 
         A row whose set was not known becomes known (with just the added class, or empty after a
-        removal). Each layer whose single-label vector changes continues with
-        :meth:`labelgraph.LabelPropagator.update` (same ``alpha``, ``tol``, ``max_iter``); a change
-        that puts two classes of one layer on one row rebuilds the layers and propagates afresh.
+        removal). The changed rows' seed rows continue the last run through
+        :meth:`labelgraph.LabelPropagator.update_seeds` (same ``alpha``, ``tol``, ``max_iter``).
         Thresholds are recalibrated (unless fixed).
 
         Args:
@@ -212,36 +200,30 @@ class MultiLabelPropagator:
         return self._apply(indicator, known)
 
     def result(self) -> MultiLabelResult:
-        """The result of the current state (scores, thresholds and sets recomputed from the layers)."""
+        """The result of the current state (scores, thresholds and sets recomputed from the propagated columns)."""
         s = self._require_state()
         n, c = s.indicator.shape
         rows = np.flatnonzero(s.known)
         prior = s.indicator[rows].mean(axis=0)
-        scores, held_out = np.empty((n, c)), np.empty((n, c))
-        unreached = np.zeros(n, dtype=bool)
-        n_iter, converged = 0, True
-        own = None if s.alpha is None else self._own_share(s.alpha, s.max_iter)
-        S_known = None if own is not None else self.operator()[rows].astype(np.float64)
-        for group, (_, labels_g, run) in zip(s.groups, s.layers):
-            n_iter, converged = max(n_iter, run.n_iter), converged and run.converged
-            soft = run.soft.astype(np.float64)
-            scores[:, group] = _shares(soft, prior[group])
-            unreached |= soft.sum(axis=1) <= 0
-            if own is not None:
-                held = soft
-                held[rows, labels_g[rows]] -= own[rows]
-                np.maximum(held, 0.0, out=held)
-            else:
-                held = np.zeros_like(soft)
-                held[rows] = S_known @ soft
-            held_out[:, group] = np.where(s.known[:, None], _shares(held, prior[group]), scores[:, group])
+        soft = s.soft.astype(np.float64)  # [n, c + 1]: the classes, then the reach
+        scores = _shares(soft, prior)
+        unreached = soft[:, c] <= 0
+        if s.alpha is not None:
+            held = soft.copy()
+            seeds = np.concatenate([s.indicator[rows], np.ones((rows.size, 1), dtype=bool)], axis=1)
+            held[rows] -= self._own_share(s.alpha, s.max_iter)[rows, None] * seeds
+            np.maximum(held, 0.0, out=held)
+        else:
+            held = np.zeros_like(soft)
+            held[rows] = self.operator()[rows].astype(np.float64) @ soft
+        held_out = np.where(s.known[:, None], _shares(held, prior), scores)
         thresholds = s.fixed if s.fixed is not None else class_thresholds(held_out, s.indicator, s.known,
                                                                            s.min_positives, s.rule)
         predicted = np.where(s.known[:, None], s.indicator, scores >= thresholds)
         confidence = np.ones(n)
         confidence[~s.known] = certainty(scores[~s.known], thresholds).min(axis=1, initial=1.0)
         return MultiLabelResult(scores, held_out, thresholds, predicted, confidence, unreached, s.known.copy(),
-                                int(n_iter), bool(converged))
+                                int(s.n_iter), bool(s.converged))
 
     def operator(self) -> sp.csr_array:
         """The normalised operator ``[n, n]`` in the caller's order (cached)."""
@@ -265,28 +247,23 @@ class MultiLabelPropagator:
         if s.tol <= 0:
             raise ValueError("update() continues a propagation run to a tolerance; the last propagate() ran a fixed "
                              "max_iter with tol=0: call propagate(labels, ..., tol=1e-3) first")
-        try:
-            new_labels = [layer_labels(indicator, known, group) for group in s.groups]
-        except ValueError:  # two classes of one layer now share a row: a new layout
-            return self.propagate(indicator, known, s.max_iter, alpha=s.alpha, tol=s.tol,
-                                  thresholds=s.rule if s.fixed is None else s.fixed, min_positives=s.min_positives)
-        layers = []
-        for (fork, old, run), new in zip(s.layers, new_labels):
-            changed = np.flatnonzero(old != new)
-            if changed.size:
-                run = fork.update(changed, new[changed])
-            layers.append((fork, new, run))
-        self._state = _State(indicator, known, s.groups, layers, s.alpha, s.tol, s.max_iter, s.fixed, s.rule,
+        changed = np.flatnonzero((indicator != s.indicator).any(axis=1) | (known != s.known))
+        if changed.size:
+            run = self.propagator.update_seeds(changed, _seed_rows(indicator[changed], known[changed]), known[changed])
+            soft, n_iter, converged = run.soft, run.n_iter, run.converged
+        else:
+            soft, n_iter, converged = s.soft, s.n_iter, s.converged
+        self._state = _State(indicator, known, soft, n_iter, converged, s.alpha, s.tol, s.max_iter, s.fixed, s.rule,
                              s.min_positives)
         return self.result()
-
 
 @dataclass(frozen=True)
 class _State:
     indicator: np.ndarray
     known: np.ndarray
-    groups: list[np.ndarray]
-    layers: list[tuple[LabelPropagator, np.ndarray, PropagationResult]]
+    soft: np.ndarray  # [n, c + 1] float32 propagated classes and reach (the propagator's result, updated in place)
+    n_iter: int
+    converged: bool
     alpha: float | None
     tol: float
     max_iter: int
@@ -295,9 +272,17 @@ class _State:
     min_positives: int
 
 
+def _seed_rows(indicator: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``[m, c + 1]`` float32 seed rows: a known row's 0/1 set and a 1 in the reach column; unknown rows all zero."""
+    seeds = np.zeros((indicator.shape[0], indicator.shape[1] + 1), dtype=np.float32)
+    seeds[known, :-1] = indicator[known]
+    seeds[known, -1] = 1.0
+    return seeds
+
+
 def _shares(soft: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Class columns of a layer over the layer's row sum (the reach); ``prior`` where nothing arrived."""
-    reach = soft.sum(axis=1, keepdims=True)
+    """Class columns over the reach column (the last); ``prior`` where nothing arrived."""
+    reach = soft[:, -1:]
     return np.divide(soft[:, :-1], reach, out=np.broadcast_to(prior, soft[:, :-1].shape).copy(), where=reach > 0)
 
 

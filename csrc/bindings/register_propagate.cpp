@@ -136,16 +136,7 @@ class PyPreparedOperator {
     batch.max_iter = max_iter;
     batch.dense_rows = dense_rows;
     batch.n_threads = n_threads;
-    const PropagateOutput result = result_arrays(out, op_->n(), n_classes);
-    UpdateResult r = without_gil([&] { return op_->update(batch, result); });
-    const int64_t m = int64_t(r.rows.size());
-    py::array_t<int64_t> changed(m);
-    std::copy(r.rows.begin(), r.rows.end(), changed.mutable_data());
-    if (result.soft) return py::make_tuple(changed, py::none(), r.sweeps);
-    py::array_t<float> soft({m, n_classes});
-    float* ps = soft.mutable_data();
-    without_gil([&] { op_->read_rows(r.rows.data(), m, ps); });
-    return py::make_tuple(changed, soft, r.sweeps);
+    return run_update(batch, n_classes, out);
   }
 
   // Seeded rows changed: row rows[q] clamped to seed_values[q] (clamped[q] true) or released.
@@ -167,6 +158,21 @@ class PyPreparedOperator {
     batch.tol = tol;
     batch.max_iter = max_iter;
     batch.n_threads = n_threads;
+    return run_update(batch, n_classes, out);
+  }
+
+  bool has_state() const { return op_->has_state(); }
+
+  py::array_t<int32_t> labels() const {
+    py::array_t<int32_t> out(op_->n());
+    op_->labels(out.mutable_data());
+    return out;
+  }
+
+ private:
+  // Runs one checked batch without the GIL: (changed rows, their [m, c] scores or None when the
+  // scores were written into `out`, sweeps).
+  py::tuple run_update(const LabelUpdate& batch, int64_t n_classes, const py::object& out) {
     const PropagateOutput result = result_arrays(out, op_->n(), n_classes);
     UpdateResult r = without_gil([&] { return op_->update(batch, result); });
     const int64_t m = int64_t(r.rows.size());
@@ -179,15 +185,6 @@ class PyPreparedOperator {
     return py::make_tuple(changed, soft, r.sweeps);
   }
 
-  bool has_state() const { return op_->has_state(); }
-
-  py::array_t<int32_t> labels() const {
-    py::array_t<int32_t> out(op_->n());
-    op_->labels(out.mutable_data());
-    return out;
-  }
-
- private:
   py::array indptr_, indices_, values_, order_;
   std::unique_ptr<PreparedOperator> op_;
 };

@@ -338,18 +338,22 @@ class LabelPropagator:
             self._state_intact = True
             return self.propagate_seeds(new_seeds, labels == SEEDED_ROW, saved.max_iter, alpha=saved.alpha,
                                         tol=saved.tol)
+        return self._continue(saved, labels, new_seeds, lambda out: self._operator.update_seeds(
+            indices, values, flags, saved.n_classes, alpha=-1.0 if saved.alpha is None else saved.alpha,
+            tol=saved.tol, max_iter=saved.max_iter, n_threads=self._n_threads, out=out))
+
+    def _continue(self, saved: "_SavedPropagation", labels: np.ndarray, seeds: np.ndarray | None,
+                  call: Callable[[tuple[np.ndarray, np.ndarray, np.ndarray]], tuple]) -> PropagationResult:
+        """Run one C++ update batch into the saved result's arrays and save the new state; a failure
+        marks the state as possibly half-changed (the next call recomputes from scratch)."""
         result = saved.result
         try:
-            _, _, sweeps = self._operator.update_seeds(
-                indices, values, flags, saved.n_classes, alpha=-1.0 if saved.alpha is None else saved.alpha,
-                tol=saved.tol, max_iter=saved.max_iter, n_threads=self._n_threads,
-                out=(result.soft, result.labels, result.unreached))
+            _, _, sweeps = call((result.soft, result.labels, result.unreached))
         except BaseException:
             self._state_intact = False
             raise
         updated = PropagationResult(result.soft, result.labels, result.unreached, int(sweeps), int(sweeps) < saved.max_iter)
-        self._saved = _SavedPropagation(labels, saved.n_classes, saved.alpha, saved.tol, saved.max_iter, updated,
-                                        new_seeds)
+        self._saved = _SavedPropagation(labels, saved.n_classes, saved.alpha, saved.tol, saved.max_iter, updated, seeds)
         return updated
 
     @property
@@ -404,18 +408,9 @@ class LabelPropagator:
         if not self._state_intact:  # a failed update may have left the C++ state half-changed
             self._state_intact = True
             return self.propagate(labels, saved.max_iter, alpha=saved.alpha, tol=saved.tol, n_classes=saved.n_classes)
-        result = saved.result
-        try:
-            _, _, sweeps = self._operator.update(
-                indices, classes.astype(np.int32), saved.n_classes, alpha=-1.0 if saved.alpha is None else saved.alpha,
-                tol=saved.tol, max_iter=saved.max_iter, n_threads=self._n_threads,
-                out=(result.soft, result.labels, result.unreached))
-        except BaseException:
-            self._state_intact = False
-            raise
-        updated = PropagationResult(result.soft, result.labels, result.unreached, int(sweeps), int(sweeps) < saved.max_iter)
-        self._saved = _SavedPropagation(labels, saved.n_classes, saved.alpha, saved.tol, saved.max_iter, updated)
-        return updated
+        return self._continue(saved, labels, None, lambda out: self._operator.update(
+            indices, classes.astype(np.int32), saved.n_classes, alpha=-1.0 if saved.alpha is None else saved.alpha,
+            tol=saved.tol, max_iter=saved.max_iter, n_threads=self._n_threads, out=out))
 
 
 # Label of a row clamped to its seed row (propagate_seeds) in the C++ operator's label vector.

@@ -130,13 +130,8 @@ class PyPreparedOperator {
     if (rows.ndim() != 1 || classes.ndim() != 1 || rows.shape(0) != classes.shape(0))
       throw py::value_error("rows and classes must be 1-D of the same length");
     batch.count = rows.shape(0);
-    batch.n_classes = n_classes;
-    batch.alpha = alpha;
-    batch.tol = tol;
-    batch.max_iter = max_iter;
     batch.dense_rows = dense_rows;
-    batch.n_threads = n_threads;
-    return run_update(batch, n_classes, out);
+    return run_update(batch, n_classes, alpha, tol, max_iter, n_threads, out);
   }
 
   // Seeded rows changed: row rows[q] clamped to seed_values[q] (clamped[q] true) or released.
@@ -153,12 +148,7 @@ class PyPreparedOperator {
     std::vector<int32_t> classes(static_cast<size_t>(batch.count));
     for (int64_t q = 0; q < batch.count; ++q) classes[q] = pc[q] ? 0 : -1;
     batch.classes = classes.data();
-    batch.n_classes = n_classes;
-    batch.alpha = alpha;
-    batch.tol = tol;
-    batch.max_iter = max_iter;
-    batch.n_threads = n_threads;
-    return run_update(batch, n_classes, out);
+    return run_update(batch, n_classes, alpha, tol, max_iter, n_threads, out);
   }
 
   bool has_state() const { return op_->has_state(); }
@@ -170,9 +160,15 @@ class PyPreparedOperator {
   }
 
  private:
-  // Runs one checked batch without the GIL: (changed rows, their [m, c] scores or None when the
-  // scores were written into `out`, sweeps).
-  py::tuple run_update(const LabelUpdate& batch, int64_t n_classes, const py::object& out) {
+  // Runs one checked batch with the settings of the call it continues, without the GIL: (changed
+  // rows, their [m, c] scores or None when the scores were written into `out`, sweeps).
+  py::tuple run_update(LabelUpdate& batch, int64_t n_classes, double alpha, double tol, int64_t max_iter,
+                       int n_threads, const py::object& out) {
+    batch.n_classes = n_classes;
+    batch.alpha = alpha;
+    batch.tol = tol;
+    batch.max_iter = max_iter;
+    batch.n_threads = n_threads;
     const PropagateOutput result = result_arrays(out, op_->n(), n_classes);
     UpdateResult r = without_gil([&] { return op_->update(batch, result); });
     const int64_t m = int64_t(r.rows.size());

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -186,15 +185,6 @@ class LabelPropagator:
         inverse = np.empty(self.n, dtype=np.int64)
         inverse[self._order] = np.arange(self.n)
         return S[inverse][:, inverse]
-
-    def fork(self) -> "LabelPropagator":
-        """A propagator on the same prepared operator (arrays shared, not copied) with its own iteration
-        state: several label sets can each keep a :meth:`propagate` to continue with :meth:`update`."""
-        twin = copy.copy(self)
-        twin._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order, self.symmetric)
-        twin._saved = None
-        twin._state_intact = True
-        return twin
 
     def propagate(
         self,

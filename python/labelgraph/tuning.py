@@ -316,7 +316,8 @@ def tune(
 
     k_ref = reference_k(graph, ks)
     ks = [k_ref] + [k for k in ks if k != k_ref]
-    autos = {k: auto_temperature(_cut(_row_sample(graph), k)) for k in ks} if temperatures is None else {}
+    sample = _row_sample(graph) if temperatures is None else None
+    autos = {k: auto_temperature(_cut(sample, k)) for k in ks} if sample is not None else {}
     candidates = [(t, None) for t in temperatures] if temperatures is not None else \
         [(autos[k_ref] * f, f) for f in factors]
     temperature_scores = _temperature_scores(_cut(graph, k_ref), labels, candidates, c)

@@ -22,7 +22,8 @@ for _module in ("starlette", "httpx", "uvicorn"):
     pytest.importorskip(_module, reason=f"the serve extra is not installed ({_module} missing)")
 
 import httpx
-from label_studio_helpers import LabelStudio, free_port
+from label_studio_helpers import LabelStudio
+from server_process import free_port
 
 USER, PASSWORD = "lg-test@example.com", "labelgraph-test-pw"
 

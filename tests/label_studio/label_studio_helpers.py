@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from label_studio_helpers import LabelStudio, free_port
+from label_studio_helpers import LabelStudio
+from server_process import free_port, wait_until_healthy
 from screenshot import png_data_uri, screenshot
 
 from labelgraph.datasets import fashion_mnist_available, load_fashion_mnist
@@ -35,17 +36,7 @@ def _start_backend(folder: Path, port: int, ls: LabelStudio, project: int) -> su
             [sys.executable, "-m", "labelgraph", "serve", str(folder / "emb.npy"), "--journal", str(folder / "j.sqlite"),
              "--port", str(port), "--queue-size", "20", "--label-studio-url", ls.url, "--project", str(project),
              "--resync", "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError((folder / "backend.log").read_text()[-3000:])
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise AssertionError("the backend did not start")
+    return wait_until_healthy(process, port, folder / "backend.log", timeout=120)
 
 
 def _predictions(client: httpx.Client, project: int) -> dict[int, dict[str, Any]]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 from serve_helpers import CLASSES, LABEL_CONFIG, annotation_event, predict_body
+from server_process import free_port, wait_until_healthy
 
 from labelgraph.serve import Backend, Journal
 from labelgraph.serve.journal import AnnotationEvent
@@ -47,12 +46,6 @@ def test_journal_is_append_only_and_ordered(tmp_path: Path) -> None:
     journal.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(embeddings: Path, journal: Path, config: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     log = journal.with_name("server.log")
@@ -60,17 +53,7 @@ def _start(embeddings: Path, journal: Path, config: Path, port: int) -> subproce
         process = subprocess.Popen([sys.executable, "-m", "labelgraph", "serve", str(embeddings), "--journal",
                                     str(journal), "--label-config", str(config), "--port", str(port), "--log-level",
                                     "warning"], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("server did not start within 60 s")
+    return wait_until_healthy(process, port, log, timeout=60)
 
 
 @pytest.mark.slow
@@ -78,7 +61,7 @@ def test_kill_9_loses_no_acknowledged_annotation(tmp_path: Path, data: Any) -> N
     X, y = data
     np.save(tmp_path / "emb.npy", X)
     (tmp_path / "config.xml").write_text(LABEL_CONFIG)
-    journal, port = tmp_path / "j.sqlite", _free_port()
+    journal, port = tmp_path / "j.sqlite", free_port()
     server = _start(tmp_path / "emb.npy", journal, tmp_path / "config.xml", port)
     acknowledged: dict[int, int] = {}
     try:

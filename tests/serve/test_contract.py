@@ -111,9 +111,13 @@ def test_bulk_created_annotations(client: TestClient, data: Any) -> None:
     assert client.post("/webhook", json=payload).json()["labeled"] == 3
 
 
-@pytest.mark.parametrize("action", ["PROJECT_UPDATED", "TASKS_CREATED", "LABEL_LINK_CREATED"])
+@pytest.mark.parametrize("action", ["PROJECT_UPDATED", "LABEL_LINK_CREATED"])
 def test_other_actions_are_acknowledged_and_ignored(client: TestClient, action: str) -> None:
     assert client.post("/webhook", json={"action": action, "project": {"id": 1}}).json()["status"] == "ignored"
+
+
+def test_tasks_created_is_acknowledged(client: TestClient) -> None:
+    assert client.post("/webhook", json={"action": "TASKS_CREATED", "project": {"id": 1}}).json()["status"] == "ok"
 
 
 def test_start_training_refreshes_the_order(make_backend: Callable[..., Backend]) -> None:

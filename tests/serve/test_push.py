@@ -116,3 +116,28 @@ def test_a_stalled_label_studio_never_blocks_a_webhook(make_backend: Callable[..
     finally:
         fake.open.set()
         pusher.stop()
+
+
+def test_tasks_imported_later_get_predictions(make_backend: Callable[..., Backend], data: Any) -> None:
+    _, y = data
+    backend = make_backend(queue_size=10)
+    fake = FakeLabelStudio(len(y))
+    late = fake.tasks[len(y) // 2:]
+    fake.tasks = fake.tasks[: len(y) // 2]  # the other half is imported after the backend started
+    pusher = _pusher(backend, fake)
+    try:
+        rows = [int(r) for c in range(3) for r in np.flatnonzero(y == c)[:2]]
+        for row in rows:
+            backend.webhook(annotation_event(row, CLASSES[y[row]]))
+        backend.wait_for_queue()
+        time.sleep(0.2)
+        assert pusher.wait_idle()
+        assert set(fake.by_task()) == {t["id"] for t in fake.tasks}
+        with fake.lock:
+            fake.tasks = fake.tasks + late
+        assert backend.webhook({"action": "TASKS_CREATED", "tasks": late})["status"] == "ok"
+        time.sleep(0.2)
+        assert pusher.wait_idle()
+        assert set(fake.by_task()) == {t["id"] for t in fake.tasks}  # the late tasks were pushed too
+    finally:
+        pusher.stop()

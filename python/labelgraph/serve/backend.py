@@ -31,6 +31,7 @@ from labelgraph.serve.payloads import (
 
 logger = logging.getLogger("labelgraph.serve")
 MODEL_VERSION = f"labelgraph-{labelgraph.__version__}"
+TASK_ACTIONS = ("TASKS_CREATED",)
 REFRESH_INTERVAL = 1.0  # seconds between refreshes of the active-learning order, at least
 
 
@@ -90,6 +91,7 @@ class Backend:
         self.model: LabelModel | None = None
         self._setup_lock = threading.Lock()
         self._listeners: list[Callable[[Snapshot], None]] = []
+        self.task_generation = 0  # counts TASKS_CREATED webhooks: the project's task list changed
         self._refresh_interval = refresh_interval
         self.refresh_seconds: collections.deque[float] = collections.deque(maxlen=1000)  # durations, for benchmarks
         self._queue_cv = threading.Condition()
@@ -155,12 +157,18 @@ class Backend:
         return {"results": results, "model_version": MODEL_VERSION}
 
     def webhook(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Apply an annotation event (committed to the journal before this returns); other actions are ignored."""
+        """Apply an annotation event (committed to the journal before this returns) or note new tasks; others are ignored."""
         action = payload.get("action")
         if not isinstance(action, str):
             raise PayloadError("a webhook needs 'action', a string")
         if action == "START_TRAINING":
             self._mark_dirty()
+            return {"status": "ok", "action": action}
+        if action in TASK_ACTIONS:
+            # Tasks imported after the start: the pusher reads the task list again before its next push.
+            self.task_generation += 1
+            if self.model is not None:
+                self._publish(self.model.snapshot)
             return {"status": "ok", "action": action}
         if action not in SET_ACTIONS + DELETE_ACTIONS:
             return {"status": "ignored", "action": action}

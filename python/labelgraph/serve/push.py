@@ -2,7 +2,8 @@
 
 The worker wakes on each published snapshot, takes the latest one (several updates while it was
 busy become one push), and sends the tasks whose pseudo-label or priority score changed by at
-least ``SCORE_STEP`` since the last push: PATCH for a task that already has a labelgraph
+least ``SCORE_STEP`` since the last push (tasks imported later included: see
+``TASK_REFRESH_SECONDS``): PATCH for a task that already has a labelgraph
 prediction, one bulk import for the others. Before the first label only the cold-start picks
 have something to show, so only they are pushed (with their rank-based scores). Predictions
 carry the backend's ``model_version``; annotations are never written.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,9 @@ from labelgraph.serve.label_studio import LabelStudioClient, LabelStudioError
 from labelgraph.serve.model import Snapshot
 
 SCORE_STEP = 0.01  # smaller score changes are not worth a request each
+# The task list is read again after a TASKS_CREATED webhook, and at least this often while pushing
+# (a project whose webhook does not send task events still gets its new tasks' predictions).
+TASK_REFRESH_SECONDS = 60.0
 logger = logging.getLogger("labelgraph.serve")
 
 
@@ -34,6 +39,8 @@ class PredictionPusher:
         self._stop = False
         self._idle = threading.Event()
         self._task_of_row: dict[int, int] = {}
+        self._tasks_read_at = -np.inf  # time.monotonic() of the last read of the task list
+        self._tasks_generation = -1  # backend.task_generation at that read
         self._prediction_of_task: dict[int, int] = {}
         self._pushed_label = np.full(backend.n, -2, dtype=np.int64)  # -2: never pushed
         self._pushed_score = np.full(backend.n, np.nan)
@@ -95,8 +102,11 @@ class PredictionPusher:
         if model is None:
             return
         snapshot = model.snapshot
-        if not self._task_of_row:
+        if (not self._task_of_row or self._tasks_generation != self._backend.task_generation
+                or time.monotonic() - self._tasks_read_at > TASK_REFRESH_SECONDS):
+            self._tasks_generation = self._backend.task_generation
             self._refresh_tasks()
+            self._tasks_read_at = time.monotonic()
         rows = np.fromiter(self._task_of_row, dtype=np.int64, count=len(self._task_of_row))
         if rows.size == 0:
             return

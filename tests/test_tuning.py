@@ -13,6 +13,7 @@ from labelgraph.tuning import (
     LIKELIHOOD_FLOOR,
     REFERENCE_SCALE_K,
     TUNE_MAX_ITER,
+    Tuner,
     _alpha_form_at,
     _folds,
     _held_out_accuracy,
@@ -166,6 +167,62 @@ def test_fold_scores_of_every_alpha_equal_explicit_propagations(rng: np.random.G
             np.mean(np.argmax(expected, axis=1) == labels[labeled]))
 
 
+@pytest.mark.parametrize("scored_folds", [1, 2, None])
+def test_scored_folds_equal_explicit_propagations_of_the_other_folds(rng: np.random.Generator,
+                                                                     scored_folds: int | None) -> None:
+    """Only the first ``scored_folds`` folds are held out, each scored against a propagation of every other fold."""
+    X, y = clusters(rng, n_per=80)
+    graph = labelgraph.knn_graph(X, k=12)
+    labels = np.full(y.size, -1)
+    chosen = rng.choice(y.size, 60, replace=False)
+    labels[chosen] = y[chosen]
+    best = labelgraph.tune(graph, labels, k_grid=(12, 6), temperature_grid=(0.05,), n_folds=3, scored_folds=scored_folds,
+                           random_state=3)
+    labeled = np.flatnonzero(labels >= 0)
+    fold = _folds(labels[labeled], 3, 3)
+    for score in best.scores:
+        propagator = labelgraph.LabelPropagator(cut(graph, score["k"]), 0.05)
+        log_likelihood, correct = [], []
+        for f in range(3 if scored_folds is None else scored_folds):
+            held = labeled[fold == f]
+            hidden = labels.copy()
+            hidden[held] = -1
+            soft = propagator.propagate(hidden, TUNE_MAX_ITER, alpha=score["alpha"], n_classes=4).soft[held]
+            totals = np.maximum(soft, 0).sum(axis=1, keepdims=True)
+            probabilities = np.maximum(soft, 0) / totals
+            log_likelihood.append(np.log((1 - LIKELIHOOD_FLOOR) * probabilities[np.arange(held.size), labels[held]]
+                                         + LIKELIHOOD_FLOOR / 4))
+            correct.append((np.argmax(probabilities, axis=1) == labels[held]) & (totals[:, 0] > 0))
+        assert score["log_likelihood"] == pytest.approx(np.concatenate(log_likelihood).mean(), abs=1e-5)
+        assert score["accuracy"] == pytest.approx(np.concatenate(correct).mean())
+
+
+def test_a_kept_tuner_searches_as_tune_does_and_prepares_each_operator_once(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = clusters(rng)
+    graph = labelgraph.knn_graph(X, k=20)
+    built = []
+
+    class Counting(labelgraph.LabelPropagator):
+        def __init__(self, *args, **kwargs) -> None:
+            built.append(args[0].k)
+            super().__init__(*args, **kwargs)
+
+    tuner = Tuner(graph, k_grid=(5, 10, 20), temperature_factors=(1.0, 2.0))
+    monkeypatch.setattr(labelgraph.tuning, "LabelPropagator", Counting)
+    for every in (6, 3, 2):
+        labels = some_labels(y, every)
+        kept = tuner.search(labels, random_state=1)
+        fresh = labelgraph.tune(graph, labels, k_grid=(5, 10, 20), temperature_factors=(1.0, 2.0), random_state=1)
+        assert kept.scores == fresh.scores and kept.temperature_scores == fresh.temperature_scores
+        assert (kept.k, kept.temperature, kept.alpha, kept.n_folds) == (fresh.k, fresh.temperature, fresh.alpha,
+                                                                         fresh.n_folds)
+    kept_builds = len(built) - 3 * 3  # the three fresh tunes prepare their three k's each
+    assert kept_builds <= 3 * 2  # at most one operator per (k, T factor), however many searches
+    t = tuner.auto_temperature(10)
+    assert tuner.propagator(10, t) is tuner.propagator(10, t)
+
+
 def test_label_log_likelihood_against_numpy() -> None:
     p = np.array([[0.7, 0.2, 0.1], [0.0, 0.5, 0.5]])
     got = label_log_likelihood(p, np.array([0, 0]))
@@ -264,6 +321,8 @@ def test_stratified_folds_balance_each_class() -> None:
     ({"temperature_grid": ()}, ValueError, "temperature_grid must not be empty"),
     ({"temperature_grid": (-1.0,)}, ValueError, "finite number > 0"),
     ({"n_folds": 1}, ValueError, "n_folds"),
+    ({"scored_folds": 0}, ValueError, "scored_folds"),
+    ({"scored_folds": 3}, ValueError, "scored_folds must be <= n_folds=2"),
     ({"random_state": -1}, ValueError, "random_state"),
     ({"criterion": "auc"}, ValueError, "criterion"),
 ])

@@ -22,11 +22,16 @@ import time
 
 import labelgraph
 import numpy as np
-from families import FAMILIES, family_graph, load_family
 from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
 from labelgraph.workflows import STRATEGIES, AnnotationSession
 from labelgraph.workflows.clusters import kmeans_clusters
-from labelgraph.workflows.session import class_probabilities, uncertainty
+from labelgraph.workflows.session import (
+    DEFAULT_STRATEGY,
+    class_probabilities,
+    uncertainty,
+)
+
+from families import FAMILIES, family_graph, load_family
 
 MULTIPLES = (1, 2, 4, 10)
 
@@ -59,11 +64,38 @@ def density(graph: labelgraph.KnnGraph) -> np.ndarray:
     return 100.0 * np.argsort(np.argsort(mean)) / mean.size
 
 
+class QueryViewSession(AnnotationSession):
+    """Experiment (session 25): a tuned session whose batches are asked by a plain session at a fixed k.
+
+    The pseudo-labels (``result``) are the tuned session's; ``query`` is that of a default
+    session (tune off, default temperature) on the graph's first ``query_k`` neighbours (0: tune's
+    label-free reference k), fed the same labels.
+    """
+
+    def __init__(self, graph: labelgraph.KnnGraph, n_classes: int, *, query_k: int, **kwargs) -> None:
+        super().__init__(graph, n_classes, tune=True, **kwargs)
+        k = self._tuner.reference_k if query_k == 0 else min(query_k, graph.k)
+        view = labelgraph.KnnGraph(np.ascontiguousarray(graph.indices[:, :k]),
+                                   np.ascontiguousarray(graph.similarities[:, :k]))
+        self._view = AnnotationSession(view, n_classes, tune=False, **kwargs)
+
+    def add_labels(self, indices, classes):
+        result = super().add_labels(indices, classes)
+        self._view.add_labels(indices, classes)
+        return result
+
+    def query(self, n_select, strategy=DEFAULT_STRATEGY, candidates=None):
+        return self._view.query(n_select, strategy, candidates)
+
+
 def run_session(graph: labelgraph.KnnGraph, X: np.ndarray, y: np.ndarray, strategy: str, seed: int,
                 clusters: np.ndarray, budgets: list[int], diagnose: bool,
-                tune: bool = False) -> tuple[dict[int, float], list[dict]]:
+                tune: bool = False, query_k: int | None = None) -> tuple[dict[int, float], list[dict]]:
     c = int(y.max()) + 1
-    session = AnnotationSession(graph, c, clusters=clusters, embeddings=X, random_state=seed, tune=tune)
+    if query_k is None:
+        session = AnnotationSession(graph, c, clusters=clusters, embeddings=X, random_state=seed, tune=tune)
+    else:
+        session = QueryViewSession(graph, c, query_k=query_k, clusters=clusters, embeddings=X, random_state=seed)
     dens = density(graph) if diagnose else None
     accuracy, rounds = {}, []
     while (session.labels >= 0).sum() < max(budgets):
@@ -115,9 +147,14 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=DEFAULT_K, help=f"graph neighbours (default {DEFAULT_K})")
     parser.add_argument("--tune", choices=("on", "off"), default="off",
                         help="the session's tune= (on: retune k and alpha by labelgraph.tune as labels grow, from a k=30 graph; off: the default)")
+    parser.add_argument("--query-k", type=int, default=None,
+                        help="experiment, with --tune on: batches asked by a default session on the graph's first "
+                             "k neighbours (0: tune's reference k); pseudo-labels from the tuned session")
     parser.add_argument("--diagnose", action="store_true", help="print where each strategy's picks land")
     parser.add_argument("--json", help="write the per-seed results here")
     args = parser.parse_args()
+    if args.query_k is not None and args.tune != "on":
+        parser.error("--query-k is an experiment of the tuned session: add --tune on")
     rows: dict[str, list[dict[int, float]]] = {s: [] for s in (*args.strategies, "random LP")}
     seconds = {s: 0.0 for s in args.strategies}
     diagnostics: dict[str, list] = {}
@@ -134,7 +171,7 @@ def main() -> None:
         for strategy in args.strategies:
             start = time.perf_counter()
             accuracy, rounds = run_session(graph, X, y, strategy, seed, clusters, budgets, args.diagnose,
-                                           tune=args.tune == "on")
+                                           tune=args.tune == "on", query_k=args.query_k)
             seconds[strategy] += time.perf_counter() - start
             rows[strategy].append(accuracy)
             diagnostics[f"{strategy} seed {seed}"] = rounds

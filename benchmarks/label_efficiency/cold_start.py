@@ -5,7 +5,9 @@ labels are propagated by one call with the library defaults (``LabelPropagator(g
 family's exact k = DEFAULT_K cosine graph, the default temperature, 20 clamped iterations), the
 same for every method. Accuracy counts the rows that were not picked. k-means clusters (spherical,
 ``labelgraph.workflows.spherical_kmeans``, n_init=3, random_state=seed) are shared by k-means
-centres, USL, TypiClust and centre_typical (the default's rule) for the same (m, seed); TypiClust on smoothed rows runs its own
+centres, USL, TypiClust and centre_typical (the default's rule) for the same (m, seed); ``usl`` is given the
+family's exact k = 20 graph for its density (the paper's rule), ``usl_own`` is ``usl_select`` without a
+graph (density from each row's 20 nearest rows within its k-means cluster); TypiClust on smoothed rows runs its own
 k-means of them; ``kmeans_centre_sklearn`` is the issue's baseline (scikit-learn KMeans,
 n_init=3); ``default`` is ``select_cold_start`` (centre_typical_select) with its own k-means (one seeding
 from 256 picks). Budgets default to 1, 2, 4
@@ -38,7 +40,7 @@ from labelgraph.workflows import (
 from labelgraph.workflows.clusters import kmeans_clusters
 
 DENSITY_K = 20  # USL's density neighbours (the library default)
-METHODS = ("random", "kmeans_centre", "kmeans_centre_sklearn", "usl", "typiclust", "typiclust_smoothed",
+METHODS = ("random", "kmeans_centre", "kmeans_centre_sklearn", "usl", "usl_own", "typiclust", "typiclust_smoothed",
            "centre_typical", "default")
 
 
@@ -79,6 +81,7 @@ def selectors(X: np.ndarray, graph: labelgraph.KnnGraph, smoothed: np.ndarray, m
         "kmeans_centre_sklearn": lambda: kmeans_centre_select(X, m, clusters=kmeans_clusters(
             X, m, random_state=seed, n_init=3)[0]),
         "usl": lambda: usl_select(X, m, graph=graph, density_k=DENSITY_K, clusters=clusters("raw", X)),
+        "usl_own": lambda: usl_select(X, m, density_k=DENSITY_K, clusters=clusters("raw", X)),
         "typiclust": lambda: typiclust_select(X, m, clusters=clusters("raw", X)),
         "centre_typical": lambda: centre_typical_select(X, m, clusters=clusters("raw", X)),
         "typiclust_smoothed": lambda: typiclust_select(X, m, graph=graph, clusters=clusters("smoothed", smoothed)),

@@ -13,6 +13,9 @@ cluster); then the candidates:
   (``centre_typical_select``);
 - ``global_agree<t>``: TypiClust for every cluster when the mean of those cosines is >= t, else
   the centre rows;
+- ``relagree<q>``: the typical row where its cosine to the centre row is at least the (1 - q)
+  quantile of the members' cosines to the centre row (it lies in the inner q of the cluster around
+  the centre row), else the centre row; ``relagree<q>_or0.6``: that and ``agree0.6`` both;
 - ``surrogate``: of k-means centres and TypiClust, the one whose picks, labelled with their
   cluster id, propagate to the larger share of rows' cluster ids (a label-free proxy of LP).
 The line per (m, seed) also prints label-free statistics: the mean cosine of the typical row to
@@ -86,6 +89,13 @@ def candidates(X, cluster, m, propagator) -> tuple[dict[str, np.ndarray], str]:
     for t in (0.6, 0.7, 0.8, 0.9):
         P[f"agree{t}"] = centre_typical_select(X, m, agreement=t, clusters=cluster)
     P["global_agree0.7"] = typical if agree.mean() >= 0.7 else centre
+    # Agreement relative to the cluster's own spread: the typical row is taken when it is at least as
+    # close to the centre row as the fraction q of the members nearest the centre row are.
+    to_centre_row = np.einsum("ij,ij->i", X, X[centre[cluster]])
+    for q in (0.25, 0.5):
+        threshold = np.array([np.quantile(to_centre_row[cluster == c], 1 - q) for c in range(m)])
+        P[f"relagree{q}"] = np.where(to_centre_row[typical] >= threshold, typical, centre)
+        P[f"relagree{q}_or0.6"] = np.where((to_centre_row[typical] >= threshold) & (agree >= 0.6), typical, centre)
     share = []
     for picks in (centre, typical):
         labels = np.full(X.shape[0], -1, dtype=np.int64)

@@ -1,13 +1,17 @@
-"""Wall time of ``labelgraph.tune`` on a family's full k=50 graph, as a ratio to baselines in the same run.
+"""Wall time of ``labelgraph.tune`` on a family's full k=50 graph, as ratios to baselines in the same run.
 
-Baselines, timed right beside each tune call (same labels, same threads):
+Per budget, interleaved and the best of ``--repeats`` calls each (same labels, same threads):
 
+* ``tune`` (operators prepared in the call);
+* a :class:`labelgraph.tuning.Tuner` kept between calls (the session's reruns: operators
+  prepared once);
 * one propagation: preparing a :class:`LabelPropagator` at the chosen (k, T) and running the
   chosen settings once (what a session does anyway after tuning);
-* optionally the previous ``tune`` (a copy of an older ``tuning.py``, e.g. from git), with its own
-  default grid.
+* optionally the previous ``tune`` (a copy of an older ``tuning.py``, e.g. from git).
 
-    git show d987caf:python/labelgraph/tuning.py > /tmp/previous_tuning.py
+The picks of every variant are printed beside each other.
+
+    git show 98c8958:python/labelgraph/tuning.py > /tmp/previous_tuning.py
     python tune_speed.py --family debian --budgets 0.003 0.01 --n-threads 2 --previous /tmp/previous_tuning.py
 """
 
@@ -21,9 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import labelgraph  # noqa: E402
-from families import FAMILIES, family_graph, load_family  # noqa: E402
-from propagation_settings import cut, draw_labels  # noqa: E402
+import labelgraph
+from labelgraph.tuning import Tuner
+
+from families import FAMILIES, family_graph, load_family
+from propagation_settings import cut, draw_labels
 
 
 def load_previous(path: str):
@@ -32,6 +38,12 @@ def load_previous(path: str):
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module.tune
+
+
+def timed(call, *args):
+    start = time.perf_counter()
+    out = call(*args)
+    return time.perf_counter() - start, out
 
 
 def main() -> None:
@@ -45,29 +57,43 @@ def main() -> None:
     args = parser.parse_args()
     family = load_family(args.family)
     graph = family_graph(family)
+    c, nt = family.n_classes, args.n_threads
     previous = load_previous(args.previous) if args.previous else None
-    print(f"{args.family}: n = {graph.n}, c = {family.n_classes}, graph k = {graph.k}, {args.n_threads} threads")
-    print("| budget | labels | tune s | one propagation s | tune / propagation | previous tune s | previous / tune | chosen (k, T, alpha) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"{args.family}: n = {graph.n}, c = {c}, graph k = {graph.k}, {nt} threads")
+    tuner_seconds, tuner = timed(lambda: Tuner(graph, n_threads=nt))
+    print(f"Tuner(graph) (reference k, auto T's): {tuner_seconds:.2f} s")
+    variants = {"tune": lambda labels: labelgraph.tune(graph, labels, n_classes=c, n_threads=nt),
+                "kept Tuner": lambda labels: tuner.search(labels, n_classes=c)}
+    if previous is not None:
+        variants["previous tune"] = lambda labels: previous(graph, labels, n_classes=c, n_threads=nt)
+    ratios = [("kept Tuner", "tune")] + ([("tune", "previous tune"), ("kept Tuner", "previous tune")] if previous else [])
+    print("| budget | labels | " + " | ".join(f"{v} s" for v in variants) + " | one propagation s | "
+          + " | ".join(f"{a} / {b}" for a, b in ratios) + " | tune / propagation | kept Tuner / propagation | "
+          "picks (k, T) |")
+    print("|---|---|" + "---|" * (len(variants) + len(ratios) + 4))
     for budget in args.budgets:
         labels = draw_labels(family.y, budget, args.seed)
-        times, base, old = [], [], []
+        variants["kept Tuner"](labels)  # prepares the kept Tuner's operators (not timed)
+        times = {v: [] for v in variants}
+        picks, results = {}, {}
+        base = []
         for _ in range(args.repeats):
-            start = time.perf_counter()
-            best = labelgraph.tune(graph, labels, n_classes=family.n_classes, n_threads=args.n_threads)
-            times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            propagator = labelgraph.LabelPropagator(cut(graph, best.k), best.temperature, n_threads=args.n_threads)
-            propagator.propagate(labels, best.max_iter, alpha=best.alpha, tol=best.tol, n_classes=family.n_classes)
-            base.append(time.perf_counter() - start)
-            if previous is not None:
-                start = time.perf_counter()
-                previous(graph, labels, n_classes=family.n_classes, n_threads=args.n_threads)
-                old.append(time.perf_counter() - start)
-        t, b = min(times), min(base)
-        cells = [f"{100 * budget:g}%", str(int((labels >= 0).sum())), f"{t:.2f}", f"{b:.2f}", f"{t / b:.1f}"]
-        cells += [f"{min(old):.2f}", f"{min(old) / t:.1f}"] if old else ["-", "-"]
-        cells.append(f"({best.k}, {best.temperature:.3g}, {best.alpha})")
+            for name, call in variants.items():
+                seconds, best = timed(call, labels)
+                times[name].append(seconds)
+                picks[name] = (best.k, round(best.temperature, 4))
+                results[name] = best
+            chosen = results["tune"]
+            base_start = time.perf_counter()
+            propagator = labelgraph.LabelPropagator(cut(graph, chosen.k), chosen.temperature, n_threads=nt)
+            propagator.propagate(labels, chosen.max_iter, alpha=chosen.alpha, tol=chosen.tol, n_classes=c)
+            base.append(time.perf_counter() - base_start)
+        best = {v: min(t) for v, t in times.items()}
+        cells = [f"{100 * budget:g}%", str(int((labels >= 0).sum()))]
+        cells += [f"{best[v]:.2f}" for v in variants] + [f"{min(base):.2f}"]
+        cells += [f"{best[a] / best[b]:.2f}" for a, b in ratios]
+        cells += [f"{best['tune'] / min(base):.1f}", f"{best['kept Tuner'] / min(base):.1f}",
+                  "; ".join(f"{v}: {p}" for v, p in picks.items())]
         print("| " + " | ".join(cells) + " |", flush=True)
 
 

@@ -42,6 +42,14 @@ def as_numpy(X: Any, name: str) -> np.ndarray:
                         f"or __dlpack__); got {type(X).__name__} ({exc})") from None
 
 
+def _finite_rows(X: np.ndarray, block_rows: int = 8_192) -> np.ndarray:
+    """``[n]`` bool: rows without NaN or inf, checked in blocks (``np.isfinite(X)`` would be an n x d bool)."""
+    finite = np.empty(X.shape[0], dtype=bool)
+    for start in range(0, X.shape[0], block_rows):
+        finite[start:start + block_rows] = np.isfinite(X[start:start + block_rows]).all(axis=1)
+    return finite
+
+
 def embedding_matrix(X: Any, name: str = "X", row_offset: int = 0) -> np.ndarray:
     """Return ``X`` as a C-contiguous float32 matrix with finite, non-zero rows.
 
@@ -65,7 +73,7 @@ def embedding_matrix(X: Any, name: str = "X", row_offset: int = 0) -> np.ndarray
     if converted:
         with np.errstate(over="ignore", under="ignore"):
             X = X.astype(np.float32)
-    finite = np.isfinite(X).all(axis=1)
+    finite = _finite_rows(X)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise ValueError(f"{name} has {bad.size} rows with NaN or inf (rows {_rows_preview(bad + row_offset)}); remove or impute them"

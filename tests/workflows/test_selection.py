@@ -63,10 +63,11 @@ def test_usl_matches_the_reference_loop(rng, reg_weight, horizon):
     cluster, _ = spherical_kmeans(X, m, random_state=3, n_init=3)
     density = reference_density(X, k)
     expected = reference_usl(X, cluster, density, m, w=reg_weight, alpha=0.5, horizon=horizon, momentum=0.9, rounds=10)
-    got = usl_select(X, m, density_k=k, reg_weight=reg_weight, horizon=horizon, random_state=3)
+    graph = labelgraph.knn_graph(X, k)  # the paper's density: the k nearest of all rows
+    got = usl_select(X, m, graph=graph, density_k=k, reg_weight=reg_weight, horizon=horizon, random_state=3)
     np.testing.assert_array_equal(np.sort(got), np.sort(expected))
     if reg_weight == 5.0:  # a strong regulariser must move picks away from the density peaks
-        peaks = usl_select(X, m, density_k=k, reg_weight=0.0, random_state=3)
+        peaks = usl_select(X, m, graph=graph, density_k=k, reg_weight=0.0, random_state=3)
         assert not np.array_equal(np.sort(got), np.sort(peaks))
 
 
@@ -74,7 +75,7 @@ def test_usl_without_regulariser_takes_each_clusters_density_peak(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
     cluster, _ = spherical_kmeans(X, 5, random_state=1, n_init=3)
     density = reference_density(X, 8)
-    got = usl_select(X, 5, density_k=8, reg_weight=0.0, random_state=1)
+    got = usl_select(X, 5, graph=labelgraph.knn_graph(X, 8), density_k=8, reg_weight=0.0, random_state=1)
     for pick in got:
         members = cluster == cluster[pick]
         assert density[pick] == pytest.approx(density[members].max(), rel=1e-5)
@@ -97,11 +98,45 @@ def test_same_seed_same_picks(rng, select):
     assert np.unique(a).size == 7 and a.min() >= 0 and a.max() < X.shape[0]
 
 
-def test_usl_accepts_a_precomputed_graph(rng):
+def test_usl_takes_the_density_from_the_first_density_k_columns_of_a_larger_graph(rng):
     X, _ = gaussian_clusters(rng, spread=0.6)
-    graph = labelgraph.knn_graph(X, 30)
-    np.testing.assert_array_equal(usl_select(X, 6, graph=graph, density_k=20, random_state=2),
-                                  usl_select(X, 6, density_k=20, random_state=2))
+    np.testing.assert_array_equal(usl_select(X, 6, graph=labelgraph.knn_graph(X, 30), density_k=20, random_state=2),
+                                  usl_select(X, 6, graph=labelgraph.knn_graph(X, 20), density_k=20, random_state=2))
+
+
+def reference_density_within_clusters(X: np.ndarray, cluster: np.ndarray, k: int) -> np.ndarray:
+    """USL's density without a graph: 1 / mean d^2 to the min(k, size - 1) nearest members of the row's cluster."""
+    density = np.ones(X.shape[0])
+    for c in np.unique(cluster):
+        members = np.flatnonzero(cluster == c)
+        if members.size > 1:
+            density[members] = reference_density(X[members], min(k, members.size - 1))
+    return density
+
+
+@pytest.mark.parametrize(("reg_weight", "k"), [(0.5, 10), (0.0, 10), (0.5, 1), (2.0, 200)])
+def test_usl_without_a_graph_takes_the_density_within_each_cluster(rng, reg_weight, k):
+    # The documented deviation from the paper: neighbours searched among the row's own cluster
+    # (k = 200 is above every cluster's size: all its other members).
+    X, _ = gaussian_clusters(rng, spread=0.8)
+    m = 8
+    cluster, _ = spherical_kmeans(X, m, random_state=6, n_init=3)
+    expected = reference_usl(X, cluster, reference_density_within_clusters(X, cluster, k), m, w=reg_weight,
+                             alpha=0.5, horizon=4.0, momentum=0.9, rounds=10)
+    got = usl_select(X, m, density_k=k, reg_weight=reg_weight, random_state=6)
+    np.testing.assert_array_equal(np.sort(got), np.sort(expected))
+
+
+def test_usl_density_within_clusters_matches_brute_force_on_both_paths(rng, monkeypatch):
+    X, _ = gaussian_clusters(rng, sizes=(90, 1, 2, 50, 33), spread=0.7)
+    X[5] = X[4]  # an exact copy: a neighbour at distance 0, clipped as in knn_density
+    cluster = np.repeat(np.arange(5), (90, 1, 2, 50, 33))
+    expected = reference_density_within_clusters(X, cluster, 20)
+    np.testing.assert_allclose(typicality.density_by_cluster(X, cluster, 5, 20, at_most_half=False), expected,
+                               rtol=2e-3)
+    monkeypatch.setattr(typicality, "_BLAS_UP_TO_ROWS", 10)  # clusters above 10 rows: knn_graph
+    np.testing.assert_allclose(typicality.density_by_cluster(X, cluster, 5, 20, at_most_half=False), expected,
+                               rtol=2e-3)
 
 
 def test_typiclust_matches_a_reference(rng):
@@ -310,7 +345,10 @@ def test_density_k_above_the_rows_uses_all_other_rows(rng):
     np.testing.assert_array_equal(usl_select(X, 2, density_k=50), usl_select(X, 2, density_k=10))
 
 
-def test_kmeans_centre_with_shared_clusters_takes_the_row_nearest_each_cluster_mean(rng):
+@pytest.mark.parametrize("block_rows", [8_192, 7])
+def test_kmeans_centre_with_shared_clusters_takes_the_row_nearest_each_cluster_mean(rng, monkeypatch, block_rows):
+    from labelgraph.workflows import clusters as clusters_module
+    monkeypatch.setattr(clusters_module, "_MEANS_BLOCK_ROWS", block_rows)  # 7: the float64 sums over many blocks
     X, _ = gaussian_clusters(rng, spread=0.6)
     cluster, _ = spherical_kmeans(X, 5, random_state=2, n_init=3)
     picks = kmeans_centre_select(X, 5, clusters=cluster)
@@ -493,7 +531,8 @@ def test_usl_incremental_regulariser_matches_the_reference_with_small_blocks(rng
     cluster, _ = spherical_kmeans(X, m, random_state=5, n_init=3)
     expected = reference_usl(X, cluster, reference_density(X, k), m, w=2.0, alpha=1.0, horizon=3.0,
                              momentum=0.5, rounds=10)
-    got = usl_select(X, m, density_k=k, reg_weight=2.0, reg_alpha=1.0, horizon=3.0, momentum=0.5, random_state=5)
+    got = usl_select(X, m, graph=labelgraph.knn_graph(X, k), density_k=k, reg_weight=2.0, reg_alpha=1.0, horizon=3.0,
+                     momentum=0.5, random_state=5)
     np.testing.assert_array_equal(np.sort(got), np.sort(expected))
 
 
@@ -520,3 +559,13 @@ def test_default_cold_start_runs_one_k_means_seeding_from_256_picks(rng):
                                   centre_typical_select(X, 255, random_state=2, kmeans_n_init=3))
     for select in (kmeans_centre_select, typiclust_select, usl_select):  # the same default seedings
         np.testing.assert_array_equal(select(X, 300, random_state=2), select(X, 300, random_state=2, kmeans_n_init=1))
+
+
+@pytest.mark.parametrize("bad_row", [0, 6, 7, 259])
+def test_non_finite_rows_are_found_in_any_block(rng, bad_row):
+    from labelgraph._validation import _finite_rows
+    X, _ = gaussian_clusters(rng)
+    X[bad_row, 3] = np.inf
+    np.testing.assert_array_equal(_finite_rows(X, block_rows=7), np.isfinite(X).all(axis=1))
+    with pytest.raises(ValueError, match=f"X has 1 rows with NaN or inf \\(rows {bad_row}\\)"):
+        select_cold_start(X, 3)

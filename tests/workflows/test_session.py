@@ -444,7 +444,8 @@ def test_reach_query_checks_its_inputs_and_counts_repeated_candidates_once(setup
         reach_query(reached_by, u, 2, np.array([0.5]))
 
 
-def test_the_session_retunes_with_labelgraph_tune_at_three_labels_per_class_and_each_doubling() -> None:
+def test_the_session_retunes_with_labelgraph_tune_at_three_labels_per_class_and_each_doubling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(SEED)
     X, y = clustered(rng, n_per=100)
     graph = labelgraph.knn_graph(X, k=30)
@@ -454,20 +455,30 @@ def test_the_session_retunes_with_labelgraph_tune_at_three_labels_per_class_and_
     first = KnnGraph(np.ascontiguousarray(graph.indices[:, :reference]),
                      np.ascontiguousarray(graph.similarities[:, :reference]))
     assert session.propagator.temperature == labelgraph.LabelPropagator(first).temperature
+    built = []
+
+    class Counting(labelgraph.LabelPropagator):
+        def __init__(self, *args, **kwargs) -> None:
+            built.append(args[0].k)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(labelgraph.tuning, "LabelPropagator", Counting)
     order = rng.permutation(y.size)
-    session.add_labels(order[:8], y[order[:8]])
-    assert session.tuned is None  # 2 a class: below TUNE_LABELS_PER_CLASS
     searches = []
-    for stop in (12, 16, 24, 30):  # searches at 12 (3 a class) and 24 (twice 12), not in between
-        session.add_labels(order[stop - 4 if stop != 24 else 16:stop], y[order[stop - 4 if stop != 24 else 16:stop]])
+    for start, stop in ((0, 8), (8, 12), (12, 16), (16, 24), (24, 30)):
+        session.add_labels(order[start:stop], y[order[start:stop]])
         searches.append(session.tuned)
-    assert searches[0] is not None and searches[1] is searches[0] and searches[2] is not searches[1]
-    assert searches[3] is searches[2]
+    # 8: 2 a class (below TUNE_LABELS_PER_CLASS); searches at 12 (3 a class) and 24 (twice 12).
+    assert searches[0] is None
+    assert searches[1] is not None and searches[2] is searches[1]
+    assert searches[3] is not searches[2] and searches[4] is searches[3]
+    assert len(built) <= 3  # the searches share the session's Tuner: each k's operator prepared once
     # The search is labelgraph.tune on the labels at that batch; the scores are those of its settings.
     labels_at_24 = np.full(y.size, -1)
     labels_at_24[order[:24]] = y[order[:24]]
     again = labelgraph.tune(graph, labels_at_24, n_classes=4, temperature_factors=(1.0,))
-    assert (again.k, again.temperature, again.alpha) == (searches[2].k, searches[2].temperature, searches[2].alpha)
+    assert again.scores == searches[3].scores
+    assert (again.k, again.temperature, again.alpha) == (searches[3].k, searches[3].temperature, searches[3].alpha)
     tuned = session.tuned
     cut = KnnGraph(np.ascontiguousarray(graph.indices[:, :tuned.k]), np.ascontiguousarray(graph.similarities[:, :tuned.k]))
     cold = labelgraph.LabelPropagator(cut, tuned.temperature).propagate(session.labels, 2000, alpha=tuned.alpha,

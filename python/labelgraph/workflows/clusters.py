@@ -12,6 +12,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 from labelgraph._validation import positive_int, random_state_value, unit_rows
 
+# Rows per block of the float64 cluster sums (a float64 copy of 8,192 x d at a time).
+_MEANS_BLOCK_ROWS = 8_192
+
 
 def kmeans_clusters(X: np.ndarray, n_clusters: int, *, random_state: int = 0,
                     n_init: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -104,10 +107,18 @@ def _fill_empty_clusters(labels: np.ndarray, n_clusters: int) -> np.ndarray:
 
 
 def _cluster_means(X: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
-    """``[n_clusters, d]`` mean row of each cluster (every cluster non-empty)."""
+    """``[n_clusters, d]`` float64 mean row of each cluster (every cluster non-empty).
+
+    Summed in float64 over blocks of rows: a float64 copy of one block at a time, never of ``X``.
+    """
     n = X.shape[0]
-    members = sp.csr_array((np.ones(n, dtype=np.float64), (cluster, np.arange(n))), shape=(n_clusters, n))
-    return (members @ X.astype(np.float64)) / np.bincount(cluster, minlength=n_clusters)[:, None]
+    sums = np.zeros((n_clusters, X.shape[1]), dtype=np.float64)
+    for start in range(0, n, _MEANS_BLOCK_ROWS):
+        stop = min(start + _MEANS_BLOCK_ROWS, n)
+        members = sp.csr_array((np.ones(stop - start, dtype=np.float64), (cluster[start:stop], np.arange(stop - start))),
+                               shape=(n_clusters, stop - start))
+        sums += members @ X[start:stop].astype(np.float64)
+    return sums / np.bincount(cluster, minlength=n_clusters)[:, None]
 
 
 def _checked_clusters(clusters: Any, n: int, n_select: int) -> np.ndarray:

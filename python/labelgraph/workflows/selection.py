@@ -1,4 +1,4 @@
-"""Cold-start selection: which items to label first, with no labels at all (k-means centres, the default; USL; TypiClust)."""
+"""Cold-start selection: which items to label first, with no labels at all (the default rule, k-means centres, USL, TypiClust)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,20 @@ from labelgraph._validation import (
     random_state_value,
     unit_rows,
 )
-from labelgraph.graph import KnnGraph, knn_graph
+from labelgraph.graph import KnnGraph
 from labelgraph.workflows.clusters import _checked_clusters, _cluster_means
 from labelgraph.workflows.feature_smoothing import graph_smoothed_features
 from labelgraph.workflows.spherical_kmeans import spherical_kmeans
-from labelgraph.workflows.typicality import typicality_by_cluster
+from labelgraph.workflows.typicality import (
+    density_by_cluster,
+    density_of_cosines,
+    typicality_by_cluster,
+)
 
-# Entries of the [rows, picks] float32 block the USL regulariser holds at once (16 MiB, plus a
-# boolean mask of the same shape): memory independent of n and n_select.
-_REGULARISER_BLOCK_ENTRIES = 1 << 22
+# Entries of the [rows, picks] float32 block the USL regulariser holds at once (4 MiB): memory
+# independent of n and n_select, and small enough that its five elementwise passes run from the
+# core's L2 cache (about 10% faster than 16 MiB blocks at 10^5 rows and 1,000 picks).
+_REGULARISER_BLOCK_ENTRIES = 1 << 20
 # From this many picks on, the default cold start runs one k-means seeding instead of three.
 _ONE_SEEDING_FROM = 256
 # Cosine between a cluster's most typical row and its centre row from which the default cold start
@@ -49,8 +54,7 @@ def knn_density(graph: KnnGraph, k: int | None = None) -> np.ndarray:
     """
     graph = knn_graph_arg(graph, "graph")
     k = graph.k if k is None else positive_int(k, "k", high=graph.k, hint=f"the graph has k={graph.k}")
-    squared = 2.0 - 2.0 * graph.similarities[:, :k].astype(np.float64)
-    return 1.0 / np.maximum(squared.mean(axis=1), _MIN_SQUARED_DISTANCE)
+    return density_of_cosines(graph.similarities[:, :k])
 
 
 def _clusters_or_kmeans(clusters: Any, X: np.ndarray, n_select: int, random_state: int,
@@ -105,20 +109,21 @@ def _usl_contributions(X: np.ndarray, cluster: np.ndarray, picks: np.ndarray, n_
                        horizon: float, block_rows: int) -> np.ndarray:
     """``sum_j 1 / d2(i, pick_j)^alpha`` over ``picks`` (one per cluster at most) of *other* clusters within the horizon.
 
-    float32 blocks of ``[block_rows, len(picks)]`` (cosines, then the terms in place), summed in
+    One float32 buffer of ``[block_rows, len(picks)]`` (squared distances, then the terms in place), summed in
     float64 per row. A row's own cluster holds at most one of the picks: that one term is zeroed by
     index rather than by an ``[block, picks]`` comparison of cluster ids.
     """
     out = np.zeros(X.shape[0], dtype=np.float64)
     if picks.size == 0:
         return out
-    P = np.ascontiguousarray(X[picks])
+    minus_two_picks = np.ascontiguousarray(X[picks] * np.float32(-2.0))  # the product is then -2 cos
     column_of_cluster = np.full(n_clusters, -1, dtype=np.int64)
     column_of_cluster[cluster[picks]] = np.arange(picks.size)
+    buffer = np.empty((min(block_rows, X.shape[0]), picks.size), dtype=np.float32)
     for start in range(0, X.shape[0], block_rows):
         block = slice(start, start + block_rows)
-        squared = X[block] @ P.T
-        squared *= -2.0
+        squared = buffer[:X[block].shape[0]]
+        np.matmul(X[block], minus_two_picks.T, out=squared)
         squared += 2.0
         np.maximum(squared, _MIN_SQUARED_DISTANCE, out=squared)
         beyond = squared >= horizon if squared.max() >= horizon else None  # rare at the default horizon 4
@@ -178,9 +183,16 @@ def usl_select(
 ) -> np.ndarray:
     """Unsupervised selective labeling (USL; Wang, Lian & Yu, ECCV 2022): representative and diverse picks.
 
-    1. Representativeness: kNN density ``1 / mean d^2`` to the ``density_k`` nearest neighbours.
-    2. Diversity: k-means (:func:`spherical_kmeans`) with ``n_select`` clusters on the unit rows;
+    1. Diversity: k-means (:func:`spherical_kmeans`) with ``n_select`` clusters on the unit rows;
        one pick per cluster.
+    2. Representativeness: kNN density ``1 / mean d^2`` to the ``density_k`` nearest neighbours:
+       with a ``graph``, its first ``density_k`` neighbours of every row (the paper's rule; pass the
+       graph built for propagation when it has ``k >= density_k``). Without one, the nearest
+       ``min(density_k, size - 1)`` rows *within the row's own k-means cluster* (a deviation from the
+       paper: the exact graph of all rows is ``n^2 d`` work, the search within clusters about
+       ``n^2 d / n_select``; only rows of the same cluster compete for a pick, and its dense rows
+       have their neighbours mostly in it). Its effect on LP accuracy against the exact graph on
+       three families, and the times: benchmarks/label_efficiency/results_cold_start.md.
     3. Regularised pick: round 0 takes the densest row of every cluster; each later round takes
        ``argmax density - reg_weight * R`` per cluster, where ``R`` is a momentum average of
        ``sum_j 1 / d^2(i, pick_j)^reg_alpha`` over the previous round's picks in *other* clusters
@@ -188,12 +200,18 @@ def usl_select(
        The defaults are those of the authors' code (W=0.5, ALPHA=0.5, HORIZON_DIST=4,
        MOMENTUM=0.9, NITERS=10).
 
+    Peak memory beyond ``X`` (and ``graph``): that of :func:`spherical_kmeans` (about 24 bytes a row,
+    its sample and an ``8,192 x n_select`` float32 block); the later steps hold less: about 40 bytes a
+    row, one cluster's rows, a 4 MiB block of the regulariser. Time: the k-means, the density (``n^2 d /
+    n_select`` without a graph) and ``n x n_select x d`` for each round's regulariser (after the
+    first rounds only for the picks that moved).
+
     Args:
         X: ``[n, d]`` float embeddings (any model); rows are L2-normalised here. Copies of a row
             are distinct items (both may be picked).
         n_select: items to pick, ``1 <= n_select <= n``.
-        graph: optional precomputed :class:`KnnGraph` of ``X`` with ``k >= density_k`` (saves the
-            kNN build); default: built here.
+        graph: optional :class:`KnnGraph` of ``X`` with ``k >= density_k``, for the paper's density
+            over all rows; default: the density within each k-means cluster (above).
         density_k: neighbours of the density estimate, >= 1; at most ``n - 1`` are used (the
             authors used 400 on 50k CIFAR images; the value for pixel embeddings:
             benchmarks/workflows/RESULTS.md, "Cold-start selection").
@@ -237,10 +255,13 @@ def usl_select(
     kmeans_n_init = _seedings(kmeans_n_init, n_select)
     if n < 2:
         return np.zeros(1, dtype=np.int64)
-    graph = knn_graph(X, density_k) if graph is None else graph_of(graph, n, "graph", min_k=density_k)
-
-    density = knn_density(graph, density_k)
+    if graph is not None:
+        graph = graph_of(graph, n, "graph", min_k=density_k)
     cluster = _clusters_or_kmeans(clusters, X, n_select, random_state, kmeans_n_init)
+    if graph is None:  # the deviation from the paper: neighbours searched within the row's own cluster
+        density = density_by_cluster(X, cluster, n_select, density_k, at_most_half=False)
+    else:
+        density = knn_density(graph, density_k)
     return _usl_picks(X, cluster, density, n_select, reg_weight, reg_alpha, horizon, momentum, n_rounds)
 
 
@@ -261,6 +282,10 @@ def typiclust_select(
     k-means with ``n_select`` clusters; in each cluster the row with the largest typicality
     ``1 / mean d^2`` to its ``min(typicality_k, size // 2)`` nearest neighbours *within the cluster*
     (the paper's rule; singleton clusters give their only row).
+
+    Peak memory beyond ``X``: that of :func:`spherical_kmeans` (about 24 bytes a row, its sample and
+    an ``8,192 x n_select`` float32 block); the typicality holds less: about 24 bytes a row, one
+    cluster's rows, a 16 MiB block of cosines. With a ``graph``, also the smoothed rows (``n x d`` float32).
 
     With a ``graph``, both the k-means and the typicality run on the embeddings averaged along
     it (:func:`~labelgraph.workflows.graph_smoothed_features`): the clusters then follow the graph
@@ -322,7 +347,8 @@ def kmeans_centre_select(X: np.ndarray, n_select: int, *, random_state: int = 0,
                          clusters: np.ndarray | None = None) -> np.ndarray:
     """The row nearest (cosine) to each of ``n_select`` k-means centres (:func:`spherical_kmeans`).
 
-    The default cold start (:func:`select_cold_start`, ``labelgraph select``).
+    Peak memory beyond ``X``: that of :func:`spherical_kmeans` (about 24 bytes a row, its sample and
+    an ``8,192 x n_select`` float32 block).
 
     Args:
         X: ``[n, d]`` float embeddings; rows are L2-normalised here.
@@ -370,6 +396,9 @@ def centre_typical_select(X: np.ndarray, n_select: int, *, agreement: float = DE
     mode (near-duplicate families in text embeddings) and the centre row is the safer pick.
     How the rule and its threshold were chosen: benchmarks/label_efficiency/results_cold_start.md.
 
+    Peak memory beyond ``X``: that of :func:`spherical_kmeans` (about 24 bytes a row, its sample and
+    an ``8,192 x n_select`` float32 block); the typicality holds less (one cluster's rows, a 16 MiB block).
+
     Args:
         X: ``[n, d]`` float embeddings; rows are L2-normalised here. Copies of a row are distinct items.
         n_select: rows to pick, ``1 <= n_select <= n``.
@@ -412,7 +441,8 @@ def select_cold_start(X: np.ndarray, n_select: int, *, random_state: int = 0,
     :func:`centre_typical_select` with its defaults: per spherical k-means cluster, TypiClust's
     most typical row where its cosine to the row nearest the centre is at least 0.6, else that
     centre row. Against k-means centres, USL and TypiClust on pixel and sentence embeddings:
-    benchmarks/label_efficiency/results_cold_start.md.
+    benchmarks/label_efficiency/results_cold_start.md. Memory and time: as :func:`centre_typical_select`
+    (at 10^5-10^6 x 384 and 1,000 picks: the same file, "Speed and memory").
 
     Args:
         X: ``[n, d]`` float embeddings; rows are L2-normalised here. Copies of a row are distinct items.

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from labelgraph.class_mass import class_mass_normalize, class_prior_vector, class_probabilities
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
-from labelgraph.tuning import K_GRID, TuneResult, reference_k, tune as tune_settings
+from labelgraph.tuning import K_GRID, Tuner, TuneResult
 from labelgraph._validation import (
     bounded_float,
     embedding_matrix,
@@ -43,8 +43,9 @@ REACH_UNCERTAINTY_FLOOR = 1e-6  # reach_margin: the least uncertainty an unlabel
 # Retuning k, T and alpha by labelgraph.tune inside the session: first once the labels average
 # TUNE_LABELS_PER_CLASS per class (with fewer, tune's folds are leave-one-out and it keeps its
 # reference anyway), then each time the labels have grown RETUNE_GROWTH-fold since the last
-# search. A search costs seconds at 10^5 rows (benchmarks/label_efficiency/results_tune.md), so
-# doublings keep it to about log2(final / first labels) searches in a whole session.
+# search. The session keeps one labelgraph.tuning.Tuner, so a rerun prepares no operator: it
+# costs 0.5-1.6 times one propagation at 64-70k rows (benchmarks/label_efficiency/results_tune.md,
+# "Session 25"), and doublings keep it to about log2(final / first labels) searches in a session.
 TUNE_LABELS_PER_CLASS = 3
 RETUNE_GROWTH = 2.0
 # The session's searches keep the default auto T (factor 1 at each k) and choose k and alpha:
@@ -140,14 +141,18 @@ class AnnotationSession:
             exports and the uncertainty strategies, not the propagation a later batch continues.
         n_threads: OpenMP threads of the propagation.
         tune: False (default): the settings given, throughout. True: start from
-            :func:`labelgraph.tune`'s label-free reference k (the graph is a :class:`KnnGraph`;
-            build it at k=30 to leave a choice), rerun the search on the labels so far once they
-            average ``TUNE_LABELS_PER_CLASS`` per class and again at every ``RETUNE_GROWTH``-fold
-            growth, and propagate with its k and alpha at the auto T of that k (:attr:`tuned`).
-            Needs the default temperature and a numeric alpha. A batch that retunes costs the
-            search plus a propagation from scratch (seconds at 10^5 rows). Not the default: on
-            labels bought by active learning the search's k lost 1.1 points at 10 labels a
-            class on Debian (benchmarks/label_efficiency/RESULTS.md, "Tune inside the session").
+            :func:`labelgraph.tune`'s label-free reference k at its auto T (the graph is a
+            :class:`KnnGraph`; build it at k=30 to leave a choice), rerun the search on the labels
+            so far once they average ``TUNE_LABELS_PER_CLASS`` per class and again at every
+            ``RETUNE_GROWTH``-fold growth, and propagate with its k and alpha at the auto T of
+            that k (:attr:`tuned`). The session keeps a :class:`labelgraph.tuning.Tuner`: the
+            operators of the k's searched are prepared once and kept (about ``12 n sum(k)``
+            bytes plus their iteration buffers). Needs the default temperature and a numeric
+            alpha. A batch that retunes costs the search plus, when the settings change, a
+            propagation from scratch. Not the default: with labels bought by the default
+            strategy it lost 1.3 points at 10 labels a class on Debian (the batches asked with
+            the tuned, wider operator buy labels worth less; benchmarks/label_efficiency/
+            results_tune.md, "Session 25").
 
     Example:
         >>> import numpy as np, labelgraph
@@ -177,10 +182,14 @@ class AnnotationSession:
         self._n_threads = n_threads
         self._tune = _tune_mode(tune, graph, temperature, alpha)
         self._tuned: TuneResult | None = None
+        self._tuner: Tuner | None = None
         self._k = graph.k if isinstance(graph, KnnGraph) else None  # the neighbours per row in use
-        if self._tune:  # until the first search: tune's own label-free reference k
-            self._k = reference_k(graph, _k_grid(graph))
+        if self._tune:  # until the first search: tune's own label-free reference k, at its auto T
+            self._tuner = Tuner(graph, k_grid=_k_grid(graph), temperature_factors=SESSION_TEMPERATURE_FACTORS,
+                                n_threads=n_threads)
+            self._k = self._tuner.reference_k
             graph = _first_neighbours(graph, self._k)
+            temperature = self._tuner.auto_temperature(self._k)
         self._propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, n_threads=n_threads)
         n = self._propagator.n
         self._next_tune_at = TUNE_LABELS_PER_CLASS * self.n_classes
@@ -292,10 +301,9 @@ class AnnotationSession:
         n_labeled = int((labels >= 0).sum())
         if not self._tune or n_labeled < self._next_tune_at:
             return None
+        assert self._tuner is not None
         graph = self._graph
-        tuned = tune_settings(graph, labels, k_grid=_k_grid(graph), temperature_factors=SESSION_TEMPERATURE_FACTORS,
-                              n_classes=self.n_classes,
-                              random_state=self._random_state, n_threads=self._n_threads)
+        tuned = self._tuner.search(labels, n_classes=self.n_classes, random_state=self._random_state)
         self._tuned = tuned
         self._next_tune_at = int(np.ceil(n_labeled * RETUNE_GROWTH))
         in_use = (self._k, self._propagator.temperature, self.alpha)

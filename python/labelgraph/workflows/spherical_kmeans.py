@@ -48,6 +48,9 @@ def spherical_kmeans(
     nothing of size n x n or n x n_clusters is held. Every cluster gets at least one row, also when
     ``X`` has fewer distinct rows than ``n_clusters`` (as :func:`kmeans_clusters`).
 
+    Memory beyond ``X`` (unit rows are not copied): about 24 bytes a row, the sample
+    (``sample_size x d`` float32; none when it is all rows) and one ``8,192 x n_clusters`` float32 block.
+
     Args:
         X: ``[n, d]`` float embeddings; rows are L2-normalised here.
         n_clusters: clusters, ``1 <= n_clusters <= n``.
@@ -89,8 +92,8 @@ def spherical_kmeans(
         return _numbered_clusters(X, copies, None, n_clusters)
 
     rng = np.random.default_rng(random_state)
-    sample = np.arange(n) if sample_size == n else np.sort(rng.choice(n, sample_size, replace=False))
-    S = np.ascontiguousarray(X[sample])
+    # All rows: X itself (read only), no copy.
+    S = X if sample_size == n else np.ascontiguousarray(X[np.sort(rng.choice(n, sample_size, replace=False))])
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for _ in range(n_init):
         centres = _kmeans_plus_plus(S, n_clusters, rng)
@@ -171,9 +174,12 @@ def _nearest_centre(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.
     """
     labels = np.empty(X.shape[0], dtype=np.int64)
     cosine = np.empty(X.shape[0], dtype=np.float32)
+    # One buffer for every block (a fresh product per block would hold two blocks at once).
+    buffer = np.empty((min(_ASSIGN_BLOCK_ROWS, X.shape[0]), centres.shape[0]), dtype=np.float32)
     for start in range(0, X.shape[0], _ASSIGN_BLOCK_ROWS):
         block = slice(start, start + _ASSIGN_BLOCK_ROWS)
-        similarity = X[block] @ centres.T
+        similarity = buffer[:X[block].shape[0]]
+        np.matmul(X[block], centres.T, out=similarity)
         labels[block] = similarity.argmax(axis=1)
         cosine[block] = similarity[np.arange(similarity.shape[0]), labels[block]]
     return labels, cosine

@@ -1,4 +1,4 @@
-"""TypiClust typicality of every row within its cluster, all clusters in one pass (BLAS blocks or the kNN kernel)."""
+"""kNN density of every row within its cluster (TypiClust typicality, USL without a graph), all clusters in one pass."""
 
 from __future__ import annotations
 
@@ -38,8 +38,21 @@ def nearest_cosines(Xc: np.ndarray, k: int, *, block_entries: int = _BLOCK_ENTRI
 
 def density_of_cosines(cosines: np.ndarray) -> np.ndarray:
     """``[s]`` float64 ``1 / mean d^2`` from ``[s, k]`` cosines of unit rows (``d^2 = 2 - 2 cos``)."""
-    squared = 2.0 - 2.0 * cosines.astype(np.float64)
-    return 1.0 / np.maximum(squared.mean(axis=1), _MIN_SQUARED_DISTANCE)
+    # mean d^2 = 2 - 2 mean cos: a float64 mean per row, no float64 copy of the [s, k] block.
+    mean_squared = 2.0 - 2.0 * cosines.mean(axis=1, dtype=np.float64)
+    return 1.0 / np.maximum(mean_squared, _MIN_SQUARED_DISTANCE)
+
+
+def members_density(Xc: np.ndarray, k: int, *, at_most_half: bool = True) -> np.ndarray:
+    """``1 / mean d^2`` of each unit row of ``Xc`` (one cluster) to its nearest other members.
+
+    ``at_most_half``: over ``min(k, size // 2)`` neighbours (TypiClust's rule), else over
+    ``min(k, size - 1)`` (USL's density restricted to the cluster); at least 1. 1 for a singleton.
+    """
+    s = Xc.shape[0]
+    if s == 1:
+        return np.ones(1)
+    return density_of_cosines(nearest_cosines(Xc, max(1, min(k, s // 2 if at_most_half else s - 1))))
 
 
 def members_typicality(Xc: np.ndarray, typicality_k: int) -> np.ndarray:
@@ -48,16 +61,15 @@ def members_typicality(Xc: np.ndarray, typicality_k: int) -> np.ndarray:
     ``1 / mean d^2`` to the ``min(typicality_k, size // 2)`` nearest other members (at least 1);
     1 for a singleton cluster.
     """
-    s = Xc.shape[0]
-    if s == 1:
-        return np.ones(1)
-    return density_of_cosines(nearest_cosines(Xc, max(1, min(typicality_k, s // 2))))
+    return members_density(Xc, typicality_k, at_most_half=True)
 
 
-def typicality_by_cluster(X: np.ndarray, cluster: np.ndarray, n_clusters: int, typicality_k: int) -> np.ndarray:
-    """``[n]`` float64 typicality (:func:`members_typicality`) of every unit row of ``X`` within its cluster.
+def density_by_cluster(X: np.ndarray, cluster: np.ndarray, n_clusters: int, k: int, *,
+                       at_most_half: bool = True) -> np.ndarray:
+    """``[n]`` float64 :func:`members_density` of every unit row of ``X`` within its cluster.
 
-    One pass over the clusters in order of id; memory: one cluster's rows and one cosine block.
+    One pass over the clusters in order of id; memory: one cluster's rows and one cosine block
+    (time: the sum of the clusters' squared sizes times d; nothing n x n is held, even for one cluster of all rows).
     ``cluster``: ``[n]`` ids in ``0 .. n_clusters - 1`` (checked by the caller).
     """
     out = np.ones(X.shape[0], dtype=np.float64)
@@ -66,5 +78,10 @@ def typicality_by_cluster(X: np.ndarray, cluster: np.ndarray, n_clusters: int, t
     for c in range(n_clusters):
         members = order[bounds[c]:bounds[c + 1]]
         if members.size > 1:
-            out[members] = members_typicality(X[members], typicality_k)
+            out[members] = members_density(X[members], k, at_most_half=at_most_half)
     return out
+
+
+def typicality_by_cluster(X: np.ndarray, cluster: np.ndarray, n_clusters: int, typicality_k: int) -> np.ndarray:
+    """``[n]`` float64 typicality (:func:`members_typicality`) of every unit row of ``X`` within its cluster."""
+    return density_by_cluster(X, cluster, n_clusters, typicality_k, at_most_half=True)

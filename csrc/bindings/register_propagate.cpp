@@ -1,5 +1,7 @@
 // Bindings of label propagation: validate array shapes, release the GIL, dispatch to csrc/cpu/.
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -7,6 +9,7 @@
 
 #include "bindings.hpp"
 #include "labelgraph/graph_order.hpp"
+#include "labelgraph/prepare.hpp"
 #include "labelgraph/prepared_operator.hpp"
 #include "labelgraph/propagate.hpp"
 
@@ -88,6 +91,21 @@ class PyPreparedOperator {
     const int64_t* po = optional_order(order, g.n);
     if (po) order_ = order.cast<py::array>();
     op_ = std::make_unique<PreparedOperator>(g, pv, po, symmetric);
+  }
+
+  // Arrays prepare_propagation wrote and checked: nothing is read again before the first call.
+  struct Checked {};
+  PyPreparedOperator(Checked, py::array indptr, py::array indices, py::array values, const py::object& order,
+                     bool symmetric)
+      : indptr_(std::move(indptr)), indices_(std::move(indices)), values_(std::move(values)) {
+    const CsrView g{indptr_.shape(0) - 1, static_cast<const int64_t*>(indptr_.data()),
+                    static_cast<const int32_t*>(indices_.data())};
+    const int64_t* po = nullptr;
+    if (!order.is_none()) {
+      order_ = order.cast<py::array>();
+      po = static_cast<const int64_t*>(order_.data());
+    }
+    op_ = std::make_unique<PreparedOperator>(g, static_cast<const float*>(values_.data()), po, symmetric, true);
   }
 
   py::tuple propagate(const py::array& labels, int64_t n_classes, const py::object& init, int64_t n_iter,
@@ -185,9 +203,148 @@ class PyPreparedOperator {
   std::unique_ptr<PreparedOperator> op_;
 };
 
+double seconds_since(std::chrono::steady_clock::time_point& start) {
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - start).count();
+  start = now;
+  return seconds;
+}
+
+// check_csr_cpu for scipy's index dtypes (int32 or int64) and float32 / float64 values.
+template <class Indptr, class Index>
+CsrCheck check_csr_values(int64_t n, const Indptr* pp, const Index* pi, const py::array& data, int n_threads) {
+  if (py::isinstance<py::array_t<float>>(data))
+    return check_csr_cpu(n, pp, pi, input_data<float>(data, "data"), n_threads);
+  return check_csr_cpu(n, pp, pi, input_data<double>(data, "data"), n_threads);
+}
+
+template <class Indptr>
+CsrCheck check_csr_indices(int64_t n, const Indptr* pp, const py::array& indices, const py::array& data,
+                           int n_threads) {
+  if (py::isinstance<py::array_t<int32_t>>(indices))
+    return check_csr_values(n, pp, input_data<int32_t>(indices, "indices"), data, n_threads);
+  return check_csr_values(n, pp, input_data<int64_t>(indices, "indices"), data, n_threads);
+}
+
+// Python's csr_graph checked the dtypes, shapes, indptr[0] == 0 and indptr[-1] == nnz; these
+// guard the C++ boundary so that a bypassed check cannot read out of bounds.
+py::object check_csr(const py::array& indptr, const py::array& indices, const py::array& data, int n_threads) {
+  if (indptr.ndim() != 1 || indptr.shape(0) < 1 || indices.ndim() != 1 || data.ndim() != 1 ||
+      indices.shape(0) != data.shape(0))
+    throw py::value_error("indptr must be 1-D with n + 1 entries, indices and data 1-D with nnz entries");
+  const int64_t n = indptr.shape(0) - 1;
+  CsrCheck found;
+  auto run = [&](const auto* pp) {
+    if (int64_t(pp[0]) != 0 || int64_t(pp[n]) != indices.shape(0)) throw py::value_error("indptr must run from 0 to nnz");
+    found = without_gil([&] { return check_csr_indices(n, pp, indices, data, n_threads); });
+  };
+  if (py::isinstance<py::array_t<int32_t>>(indptr))
+    run(input_data<int32_t>(indptr, "indptr"));
+  else
+    run(input_data<int64_t>(indptr, "indptr"));
+  static const char* const kNames[] = {"", "indptr_decreases", "index_out_of_range", "unsorted", "duplicate",
+                                       "not_finite"};
+  if (found.kind == CsrProblem::none) return py::none();
+  return py::make_tuple(std::string(kNames[int(found.kind)]), found.position);
+}
+
+// The operator of a checked CSR (indptr int64, indices int32, values float32 or float64): see the
+// docstring at the registration below.
+py::tuple prepare_propagation(py::array indptr, py::array indices, const py::array& data, double temperature,
+                              const std::string& normalization, bool check_symmetry, const std::string& reorder,
+                              const py::object& given_order, int64_t sweeps, int64_t n_classes, int n_threads,
+                              bool symmetric_by_construction) {
+  const CsrView g = csr_view(indptr, indices);
+  if (data.ndim() != 1 || data.shape(0) != indices.shape(0)) throw py::value_error("data must have nnz entries");
+  const bool single = py::isinstance<py::array_t<float>>(data);
+  const void* pd = single ? static_cast<const void*>(input_data<float>(data, "data"))
+                          : static_cast<const void*>(input_data<double>(data, "data"));
+  if (!(temperature >= 0.0) || !std::isfinite(temperature)) throw py::value_error("temperature must be >= 0 (0: weights)");
+  const Normalization norm = parse_normalization(normalization);
+  if (reorder != "none" && reorder != "bfs" && reorder != "auto" && reorder != "given")
+    throw py::value_error("reorder must be 'none', 'bfs', 'auto' or 'given'");
+  const int64_t* po = reorder == "given" ? optional_order(given_order, g.n) : nullptr;
+  if (reorder == "given" && !po) throw py::value_error("reorder='given' needs an order");
+  const EdgeWeights weights{temperature};
+  py::dict info;
+  auto clock = std::chrono::steady_clock::now();
+  py::object symmetric = symmetric_by_construction ? py::object(py::bool_(true)) : py::none();
+  if (check_symmetry && !symmetric_by_construction) {
+    const bool result = without_gil([&] {
+      return single ? csr_is_symmetric(g, static_cast<const float*>(pd), weights, n_threads)
+                    : csr_is_symmetric(g, static_cast<const double*>(pd), weights, n_threads);
+    });
+    symmetric = py::bool_(result);
+  }
+  info["symmetry_s"] = seconds_since(clock);
+  bool renumber = reorder == "bfs" || reorder == "given";
+  if (reorder == "auto") {
+    const int64_t row_bytes = int64_t(sizeof(float)) * propagation_row_width(n_classes > 0 ? n_classes : 16);
+    const ReorderDecision d = without_gil([&] { return reorder_pays(g, row_bytes, sweeps); });
+    renumber = d.reorder;
+    info["far_fraction"] = d.far_fraction;
+  }
+  info["decide_s"] = seconds_since(clock);
+  const int64_t n = g.n, nnz = g.indptr[n];
+  py::array_t<float> values(nnz);
+  float* pv = values.mutable_data();
+  if (!renumber) {
+    without_gil([&] {
+      if (single)
+        prepare_weights_cpu(g, static_cast<const float*>(pd), weights, norm, n_threads, pv);
+      else
+        prepare_weights_cpu(g, static_cast<const double*>(pd), weights, norm, n_threads, pv);
+    });
+    info["order_s"] = 0.0;
+    info["weights_s"] = seconds_since(clock);
+    auto op = std::make_unique<PyPreparedOperator>(PyPreparedOperator::Checked{}, indptr, indices, values, py::none(),
+                                                   symmetric.is_none() ? false : symmetric.cast<bool>());
+    return py::make_tuple(py::cast(std::move(op)), indptr, indices, values, py::none(), symmetric, info);
+  }
+  py::array_t<int64_t> order(n), new_indptr(n + 1);
+  py::array_t<int32_t> new_indices(nnz);
+  int64_t* order_out = order.mutable_data();
+  if (po) {
+    check_permutation(po, n);
+    std::copy(po, po + n, order_out);
+  } else {
+    without_gil([&] { bfs_order_into(g, order_out); });
+  }
+  info["order_s"] = seconds_since(clock);
+  int64_t* pip = new_indptr.mutable_data();
+  int32_t* pix = new_indices.mutable_data();
+  without_gil([&] {
+    if (single)
+      prepare_permuted_cpu(g, static_cast<const float*>(pd), weights, norm, order_out, n_threads, pip, pix, pv);
+    else
+      prepare_permuted_cpu(g, static_cast<const double*>(pd), weights, norm, order_out, n_threads, pip, pix, pv);
+  });
+  info["weights_s"] = seconds_since(clock);
+  auto op = std::make_unique<PyPreparedOperator>(PyPreparedOperator::Checked{}, new_indptr, new_indices, values, order,
+                                                 symmetric.is_none() ? false : symmetric.cast<bool>());
+  return py::make_tuple(py::cast(std::move(op)), new_indptr, new_indices, values, order, symmetric, info);
+}
+
 }  // namespace
 
 void register_propagate(py::module_& m) {
+  m.def("check_csr", &check_csr, py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_threads") = 0,
+        "O(nnz) checks of a CSR (indptr int32/int64 from 0 to nnz, indices int32/int64, data float32/float64), in\n"
+        "parallel: None, or (problem, position) for the first problem in the order indptr_decreases (position in\n"
+        "indptr), index_out_of_range, unsorted, duplicate (position of the first of the pair), not_finite.");
+  m.def("prepare_propagation", &prepare_propagation, py::arg("indptr"), py::arg("indices"), py::arg("data"),
+        py::arg("temperature"), py::arg("normalization"), py::arg("check_symmetry"), py::arg("reorder"),
+        py::arg("order") = py::none(), py::arg("sweeps") = -1, py::arg("n_classes") = 0, py::arg("n_threads") = 0,
+        py::arg("symmetric_by_construction") = false,
+        "The propagation operator of a CSR checked by check_csr (indptr int64, indices int32, data float32 or\n"
+        "float64), in O(nnz) and in parallel, without a float64 copy of the graph: log W = data / temperature\n"
+        "(temperature > 0) or log(data) (0: weights >= 0), normalised ('symmetric' or 'row') into float32. reorder:\n"
+        "'none', 'bfs', 'given' (`order`) or 'auto' (bfs where the cost model says it pays over `sweeps` sweeps\n"
+        "at the row width of n_classes; sweeps < 0: a reused operator). check_symmetry: test W == W^T exactly.\n"
+        "Returns (PreparedOperator, indptr, indices, values, order or None, symmetric or None, info) where info\n"
+        "holds the seconds of each step and, for 'auto', the sampled far fraction. symmetric_by_construction: W was\n"
+        "symmetrised (symmetric is then True without a test).");
+
   m.def(
       "log_degrees",
       [](const py::array& indptr, const py::array& log_w, int n_threads) {

@@ -13,27 +13,30 @@
 #include <vector>
 
 #include "labelgraph/propagate.hpp"
+#include "weights_internal.hpp"
 
 namespace labelgraph {
-namespace {
 
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+using weights::kNegInf;
 
-// log(sum_p exp(x_p)) over one row; -inf for an empty row or one whose weights are all zero.
-double row_logsumexp(const double* x, int64_t count) {
-  double top = kNegInf;
-  for (int64_t p = 0; p < count; ++p) top = std::max(top, x[p]);
-  if (top == kNegInf) return kNegInf;
-  double sum = 0.0;
-  for (int64_t p = 0; p < count; ++p) sum += std::exp(x[p] - top);  // each term in (0, 1], one term is 1
-  return top + std::log(sum);
+void weights::fail_weight_overflow(Normalization normalization, int64_t row) {
+  std::ostringstream msg;
+  if (normalization == Normalization::row)
+    msg << "normalization='row' overflows float32 at row " << row
+        << ": its row_log_degree is far below the logsumexp of its log weights; pass the row's log degree";
+  else
+    msg << "normalization='symmetric' overflows float32 at row " << row
+        << ": it has an edge to a row of far smaller (or zero) degree, which only a non-symmetric graph has; "
+           "pass symmetrize='max' or 'mean', or normalization='row'";
+  fail(msg.str());
 }
-
-}  // namespace
 
 void log_degrees_cpu(const int64_t* indptr, int64_t n_rows, const double* log_w, int n_threads, double* out) {
 #pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static)
-  for (int64_t i = 0; i < n_rows; ++i) out[i] = row_logsumexp(log_w + indptr[i], indptr[i + 1] - indptr[i]);
+  for (int64_t i = 0; i < n_rows; ++i) {
+    const double* row = log_w + indptr[i];
+    out[i] = weights::row_logsumexp([row](int64_t e) { return row[e]; }, indptr[i + 1] - indptr[i]);
+  }
 }
 
 void normalize_log_weights_cpu(const CsrView& rows, const double* log_w, const double* row_log_degree,
@@ -41,42 +44,18 @@ void normalize_log_weights_cpu(const CsrView& rows, const double* log_w, const d
                                float* out) {
   // Symmetric entries above FLT_MAX need an edge i->j whose reverse row j is far lighter (only a
   // non-symmetric W); the first such edge (lowest row) is reported instead of storing inf.
-  const double max_exponent = std::log(double(FLT_MAX));
+  const double max_exponent = weights::max_float_exponent();
   int64_t bad_row = rows.n;
 #pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static) reduction(min : bad_row)
   for (int64_t i = 0; i < rows.n; ++i) {
     const double li = row_log_degree[i];
     for (int64_t p = rows.indptr[i]; p < rows.indptr[i + 1]; ++p) {
-      if (log_w[p] == kNegInf) {  // zero weight (temperature=None); also covers an isolated row
-        out[p] = 0.0f;
-        continue;
-      }
-      double exponent;
-      if (normalization == Normalization::row) {
-        exponent = log_w[p] - li;  // <= 0 when li is this row's logsumexp
-      } else {
-        const double lj = col_log_degree[rows.indices[p]];
-        exponent = (lj == kNegInf) ? std::numeric_limits<double>::infinity() : log_w[p] - 0.5 * li - 0.5 * lj;
-      }
-      if (exponent > max_exponent) {
+      const double lj = normalization == Normalization::row ? 0.0 : col_log_degree[rows.indices[p]];
+      if (!weights::normalized_weight(log_w[p], li, lj, normalization, max_exponent, out[p]))
         bad_row = std::min(bad_row, i);
-        out[p] = 0.0f;
-        continue;
-      }
-      out[p] = float(std::exp(exponent));
     }
   }
-  if (bad_row < rows.n) {
-    std::ostringstream msg;
-    if (normalization == Normalization::row)
-      msg << "normalization='row' overflows float32 at row " << bad_row
-          << ": its row_log_degree is far below the logsumexp of its log weights; pass the row's log degree";
-    else
-      msg << "normalization='symmetric' overflows float32 at row " << bad_row
-          << ": it has an edge to a row of far smaller (or zero) degree, which only a non-symmetric graph has; "
-             "pass symmetrize='max' or 'mean', or normalization='row'";
-    fail(msg.str());
-  }
+  if (bad_row < rows.n) weights::fail_weight_overflow(normalization, bad_row);
 }
 
 void propagation_weights_cpu(const CsrView& g, const double* log_w, Normalization normalization, int n_threads,

@@ -85,3 +85,12 @@ def permute_csr(
     indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], values: npt.NDArray[np.float64],
     order: npt.NDArray[np.int64], n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+def check_csr(
+    indptr: npt.NDArray[Any], indices: npt.NDArray[Any], data: npt.NDArray[Any], n_threads: int = 0,
+) -> tuple[str, int] | None: ...
+def prepare_propagation(
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], data: npt.NDArray[Any], temperature: float,
+    normalization: str, check_symmetry: bool, reorder: str, order: npt.NDArray[np.int64] | None = None,
+    sweeps: int = -1, n_classes: int = 0, n_threads: int = 0, symmetric_by_construction: bool = False,
+) -> tuple[PreparedOperator, npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32],
+           npt.NDArray[np.int64] | None, bool | None, dict[str, float]]: ...

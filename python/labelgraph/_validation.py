@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from labelgraph import _core
 from labelgraph.knn_results import KnnGraph
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -139,35 +140,32 @@ def csr_graph(graph: Any, name: str = "graph") -> tuple[np.ndarray, np.ndarray, 
         raise TypeError(f"{name} values must be float32 or float64; got {data.dtype}; pass {name}.astype(np.float32)")
     if indptr.shape != (n + 1,):
         raise ValueError(f"{name}.indptr must have n + 1 = {n + 1} entries; got shape {indptr.shape}")
+    if indptr.dtype not in (np.int32, np.int64) or indices.dtype not in (np.int32, np.int64):
+        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
+    if data.dtype == np.float16:
+        data = data.astype(np.float32)  # exact; the C++ checks and kernels read float32 or float64
+    indptr, indices, data = (np.ascontiguousarray(a) for a in (indptr, indices, data))
     if indptr[0] != 0:
         raise ValueError(f"{name}.indptr must start at 0; got {indptr[0]}; rebuild the matrix with scipy.sparse.csr_array")
-    if np.any(np.diff(indptr) < 0):
-        bad = int(np.flatnonzero(np.diff(indptr) < 0)[0])
-        raise ValueError(f"{name}.indptr must be non-decreasing; it decreases after row {bad}; rebuild the matrix")
     nnz = int(indptr[-1])
     if nnz != indices.shape[0] or nnz != data.shape[0]:
         raise ValueError(f"{name}.indptr must end at the number of stored entries ({indices.shape[0]} indices, "
                          f"{data.shape[0]} values); got {nnz}; rebuild the matrix")
-    if nnz and (indices.min() < 0 or indices.max() >= n):
-        bad = np.flatnonzero((indices < 0) | (indices >= n))
-        raise ValueError(f"{name}.indices must be in [0, {n}); row {_first_row(indptr, bad)} has column "
-                         f"{int(indices[bad[0]])}; rebuild the matrix")
-    if nnz > 1:
-        step = np.diff(indices.astype(np.int64))
-        row_start = np.zeros(nnz, dtype=bool)
-        row_start[indptr[:-1][indptr[:-1] < nnz]] = True
-        within = ~row_start[1:]
-        if np.any((step < 0) & within):
-            bad = np.flatnonzero((step < 0) & within)
-            raise ValueError(f"{name} has unsorted column indices (row {_first_row(indptr, bad)}); "
-                             f"call {name}.sort_indices() first")
-        if np.any((step == 0) & within):
-            bad = np.flatnonzero((step == 0) & within)
-            raise ValueError(f"{name} has duplicate entries (row {_first_row(indptr, bad)}); "
-                             f"call {name}.sum_duplicates() first")
-    if not np.isfinite(data).all():
-        bad = np.flatnonzero(~np.isfinite(data))
-        raise ValueError(f"{name} has NaN or inf values (row {_first_row(indptr, bad)}); remove or replace them")
+    # One parallel O(nnz) pass in C++ (csrc/cpu/prepare_validate.cpp) reports the first problem.
+    problem = _core.check_csr(indptr, indices, data)
+    if problem is not None:
+        kind, position = problem
+        if kind == "indptr_decreases":
+            raise ValueError(f"{name}.indptr must be non-decreasing; it decreases after row {position}; rebuild the matrix")
+        row = _first_row(indptr, np.array([position]))
+        if kind == "index_out_of_range":
+            raise ValueError(f"{name}.indices must be in [0, {n}); row {row} has column {int(indices[position])}; "
+                             "rebuild the matrix")
+        if kind == "unsorted":
+            raise ValueError(f"{name} has unsorted column indices (row {row}); call {name}.sort_indices() first")
+        if kind == "duplicate":
+            raise ValueError(f"{name} has duplicate entries (row {row}); call {name}.sum_duplicates() first")
+        raise ValueError(f"{name} has NaN or inf values (row {row}); remove or replace them")
     return indptr.astype(np.int64, copy=False), indices.astype(np.int32, copy=False), data
 
 

@@ -10,12 +10,7 @@ import scipy.sparse as sp
 
 from labelgraph import _core
 from labelgraph._dispatch import resolve_device
-from labelgraph._edge_weights import (
-    is_symmetric,
-    log_weights,
-    rcm_order,
-    symmetrize_log,
-)
+from labelgraph._edge_weights import log_weights, rcm_order, symmetrize_log
 from labelgraph._validation import (
     alpha_value,
     as_numpy,
@@ -37,10 +32,6 @@ from labelgraph.knn_results import KnnGraph
 from labelgraph.temperature import resolve_temperature
 
 ProgressCallback = Callable[[float], None]
-
-# From this many nodes on, reorder="auto" renumbers breadth-first: Y (64 bytes a node for up to 16
-# classes) outgrows the L2 cache, and in the caller's order a gather is a cache miss.
-AUTO_REORDER_MIN_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -90,9 +81,11 @@ class LabelPropagator:
         normalization: "symmetric" (``D^-1/2 W D^-1/2``) or "row" (``D^-1 W``, row-stochastic).
         reorder: renumber nodes so the rows a sweep gathers are close in memory: "bfs"
             (breadth-first order, O(nnz) in C++), "rcm" (scipy's reverse Cuthill-McKee on the
-            symmetrised pattern, slower to prepare), "auto" (the default: "bfs" from
-            ``AUTO_REORDER_MIN_ROWS`` nodes on, where the graph no longer fits in cache) or None.
-            Results always come back in the caller's order.
+            symmetrised pattern, slower to prepare), "auto" (the default: "bfs" where it
+            pays: the scores no longer fit in cache (from 50,000 rows at 16 classes) and more than a
+            quarter of the neighbours, sampled, lie far from their row in memory; the one-call
+            :func:`propagate` renumbers only when the time saved over its ``max_iter`` sweeps exceeds
+            the renumbering's) or None. Results always come back in the caller's order.
         n_threads: OpenMP threads; default: all.
 
     Attributes:
@@ -119,6 +112,17 @@ class LabelPropagator:
         reorder: str | None = "auto",
         n_threads: int | None = None,
     ) -> None:
+        self._prepare(graph, temperature, symmetrize, normalization, reorder, n_threads)
+
+    def _prepare(self, graph: Any, temperature: Any, symmetrize: str, normalization: str, reorder: str | None,
+                 n_threads: int | None, plan: Callable[[int], tuple[int, int, bool]] | None = None) -> None:
+        """Check the graph and build the operator in C++ (csrc/cpu/prepare_*.cpp), in O(nnz) and in parallel.
+
+        ``plan(n)``, given by the one-call :func:`propagate`, checks that call's arguments once the
+        graph's size is known and returns ``(sweeps, n_classes, needs_symmetry)``: the reorder is
+        then made only where it pays within those sweeps, and the symmetry test only when the call
+        can use it (the accelerated alpha form). Without it the operator is prepared for reuse.
+        """
         rule = "auto" if isinstance(temperature, str) and temperature == "auto" else None
         temperature = None if temperature is None else resolve_temperature(graph, temperature)
         choice(symmetrize, "symmetrize", ("none", "max", "mean"))
@@ -130,35 +134,31 @@ class LabelPropagator:
             graph = graph.to_csr()
         indptr, indices, data = csr_graph(graph, "graph")
         n = int(graph.shape[0])
-        log_w = log_weights(data, temperature, indptr)
+        sweeps, n_classes, needs_symmetry = plan(n) if plan is not None else (-1, 0, True)
+        # The C++ side reads log W = data / scale, or log(data) for scale 0 (weights).
+        scale = 0.0 if temperature is None else float(temperature)
+        if symmetrize != "none":  # merged in the log domain in numpy: data become log W itself
+            log_w = log_weights(data, temperature, indptr)
+            indptr, indices, data = symmetrize_log(indptr, indices, log_w, n, symmetrize)
+            scale = 1.0
+        given = rcm_order(indptr, indices, n) if reorder == "rcm" else None
+        mode = {None: "none", "auto": "auto", "bfs": "bfs", "rcm": "given"}[reorder]
+        self._operator, indptr, indices, values, order, symmetric, self._prepare_info = _core.prepare_propagation(
+            indptr, indices, data, scale, normalization, check_symmetry=needs_symmetry and symmetrize == "none"
+            and not from_knn, reorder=mode, order=given, sweeps=sweeps, n_classes=n_classes, n_threads=self._n_threads,
+            symmetric_by_construction=symmetrize != "none")
         # A symmetric W gives S real eigenvalues in [-1, 1]: the alpha form may then be accelerated.
-        self.symmetric = symmetrize != "none" or (not from_knn and is_symmetric(indptr, indices, log_w, n))
-        if symmetrize != "none":
-            indptr, indices, log_w = symmetrize_log(indptr, indices, log_w, n, symmetrize)
-        if reorder == "auto":
-            reorder = "bfs" if n >= AUTO_REORDER_MIN_ROWS else None
-        self._order: np.ndarray | None = None
-        if reorder is not None:
-            indptr = np.ascontiguousarray(indptr, dtype=np.int64)
-            indices = np.ascontiguousarray(indices, dtype=np.int32)
-            self._order = _core.bfs_order(indptr, indices) if reorder == "bfs" else rcm_order(indptr, indices, n)
-            indptr, indices, log_w = _core.permute_csr(indptr, indices, np.ascontiguousarray(log_w, dtype=np.float64),
-                                                       self._order, self._n_threads)
-        self._indptr = np.ascontiguousarray(indptr, dtype=np.int64)
-        self._indices = np.ascontiguousarray(indices, dtype=np.int32)
-        self._values = _core.propagation_weights(self._indptr, self._indices, np.ascontiguousarray(log_w, dtype=np.float64),
-                                                 normalization, self._n_threads)
+        self.symmetric = bool(symmetric)
+        self._indptr, self._indices, self._values, self._order = indptr, indices, values, order
         for array in (self._indptr, self._indices, self._values, self._order):
             if array is not None:
                 array.flags.writeable = False  # the C++ operator reads them on every call
-        # Validated once here; it also keeps the iteration buffers between calls.
-        self._operator = _core.PreparedOperator(self._indptr, self._indices, self._values, self._order, self.symmetric)
         self.n = n
         self.temperature = temperature  # a float (the one "auto" chose), or None for weights
         self.temperature_rule = rule or ("fixed" if temperature is not None else "weights")
         self.symmetrize = symmetrize
         self.normalization = normalization
-        self.reorder = reorder
+        self.reorder = ("bfs" if order is not None else None) if reorder == "auto" else reorder
         self._saved: _SavedPropagation | None = None
         self._state_intact = True
 
@@ -468,7 +468,14 @@ def propagate(
         return propagate_with_cuda(graph, labels, max_iter=max_iter, temperature=temperature, symmetrize=symmetrize,
                                    normalization=normalization, reorder=reorder, alpha=alpha, tol=tol,
                                    n_classes=n_classes, init=init, progress=progress, n_threads=n_threads)
-    propagator = LabelPropagator(graph, temperature, symmetrize=symmetrize, normalization=normalization,
-                                 reorder=reorder, n_threads=n_threads)
-    return propagator.propagate(labels, max_iter, alpha=alpha, tol=tol, n_classes=n_classes, init=init,
-                                progress=progress, accelerate=accelerate)
+    call: list[tuple] = []
+
+    def plan(n: int) -> tuple[int, int, bool]:  # the call's arguments, checked once n is known
+        call.append(propagation_call(labels, n, max_iter, alpha, tol, n_classes, init))
+        _, sweeps, checked_alpha, checked_tol, classes, _ = call[0]
+        return sweeps, classes, checked_alpha is not None and checked_tol > 0 and accelerate is not False
+
+    propagator = LabelPropagator.__new__(LabelPropagator)
+    propagator._prepare(graph, temperature, symmetrize, normalization, reorder, n_threads, plan)
+    labels, max_iter, alpha, tol, n_classes, init = call[0]
+    return propagator._run(labels, n_classes, None, max_iter, alpha, tol, init, progress, accelerate)

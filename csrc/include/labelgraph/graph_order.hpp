@@ -12,6 +12,8 @@ namespace labelgraph {
 // node get nearby numbers, so a sweep's gathers hit cache. O(n + nnz); deterministic.
 // order[r] is the old number of new node r.
 std::vector<int64_t> bfs_order(const CsrView& graph);
+// The same order written to order[0, n).
+void bfs_order_into(const CsrView& graph, int64_t* order);
 
 // P A P^T for new node r = old node order[r]; column indices sorted within each row.
 struct PermutedCsr {

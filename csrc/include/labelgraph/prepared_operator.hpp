@@ -43,8 +43,10 @@ class PreparedOperator {
   // `graph` square with sorted unique column indices (checked: in range), `values` [nnz] the
   // normalised weights, `order` nullptr or a permutation (checked): operator row r is caller row
   // order[r]. `symmetric`: the caller guarantees S is symmetric, so the alpha form may be
-  // Chebyshev-accelerated and S is its own transpose.
-  PreparedOperator(const CsrView& graph, const float* values, const int64_t* order, bool symmetric);
+  // Chebyshev-accelerated and S is its own transpose. `checked`: the caller (prepare_propagation)
+  // already checked the indices and the order, so the O(nnz) checks are not repeated.
+  PreparedOperator(const CsrView& graph, const float* values, const int64_t* order, bool symmetric,
+                   bool checked = false);
   PreparedOperator(const PreparedOperator&) = delete;
   PreparedOperator& operator=(const PreparedOperator&) = delete;
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string>
 
 namespace labelgraph {
@@ -18,6 +19,14 @@ namespace {
 // values come from are in benchmarks/propagation_RESULTS.md ("Push update hand-over").
 constexpr int64_t kSpreadFraction = 4, kPushesBeforeSpread = 2, kPushLimitPerRow = 8,
                   kPushLimitMin = int64_t(1) << 20;
+
+// A batch that only adds labels hands its pushes over to Jacobi sweeps of the rows still above the
+// tolerance after n / kPushesPerRowSweeps pushes (at least kPushesBeforeSweepsMin): a push
+// scatters its residual row into each dependant (a read-modify-write of a row per edge), where a
+// swept row gathers its inputs once, so a change that reaches a large region (the first label of
+// a class) is cheaper swept; a small change finishes its pushes first
+// (benchmarks/serve/RESULTS.md, "First labels").
+constexpr int64_t kPushesPerRowSweeps = 32, kPushesBeforeSweepsMin = 4096;
 
 // A round of pushes pushes at most n / 16 rows (4 blocks of n / 64, propagate_push.cpp), so 16
 // rounds can push every row once: the update's max_iter counts these "sweeps" of pushes.
@@ -141,6 +150,7 @@ UpdateResult PreparedOperator::run_update(const LabelUpdate& b, const PropagateO
     new_labels[q] = b.classes[q];
     state_labels_[i] = b.classes[q];
   }
+  const bool retracts = std::any_of(old_labels.begin(), old_labels.end(), [](int32_t l) { return l >= 0; });
   // A symmetric S is its own transpose.
   const CsrView dependants{g_.n, symmetric_ ? g_.indptr : transpose_indptr_.data(),
                            symmetric_ ? g_.indices : transpose_indices_.data()};
@@ -154,14 +164,35 @@ UpdateResult PreparedOperator::run_update(const LabelUpdate& b, const PropagateO
     limits.changed_rows = b.dense_rows >= 0 ? b.dense_rows : g_.n / kSpreadFraction;
     limits.pushes_before_spread = b.dense_rows >= 0 ? 0 : kPushesBeforeSpread * g_.n;
     limits.pushes = std::max(kPushLimitPerRow * g_.n, kPushLimitMin);
+    if (!retracts && b.dense_rows < 0)
+      limits.pushes = std::min(limits.pushes, std::max(g_.n / kPushesPerRowSweeps, kPushesBeforeSweepsMin));
     const PushUpdateStats stats =
         propagate_push_cpu(dependants, symmetric_ ? values_ : transpose_values_.data(), seeds, new_labels, old_labels,
                            b.n_classes, width, b.alpha, b.tol, limits, y, push_state_, touched, b.n_threads);
-    // Unfinished pushes (any limit reached, the round budget included) hand over to full sweeps:
+    sweeps = (stats.rounds + kRoundsPerSweep - 1) / kRoundsPerSweep;
+    // Unfinished pushes (any limit reached, the round budget included) hand over to sweeps:
     // stopping there would return a state short of the tolerance (a batch removing many labels
-    // runs out of rounds first).
+    // runs out of rounds first). A batch that only adds labels continues by Jacobi sweeps over the
+    // rows whose residual is still above the tolerance and then the rows their moves reach (a
+    // flood from the first label of a class or of a region is swept, not pushed row by row); past
+    // the dense limit, or for a batch that takes labels back, full sweeps.
     needs_full_sweeps = !stats.finished;
-    sweeps = needs_full_sweeps ? 0 : (stats.rounds + kRoundsPerSweep - 1) / kRoundsPerSweep;
+    if (needs_full_sweeps && !retracts && sweeps < b.max_iter) {
+      const int64_t dense_limit =
+          b.dense_rows >= 0 ? b.dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows);
+      std::vector<int64_t> swept;
+      sweeps += propagate_update_cpu(g_, dependants.indptr, dependants.indices, values_, state_labels_.data(), width,
+                                     b.tol, b.max_iter - sweeps, stats.pending, y,
+                                     workspace_.buffer(1 - state_buffer_), swept, dense_limit, needs_full_sweeps,
+                                     b.n_threads, b.alpha);
+      // The swept rows moved without their residuals: theirs start over (as after full sweeps).
+      push_state_.restart_rows(y, swept, width);
+      std::vector<int64_t> both;
+      both.reserve(touched.size() + swept.size());
+      std::set_union(touched.begin(), touched.end(), swept.begin(), swept.end(), std::back_inserter(both));
+      touched.swap(both);
+    }
+    if (needs_full_sweeps) sweeps = 0;
   } else {
     const int64_t dense_limit =
         b.dense_rows >= 0 ? b.dense_rows : std::max(g_.n / kDenseUpdateFraction, kDenseUpdateMinRows);
@@ -175,7 +206,6 @@ UpdateResult PreparedOperator::run_update(const LabelUpdate& b, const PropagateO
     // warm start holds the old label's mass on rows whose true scores are tiny, and the per-row
     // relative rule then needs many times the sweeps of a cold run to see it decay
     // (benchmarks/propagation_RESULTS.md, "Label removal").
-    const bool retracts = std::any_of(old_labels.begin(), old_labels.end(), [](int32_t l) { return l >= 0; });
     result.sweeps = sweeps + continue_with_full_sweeps(b, b.alpha >= 0.0 ? b.max_iter : b.max_iter - sweeps,
                                                        retracts, out);
     result.full_sweeps = true;

@@ -209,9 +209,13 @@ class PushRun {
       }
     }
     stats.finished = !pending();
-    // Rows still queued keep their residual for the next batch (or the full sweeps that follow).
-    for (Block& b : blocks_)
+    // Rows still queued keep their residual for the next batch (or the sweeps that follow, which
+    // start from them).
+    for (Block& b : blocks_) {
       for (int64_t row : b.queue) s_.flags[row] &= uint8_t(~kQueued);
+      stats.pending.insert(stats.pending.end(), b.queue.begin(), b.queue.end());
+    }
+    std::sort(stats.pending.begin(), stats.pending.end());
     // Blocks are ascending ranges: sorted per block, concatenated in order, the rows ascend.
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int b = 0; b < kBlocks; ++b) std::sort(blocks_[b].touched.begin(), blocks_[b].touched.end());
@@ -247,6 +251,16 @@ void PushState::start(const float* y, int64_t n, int64_t n_classes, int64_t widt
     residual[size_t(i * stride + stride - 1)] = m;
   }
   ready = true;
+}
+
+void PushState::restart_rows(const float* y, const std::vector<int64_t>& rows, int64_t width) {
+  for (int64_t i : rows) {
+    float* r = residual.data() + i * stride;
+    std::fill(r, r + stride - 1, 0.0f);
+    float m = 0.0f;
+    for (int64_t c = 0; c < width; ++c) m = std::max(m, std::fabs(y[i * width + c]));
+    r[stride - 1] = m;
+  }
 }
 
 PushUpdateStats propagate_push_cpu(const CsrView& dependants, const float* dependant_weights,

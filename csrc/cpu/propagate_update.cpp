@@ -1,5 +1,6 @@
-// Incremental clamped propagation after new labels: Jacobi sweeps over the rows whose inputs
-// changed (the alpha form pushes residuals instead: propagate_push.cpp).
+// Incremental propagation after new labels: Jacobi sweeps over the rows whose inputs changed
+// (clamp mode; the alpha form pushes residuals first, propagate_push.cpp, and continues here when
+// its change reaches a large region).
 //
 // After a batch of labels in active learning, a full sweep recomputes a million rows to move a
 // few thousand: each new label changes its dependants, and the change fades with every hop.
@@ -22,6 +23,9 @@ namespace {
 constexpr int64_t kRowsPerTask = 512;
 // Changed rows below which waking their dependants stays on one thread.
 constexpr int64_t kParallelWakeRows = 2048;
+// Rows below which the pass over the stamps stays on one thread: it reads n words, less than one
+// fork and join of the team costs on a busy machine (the alpha form's floods run ~50 sweeps).
+constexpr int64_t kParallelScanRows = int64_t(1) << 20;
 
 // The rows one sweep recomputes: the dependants of the rows that changed, marked with the sweep's
 // stamp by concurrent threads; returned once each and in ascending order whatever the threads'
@@ -69,7 +73,7 @@ class ActiveRows {
       // A large set: one pass over the stamps (a sequential read of n words) instead of an
       // m log m sort; per-thread slices concatenated in order come out ascending.
       clear_local();
-#pragma omp parallel num_threads(int(local_.size()))
+#pragma omp parallel num_threads(int(local_.size())) if (n_ >= kParallelScanRows)
       {
         std::vector<int64_t>& mine = local_[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
@@ -104,7 +108,8 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
                              const int32_t* labels, int64_t width, double tol, int64_t max_iter,
                              const std::vector<int64_t>& seeds, float* y, float* scratch,
                              std::vector<int64_t>& touched, int64_t dense_limit, bool& needs_full_sweeps,
-                             int n_threads) {
+                             int n_threads, double alpha) {
+  const bool clamp = alpha < 0.0;
   const int threads = resolve_threads(n_threads);
   std::vector<uint8_t> touched_mark(static_cast<size_t>(g.n), 0);
   touched.clear();
@@ -120,7 +125,9 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
   // removed is free again: the first sweep recomputes it, and its dependants once it moves.
   std::vector<int64_t> changed, freed;
   for (int64_t s : seeds) {
-    if (labels[s] >= 0) {
+    if (!clamp) {
+      freed.push_back(s);  // alpha form: recomputed by the first sweep (a labeled row too: nothing is clamped)
+    } else if (labels[s] >= 0) {
       float* row = y + s * width;
       std::fill(row, row + width, 0.0f);
       row[labels[s]] = 1.0f;
@@ -131,11 +138,12 @@ int64_t propagate_update_cpu(const CsrView& g, const int64_t* t_indptr, const in
     }
   }
   ActiveRows active_rows(g.n, threads);
-  auto frozen = [&](int64_t i) { return labels[i] >= 0; };  // clamped rows never change
+  auto frozen = [&](int64_t i) { return clamp && labels[i] >= 0; };  // clamped rows never change
   // Jacobi over the active rows by the SIMD sweep in row-list mode: new rows packed into scratch,
   // each with its relative change; then the rows that moved are copied back (y is read-only while
   // the sweep runs, so every new row comes from the old rows).
-  detail::SweepArgs args{g.indptr, g.indices, values, labels, width, /*clamp=*/true, 0.0f, 1.0f, true};
+  detail::SweepArgs args{g.indptr, g.indices, values, labels, width, clamp, clamp ? 0.0f : float(alpha),
+                         clamp ? 1.0f : float(1.0 - alpha), true};
   const detail::SweepFn sweep = detail::best_sweep();
   std::vector<float> row_change;
   int64_t sweeps = 0;

@@ -59,9 +59,10 @@ class PreparedOperator {
                            PropagateOptions options, const RunHooks& hooks, const PropagateOutput& out);
 
   // Continues the last propagate() after the label changes of `batch` (new, changed or removed
-  // labels): residual pushes in the alpha form (propagate_push_cpu), Jacobi sweeps over the rows
-  // whose inputs moved in clamp mode (propagate_update_cpu); full sweeps take over when the
-  // change spreads (see the limits in prepared_operator.cpp). With `out` (caller order, all
+  // labels): residual pushes in the alpha form (propagate_push_cpu; a batch that only adds labels
+  // continues by Jacobi sweeps once its pushes pass a budget), Jacobi sweeps over the rows whose
+  // inputs moved in clamp mode (propagate_update_cpu); full sweeps take over when the change
+  // spreads (see the limits in prepared_operator.cpp). With `out` (caller order, all
   // arrays non-null) the changed rows are written there; read_rows() gives them otherwise.
   UpdateResult update(const LabelUpdate& batch, const PropagateOutput& out);
 

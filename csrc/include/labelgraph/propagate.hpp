@@ -132,10 +132,15 @@ PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, cons
 // value changed. When a sweep would recompute more than `dense_limit` rows it stops before that
 // sweep with `needs_full_sweeps` set (y holds the sweeps done so far): the caller continues with
 // full sweeps. `n_threads` <= 0: OpenMP's default. The result does not depend on it.
+//
+// With `alpha` in (0, 1) the same Jacobi runs on the alpha form instead (y_i <- alpha (S y)_i +
+// (1 - alpha) onehot(labels[i]), no row clamped): `seeds` are then rows recomputed by the first
+// sweep whatever their inputs did (rows whose target changed, or whose residual is known to be
+// above the tolerance), their dependants woken once they move.
 int64_t propagate_update_cpu(const CsrView& graph, const int64_t* transpose_indptr, const int32_t* transpose_indices,
                              const float* values, const int32_t* labels, int64_t width, double tol, int64_t max_iter,
                              const std::vector<int64_t>& seeds, float* y, float* scratch, std::vector<int64_t>& touched,
-                             int64_t dense_limit, bool& needs_full_sweeps, int n_threads);
+                             int64_t dense_limit, bool& needs_full_sweeps, int n_threads, double alpha = -1.0);
 
 // What an incremental push update (propagate_push.cpp) keeps between batches, in operator order.
 struct PushState {
@@ -147,12 +152,16 @@ struct PushState {
   bool ready = false;          // false after anything but a push update changed y
 
   void start(const float* y, int64_t n, int64_t n_classes, int64_t width, int n_threads);
+  // After `rows` (ascending) were recomputed by sweeps: their residuals start over from zero (as
+  // start() assumes for every row), their scales from y; the other rows keep theirs.
+  void restart_rows(const float* y, const std::vector<int64_t>& rows, int64_t width);
 };
 
 struct PushUpdateStats {
   int64_t rounds = 0;     // rounds of pushes between which the row blocks exchange their changes
   int64_t pushes = 0;     // rows pushed
   bool finished = false;  // no row's residual exceeds tol x its largest score
+  std::vector<int64_t> pending;  // when not finished: the rows whose residual still exceeds it, ascending
 };
 
 // When an incremental push update stops early, checked after each round (in which each of its

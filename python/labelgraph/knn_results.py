@@ -45,6 +45,9 @@ class KnnGraph:
                 distances ``1 - cos`` (clipped at 0), each row's entries by increasing distance,
                 ties to the lower index: the precomputed-neighbours form that scikit-learn
                 (``metric="precomputed"``) and cleanlab (``Datalab(knn_graph=...)``) take.
+
+        Memory: the result, ``8 k + 8`` bytes per row (float32 values, int32 indices, int64 indptr);
+        "distance" adds a float64 temporary of ``8 k`` bytes per row (docs/memory.md).
         """
         if mode not in CSR_MODES:
             raise ValueError(f"mode must be one of {CSR_MODES}; got {mode!r}")

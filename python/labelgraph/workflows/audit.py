@@ -146,6 +146,11 @@ def out_of_sample_probabilities(
 
     Returns:
         ``[n, c]`` float64 rows summing to 1 (uniform where no labeled neighbour was reached).
+
+    Memory: at the peak about ``max(60 k + 8 pad(c) + 12 c, (90 k + 24 c) f)`` bytes per row
+    beyond the graph (``pad(c)``: ``c`` rounded up to 16; ``f``: the labeled fraction): the
+    operator, its sweep buffers, float64 scores and the own-label share, or the ``"cv"``
+    temperature search over the labeled rows; 1,240-1,300 at k = 10, c = 20 (docs/memory.md).
     """
     graph = self_graph(graph)
     labels = label_vector(labels, graph.n)
@@ -216,6 +221,11 @@ def audit_labels(
     Returns:
         :class:`LabelAudit` with the sorted table, probabilities, per-class noise rates,
         near-duplicate pairs and outliers.
+
+    Memory: at the peak about ``max(60 k + 8 pad(c) + 12 c, (90 k + 24 c) f)`` bytes per row
+    beyond the graph (``pad(c)``: ``c`` rounded up to 16; ``f``: the labeled fraction): the
+    operator, its sweep buffers, float64 scores and the own-label share, or the ``"cv"``
+    temperature search over the labeled rows; 1,240-1,300 at k = 10, c = 20 (docs/memory.md).
 
     Example:
         >>> import numpy as np, labelgraph

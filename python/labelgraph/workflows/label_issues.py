@@ -104,6 +104,10 @@ def find_label_issues(
     Returns:
         ``[n]`` bool mask (True = likely wrong), or ``[f]`` int64 indices ranked by severity.
 
+    Memory: as :func:`~labelgraph.workflows.audit_labels` with every row labeled (``f = 1``):
+    1,200-1,300 bytes per row beyond the graph at k = 10, c = 20 (docs/memory.md); with ``X``
+    instead of ``graph``, the graph's build first (see :func:`labelgraph.knn_graph`).
+
     Example:
         >>> import numpy as np
         >>> from labelgraph.workflows import find_label_issues
@@ -145,6 +149,8 @@ def label_quality_scores(
 
     Returns:
         ``[n]`` float64 scores in [0, 1].
+
+    Memory: as :func:`find_label_issues`.
 
     Example:
         >>> import numpy as np

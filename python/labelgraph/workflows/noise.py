@@ -56,6 +56,9 @@ from labelgraph.temperature import resolve_temperature
 from labelgraph.workflows.audit import audit_temperature, self_graph
 
 METHODS = ("alpha", "plain")
+# Queries whose neighbour votes are formed at once: bounds the temporaries (weights, vote cells) to
+# about 15 MB whatever the number of rows (k = 10, c = 20), at no measurable cost in speed.
+_VOTE_BLOCK_ROWS = 16384
 
 
 @dataclass(frozen=True)
@@ -112,12 +115,28 @@ def _knn_weights(similarities: np.ndarray, temperature: float) -> np.ndarray:
 
 def _vote(indices: np.ndarray, weights: np.ndarray, train: np.ndarray, c: int) -> np.ndarray:
     """``[nq, c]`` weighted sums of the neighbours' one-hot (``train`` 1-D) or soft (2-D) labels."""
-    nq, k = indices.shape
+    nq = indices.shape[0]
     if train.ndim == 1:
-        votes = np.zeros((nq, c))
-        np.add.at(votes, (np.repeat(np.arange(nq), k), train[indices].ravel()), weights.ravel())
-        return votes
+        # One bin per (query, class) cell; bincount adds each cell's votes in neighbour order, as np.add.at did.
+        cells = (np.arange(nq, dtype=np.int64)[:, None] * c + train[indices]).ravel()
+        return np.bincount(cells, weights.ravel(), minlength=nq * c).reshape(nq, c)
     return np.einsum("qk,qkc->qc", weights, train[indices])
+
+
+def _vote_probabilities(indices: np.ndarray, similarities: np.ndarray, temperature: float, train: np.ndarray,
+                        c: int) -> np.ndarray:
+    """``[nq, c]`` float64 class probabilities of the weighted vote, formed ``_VOTE_BLOCK_ROWS`` queries at a time.
+
+    Memory: the output (``8 c`` bytes a query) plus temporaries of one block (``~40 k + 16 c``
+    bytes a block row), not of all queries.
+    """
+    nq = indices.shape[0]
+    probabilities = np.empty((nq, c))
+    for start in range(0, nq, _VOTE_BLOCK_ROWS):
+        rows = slice(start, min(nq, start + _VOTE_BLOCK_ROWS))
+        weights = _knn_weights(similarities[rows], temperature)
+        probabilities[rows] = class_probabilities(_vote(indices[rows], weights, train, c))
+    return probabilities
 
 
 def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: float | str = DEFAULT_TEMPERATURE,
@@ -133,6 +152,8 @@ def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: flo
         labels: ``[n]`` given labels, a class >= 0 for every row.
         temperature: ``T > 0`` of the vote weights ``exp(s / T)``, or ``"auto"``.
         n_classes: default ``labels.max() + 1``.
+
+    Memory: as :func:`weighted_knn_probabilities` on the graph.
     """
     graph = self_graph(graph)
     labels = _given_labels(labels, graph.n, "labels")
@@ -197,6 +218,9 @@ def smooth_labels(
 
     Returns:
         :class:`SmoothedLabels`.
+
+    Memory: as :func:`~labelgraph.workflows.audit_labels` with every row labeled
+    (``f = 1``): 1,200-1,300 bytes per row beyond the graph at k = 10, c = 20 (docs/memory.md).
 
     Example:
         >>> import numpy as np, labelgraph
@@ -293,6 +317,10 @@ def weighted_knn_probabilities(
 
     Returns:
         ``[nq, c]`` float64 rows summing to 1 (uniform where every weight underflowed).
+
+    Memory: the result, ``8 c`` bytes per query, plus the votes of 16,384 queries at a time; with
+    ``temperature="auto"`` the auto ``T`` search peaks at about ``35 k`` bytes per query first
+    (docs/memory.md).
     """
     if k is not None:
         k = positive_int(k, "k")
@@ -346,10 +374,10 @@ def weighted_knn_probabilities(
         found = labelgraph.knn_search(queries, train_X, k)
         indices, sims = found.indices, found.similarities
 
-    # "auto" is resolved on the query rows' neighbour similarities (labelgraph.temperature).
-    temperature = resolve_temperature(KnnGraph(np.ascontiguousarray(indices, dtype=np.int64),
-                                                np.ascontiguousarray(sims, dtype=np.float32)), temperature)
-    return class_probabilities(_vote(indices, _knn_weights(sims, temperature), train, c))
+    # "auto" is resolved on the query rows' neighbour similarities (labelgraph.temperature), which
+    # reads only the similarities: the indices go in as they are (an int64 copy cost 8 k bytes a row).
+    temperature = resolve_temperature(KnnGraph(indices, np.ascontiguousarray(sims, dtype=np.float32)), temperature)
+    return _vote_probabilities(indices, sims, temperature, train, c)
 
 
 def weighted_knn_classify(
@@ -363,7 +391,8 @@ def weighted_knn_classify(
 ) -> np.ndarray:
     """``[nq]`` int64 class of each query by weighted kNN vote (ties to the lowest class).
 
-    Arguments as in :func:`weighted_knn_probabilities`.
+    Arguments as in :func:`weighted_knn_probabilities`; so is the memory (the ``[nq, c]``
+    probabilities are formed, then reduced to the class).
 
     Example:
         >>> import numpy as np

@@ -55,6 +55,7 @@ def test_labelgraph(benchmark: object, knn_data: tuple[KnnCase, np.ndarray, KnnT
     recall = truth.recall(graph.indices)
     record(benchmark, case, recall, "labelgraph")
     benchmark.extra_info["rows_refined"] = graph.stats["rows_refined"]  # type: ignore[attr-defined]
+    benchmark.extra_info["kernel"] = graph.stats["kernel"]  # type: ignore[attr-defined]
     assert recall == 1.0  # exact, ties counted as either choice
 
 

@@ -38,6 +38,8 @@ void register_build_info(py::module_& m) {
     info["simd"] = simd_error.empty() ? py::object(py::str(simd_level_name(active_simd_level()))) : py::object(py::none());
     info["simd_detected"] = simd_level_name(detected_simd_level());
     info["knn_kernel"] = simd_error.empty() ? py::object(py::str(knn_kernel_name())) : py::object(py::none());
+    // The int8 filter kernel the kNN adds where it pays (knn.hpp: kInt8FilterMinRows), or None.
+    info["knn_int8_filter"] = simd_error.empty() ? text_or_none(knn_int8_filter_name()) : py::object(py::none());
     info["spmm_kernel"] = simd_error.empty() ? py::object(py::str(spmm_kernel_name())) : py::object(py::none());
     info["openmp_threads"] = omp_get_max_threads();
     info["compiler"] = std::string(__VERSION__);

@@ -32,12 +32,17 @@ const float* knn_matrix(const py::array& a, const char* name) {
   return data;
 }
 
-KnnOptions options_from(int64_t k, int64_t tile_rows, int64_t margin, int n_threads) {
+// int8_filter: None (where it pays), True or False (KnnOptions::int8_filter).
+KnnOptions options_from(int64_t k, int64_t tile_rows, int64_t margin, int n_threads, const py::object& int8_filter) {
   KnnOptions o;
   o.k = k;
   o.tile_rows = tile_rows;
   o.margin = margin;
   o.n_threads = n_threads;
+  if (!int8_filter.is_none()) {
+    if (!py::isinstance<py::bool_>(int8_filter)) throw py::type_error("int8_filter must be None, True or False");
+    o.int8_filter = int8_filter.cast<bool>() ? 1 : 0;
+  }
   return o;
 }
 
@@ -46,7 +51,8 @@ KnnOptions options_from(int64_t k, int64_t tile_rows, int64_t margin, int n_thre
 void register_knn(py::module_& m) {
   m.def(
       "knn_graph",
-      [](const py::array& X, int64_t k, int64_t tile_rows, int64_t margin, int n_threads, const py::object& progress) {
+      [](const py::array& X, int64_t k, int64_t tile_rows, int64_t margin, int n_threads, const py::object& progress,
+         const py::object& int8_filter) {
         const float* x = knn_matrix(X, "X");
         const int64_t n = X.shape(0), d = X.shape(1);
         if (k < 1 || k > n - 1) throw py::value_error("k must be in [1, n - 1]");
@@ -54,18 +60,18 @@ void register_knn(py::module_& m) {
         py::array_t<float> sim({n, k});
         int32_t* pi = index.mutable_data();
         float* ps = sim.mutable_data();
-        const KnnOptions o = options_from(k, tile_rows, margin, n_threads);
+        const KnnOptions o = options_from(k, tile_rows, margin, n_threads, int8_filter);
         const RunHooks hooks = python_hooks(progress);
         const KnnStats stats = without_gil([&] { return knn_graph_cpu(x, n, d, o, hooks, pi, ps); });
         return py::make_tuple(index, sim, stats_dict(stats));
       },
       py::arg("X"), py::arg("k"), py::arg("tile_rows") = 0, py::arg("margin") = -1, py::arg("n_threads") = 0,
-      py::arg("progress") = py::none());
+      py::arg("progress") = py::none(), py::arg("int8_filter") = py::none());
 
   m.def(
       "knn_search",
       [](const py::array& Q, const py::array& X, int64_t k, int64_t tile_rows, int64_t margin, int n_threads,
-         const py::object& progress) {
+         const py::object& progress, const py::object& int8_filter) {
         const float* q = knn_matrix(Q, "queries");
         const float* x = knn_matrix(X, "X");
         if (Q.shape(1) != X.shape(1)) throw py::value_error("queries and X must be 2-D with the same number of columns");
@@ -75,18 +81,18 @@ void register_knn(py::module_& m) {
         py::array_t<float> sim({nq, k});
         int32_t* pi = index.mutable_data();
         float* ps = sim.mutable_data();
-        const KnnOptions o = options_from(k, tile_rows, margin, n_threads);
+        const KnnOptions o = options_from(k, tile_rows, margin, n_threads, int8_filter);
         const RunHooks hooks = python_hooks(progress);
         const KnnStats stats = without_gil([&] { return knn_search_cpu(q, nq, x, n, d, o, hooks, pi, ps); });
         return py::make_tuple(index, sim, stats_dict(stats));
       },
       py::arg("queries"), py::arg("X"), py::arg("k"), py::arg("tile_rows") = 0, py::arg("margin") = -1,
-      py::arg("n_threads") = 0, py::arg("progress") = py::none());
+      py::arg("n_threads") = 0, py::arg("progress") = py::none(), py::arg("int8_filter") = py::none());
 
   m.def(
       "knn_pair",
       [](const py::array& A, const py::array& B, int64_t k, int64_t tile_rows, int64_t margin, int n_threads,
-         const py::object& progress) {
+         const py::object& progress, const py::object& int8_filter) {
         const float* a = knn_matrix(A, "A");
         const float* b = knn_matrix(B, "B");
         if (A.shape(1) != B.shape(1)) throw py::value_error("A and B must be 2-D with the same number of columns");
@@ -97,14 +103,14 @@ void register_knn(py::module_& m) {
         py::array_t<float> a_sim({na, ka}), b_sim({nb, kb});
         int32_t *pai = a_index.mutable_data(), *pbi = b_index.mutable_data();
         float *pas = a_sim.mutable_data(), *pbs = b_sim.mutable_data();
-        const KnnOptions o = options_from(k, tile_rows, margin, n_threads);
+        const KnnOptions o = options_from(k, tile_rows, margin, n_threads, int8_filter);
         const RunHooks hooks = python_hooks(progress);
         const KnnStats stats =
             without_gil([&] { return knn_pair_cpu(a, na, b, nb, d, o, hooks, pai, pas, pbi, pbs); });
         return py::make_tuple(a_index, a_sim, b_index, b_sim, stats_dict(stats));
       },
       py::arg("A"), py::arg("B"), py::arg("k"), py::arg("tile_rows") = 0, py::arg("margin") = -1,
-      py::arg("n_threads") = 0, py::arg("progress") = py::none(),
+      py::arg("n_threads") = 0, py::arg("progress") = py::none(), py::arg("int8_filter") = py::none(),
       "Top-k of A's rows among B's and of B's rows among A's, from one pass over the tiles of A x B.");
 
   m.def(

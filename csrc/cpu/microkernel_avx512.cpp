@@ -1,4 +1,5 @@
-// AVX-512 int16 microkernels (12 x 32): vpmaddwd + vpaddd (AVX512BW) and vpdpwssd (AVX512-VNNI).
+// AVX-512 microkernels (12 x 32): int16 by vpmaddwd + vpaddd (AVX512BW) and vpdpwssd (AVX512-VNNI);
+// the int8 filter kernel by vpdpbusd (AVX512-VNNI) and the int16 row dot product it rescores with.
 // Intrinsics: 32 registers leave the compiler room for 24 accumulators, 2 B vectors and the
 // broadcast. Not every test machine has AVX-512: select_microkernel() checks each against the
 // scalar kernel before first use and falls back if they disagree.
@@ -17,11 +18,15 @@ namespace labelgraph::detail {
     c##r##b = MADD(c##r##b, av, b1);                 \
   }
 
-#define LG_KERNEL_BODY(MADD)                                                                                      \
-  const __m512i z = _mm512_setzero_si512();                                                                       \
-  __m512i c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z, c4a = z, c4b = z, c5a = z,      \
-          c5b = z, c6a = z, c6b = z, c7a = z, c7b = z, c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z,    \
-          c11a = z, c11b = z;                                                                                     \
+#define LG_KERNEL_BODY(MADD) LG_KERNEL_INIT(_mm512_setzero_si512(), _mm512_setzero_si512()) LG_KERNEL_LOOP(MADD)
+
+#define LG_KERNEL_INIT(ZA, ZB)                                                                                    \
+  const __m512i za = ZA, zb = ZB;                                                                                 \
+  __m512i c0a = za, c0b = zb, c1a = za, c1b = zb, c2a = za, c2b = zb, c3a = za, c3b = zb, c4a = za, c4b = zb,     \
+          c5a = za, c5b = zb, c6a = za, c6b = zb, c7a = za, c7b = zb, c8a = za, c8b = zb, c9a = za, c9b = zb,     \
+          c10a = za, c10b = zb, c11a = za, c11b = zb;
+
+#define LG_KERNEL_LOOP(MADD)                                                                                      \
   for (int64_t t = 0; t < k2; ++t) {                                                                              \
     const int32_t* at = a + t * 12;                                                                               \
     const int32_t* bt = b + t * 32;                                                                               \
@@ -48,6 +53,7 @@ namespace labelgraph::detail {
 
 #define LG_MADD_BW(acc, x, y) _mm512_add_epi32(acc, _mm512_madd_epi16(x, y))
 #define LG_MADD_VNNI(acc, x, y) _mm512_dpwssd_epi32(acc, x, y)
+#define LG_MADD_VNNI8(acc, x, y) _mm512_dpbusd_epi32(acc, x, y)
 
 bool microkernel_avx512(const int32_t* a, const int32_t* b, int64_t k2, const int32_t* gt_row, const int32_t* gt_col,
                         int32_t* c, uint32_t* pass) {
@@ -60,9 +66,33 @@ __attribute__((target("avx512vnni"))) bool microkernel_avx512_vnni(const int32_t
   LG_KERNEL_BODY(LG_MADD_VNNI)
 }
 
+// The accumulators start at -corr (the +128 offset of A's values, knn_internal.hpp).
+__attribute__((target("avx512vnni"))) bool microkernel_avx512_vnni_int8(const int32_t* a, const int32_t* b, int64_t k2,
+                                                                         const int32_t* corr, const int32_t* gt_row,
+                                                                         const int32_t* gt_col, int32_t* c,
+                                                                         uint32_t* pass) {
+  LG_KERNEL_INIT(_mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(corr)),
+                 _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(corr + 16)))
+  LG_KERNEL_LOOP(LG_MADD_VNNI8)
+}
+
+int32_t dot16_avx512(const int32_t* a, const int32_t* b, int64_t d2) {
+  __m512i acc = _mm512_setzero_si512();
+  int64_t t = 0;
+  for (; t + 16 <= d2; t += 16) acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_loadu_si512(a + t), _mm512_loadu_si512(b + t)));
+  if (t < d2) {
+    const __mmask16 m = __mmask16((1u << (d2 - t)) - 1u);
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maskz_loadu_epi32(m, a + t), _mm512_maskz_loadu_epi32(m, b + t)));
+  }
+  return _mm512_reduce_add_epi32(acc);
+}
+
+#undef LG_MADD_VNNI8
 #undef LG_MADD_VNNI
 #undef LG_MADD_BW
 #undef LG_KERNEL_BODY
+#undef LG_KERNEL_INIT
+#undef LG_KERNEL_LOOP
 #undef LG_ROW
 
 }  // namespace labelgraph::detail

@@ -1,12 +1,15 @@
-// Picks the int16 microkernel for the active SIMD level, after a self-test against a plain loop.
+// Picks the microkernels for the active SIMD level (int16, and the int8 filter where the level has
+// one), each after a self-test against the scalar oracle.
 #include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <mutex>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "knn_internal.hpp"
+#include "labelgraph/common.hpp"
 #include "labelgraph/cpu_features.hpp"
 #include "labelgraph/knn.hpp"
 
@@ -70,7 +73,84 @@ const MicroKernel* checked(const MicroKernel& kernel) {
   return agrees_with_loop(kernel) ? &kernel : nullptr;
 }
 
+// The int8 kernel against the scalar int8 kernel (run tile by tile of its 4 x 8 shape) on random
+// quads over the whole uint8 x int8 range (offset sums that wrap included), with thresholds that
+// pass about half; and its dot16 against the scalar one on lengths around its vector width.
+bool agrees_with_scalar(const MicroKernel8& kernel) {
+  constexpr int64_t kSteps = 23;
+  std::mt19937 rng(54321);
+  std::uniform_int_distribution<uint32_t> word;
+  std::vector<int32_t> a(kernel.mr * kSteps), b(kernel.nr * kSteps), corr(kMaxNR);
+  for (auto* buf : {&a, &b, &corr})
+    for (auto& w : *buf) w = int32_t(word(rng));
+  std::vector<int32_t> gt_row(kMaxMR), gt_col(kMaxNR);
+  for (auto& g : gt_row) g = int32_t(word(rng) % 200001) - 100000;
+  for (auto& g : gt_col) g = int32_t(word(rng) % 200001) - 100000;
+  std::vector<int32_t> got(kMaxMR * kMaxNR);
+  std::vector<uint32_t> pass(kMaxMR);
+  kernel.fn(a.data(), b.data(), kSteps, corr.data(), gt_row.data(), gt_col.data(), got.data(), pass.data());
+  constexpr int MR = kScalarKernel8.mr, NR = kScalarKernel8.nr;
+  std::vector<int32_t> sa(MR * kSteps), sb(NR * kSteps), want(MR * NR);
+  std::vector<uint32_t> spass(MR);
+  for (int r0 = 0; r0 < kernel.mr; r0 += MR)
+    for (int c0 = 0; c0 < kernel.nr; c0 += NR) {
+      for (int64_t t = 0; t < kSteps; ++t) {
+        for (int r = 0; r < MR; ++r) sa[t * MR + r] = a[t * kernel.mr + r0 + r];
+        for (int c = 0; c < NR; ++c) sb[t * NR + c] = b[t * kernel.nr + c0 + c];
+      }
+      kScalarKernel8.fn(sa.data(), sb.data(), kSteps, corr.data() + c0, gt_row.data() + r0, gt_col.data() + c0,
+                        want.data(), spass.data());
+      for (int r = 0; r < MR; ++r)
+        for (int c = 0; c < NR; ++c) {
+          if (got[(r0 + r) * kernel.nr + c0 + c] != want[r * NR + c]) return false;
+          if (((pass[r0 + r] >> (c0 + c)) & 1u) != ((spass[r] >> c) & 1u)) return false;
+        }
+    }
+  std::uniform_int_distribution<int> value(-3000, 3000);  // 67 words of pairs stay within int32
+  std::vector<int32_t> x(67), y(67);
+  for (auto* buf : {&x, &y})
+    for (auto& w : *buf) w = int32_t(uint32_t(uint16_t(int16_t(value(rng)))) | (uint32_t(uint16_t(int16_t(value(rng)))) << 16));
+  for (int64_t d2 : {1, 15, 16, 17, 33, 67})
+    if (kernel.dot16(x.data(), y.data(), d2) != dot16_scalar(x.data(), y.data(), d2)) return false;
+  return true;
+}
+
 }  // namespace
+
+KnnKernels select_kernels(const KnnOptions& options, int64_t rows, int64_t d) {
+  const SimdLevel level = active_simd_level();
+  KnnKernels out = select_kernels_for(level, d);
+  if (options.int8_filter == 1) {
+    if (out.k8 == nullptr)
+      fail(std::string("int8_filter=True needs an int8 kernel: the avx512_vnni or scalar SIMD level (active: ") +
+           simd_level_name(level) + ") and at most 65536 columns; pass int8_filter=None");
+    return out;
+  }
+  const bool pays = options.int8_filter == -1 && level >= SimdLevel::avx512_vnni && rows >= kInt8FilterMinRows &&
+                    d >= kInt8FilterMinColumns;
+  if (!pays) out.k8 = nullptr;
+  return out;
+}
+
+KnnKernels select_kernels_for(SimdLevel level, int64_t d) {
+  KnnKernels out{&select_microkernel_for(level), nullptr};
+  if (d > kMaxInt8Columns) return out;
+  if (out.k16 == &kScalarKernel) {  // the oracle itself: the int8 path on any CPU, for tests
+    out.k8 = &kScalarKernel8;
+    return out;
+  }
+#if defined(LABELGRAPH_X86)
+  static std::once_flag once;
+  static const MicroKernel8* vnni8 = nullptr;
+  std::call_once(once, [] {
+    if (detected_simd_level() >= SimdLevel::avx512_vnni && agrees_with_scalar(kAvx512VnniKernel8))
+      vnni8 = &kAvx512VnniKernel8;
+  });
+  // The int8 kernel shares the int16 one's panel shape, so the level's int16 kernel must be the VNNI one.
+  if (level >= SimdLevel::avx512_vnni && vnni8 && out.k16 == &kAvx512VnniKernel) out.k8 = vnni8;
+#endif
+  return out;
+}
 
 const MicroKernel& select_microkernel() { return select_microkernel_for(active_simd_level()); }
 
@@ -98,4 +178,9 @@ const MicroKernel& select_microkernel_for(SimdLevel level) {
 namespace labelgraph {
 std::string knn_kernel_name() { return detail::select_microkernel().name; }
 std::string knn_kernel_name_for(SimdLevel level) { return detail::select_microkernel_for(level).name; }
+std::string knn_int8_filter_name() {
+  const SimdLevel level = active_simd_level();
+  const detail::KnnKernels k = detail::select_kernels_for(level, 1);
+  return k.k8 && level >= SimdLevel::avx512_vnni ? k.k8->name : "";
+}
 }  // namespace labelgraph

@@ -15,15 +15,15 @@ def knn_kernel_for_level(level: str) -> str: ...
 def spmm_kernel_for_level(level: str) -> str: ...
 def knn_graph(
     X: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1, n_threads: int = 0,
-    progress: Progress = None,
+    progress: Progress = None, int8_filter: bool | None = None,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], dict[str, Any]]: ...
 def knn_search(
     queries: npt.NDArray[np.float32], X: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1,
-    n_threads: int = 0, progress: Progress = None,
+    n_threads: int = 0, progress: Progress = None, int8_filter: bool | None = None,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], dict[str, Any]]: ...
 def knn_pair(
     A: npt.NDArray[np.float32], B: npt.NDArray[np.float32], k: int, tile_rows: int = 0, margin: int = -1,
-    n_threads: int = 0, progress: Progress = None,
+    n_threads: int = 0, progress: Progress = None, int8_filter: bool | None = None,
 ) -> tuple[
     npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32], dict[str, Any]
 ]: ...

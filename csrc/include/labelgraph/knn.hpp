@@ -25,7 +25,18 @@ struct KnnOptions {
   // Candidates kept per row beyond k before exact re-scoring; -1 picks 8 + k / 4.
   int64_t margin = -1;
   int n_threads = 0;  // 0: OpenMP default
+  // int8 filter (knn_internal.hpp): -1 where it pays (the avx512_vnni level, at least
+  // kInt8FilterMinRows rows on the other side and kInt8FilterMinColumns..2**16 columns), 0 never,
+  // 1 always (tests; std::invalid_argument where the active level has no int8 kernel: avx2, avx512,
+  // or d > 2**16). Results are identical either way; only the speed differs.
+  int int8_filter = -1;
 };
+
+// Where the int8 filter pays (benchmarks/knn_RESULTS.md): the int8 tiles save half the multiply-
+// adds of every pair, and the exact int16 scores of the pairs the filter passes cost about the
+// same per row at any n, so it needs enough pairs per row.
+constexpr int64_t kInt8FilterMinRows = 65536;
+constexpr int64_t kInt8FilterMinColumns = 256;
 
 struct KnnStats {
   int64_t tile_rows = 0;     // rows per tile used
@@ -59,6 +70,8 @@ void knn_reference_cpu(const float* Q, int64_t nq, const float* X, int64_t n, in
 
 // Name of the int16 microkernel the active SIMD level selects ("avx2_6x16", ...).
 std::string knn_kernel_name();
+// Name of the int8 filter kernel the active level uses where it pays ("" when it has none).
+std::string knn_int8_filter_name();
 // The microkernel a SIMD level selects on this CPU (a lower one if that level's kernel failed
 // its self-test or the CPU lacks it).
 std::string knn_kernel_name_for(SimdLevel level);

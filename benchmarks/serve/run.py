@@ -29,6 +29,7 @@ import numpy as np
 
 from labelgraph.serve import Backend, Journal, ServeConfig
 from labelgraph.serve.backend import cached_graph
+from labelgraph.serve.server import one_thread_per_task
 
 N_CLASSES = 10
 LABEL_CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
@@ -81,6 +82,7 @@ def main() -> None:
     backend = Backend(config, embeddings=X, graph=graph, label_config=LABEL_CONFIG)
     backend.wait_for_queue(600)
     cold_seconds = time.perf_counter() - start
+    limits = one_thread_per_task()  # as `labelgraph serve` does once the backend has started
     inside = []
     for _ in range(100):
         row = next(order)
@@ -91,6 +93,7 @@ def main() -> None:
     backend.wait_for_queue(600)
     refresh = list(backend.refresh_seconds)
     backend.close()
+    limits.restore_original_limits()
 
     # 2. a real server process (as `labelgraph serve` runs), restarted on the same journal
     with socket.socket() as s:

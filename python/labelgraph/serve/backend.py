@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections
 import hashlib
 import logging
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -64,6 +66,21 @@ def cached_graph(X: np.ndarray, k: int, cache: Path) -> KnnGraph:
     np.savez(tmp, indices=graph.indices, similarities=graph.similarities, fingerprint=np.array(fingerprint))
     tmp.replace(cache)
     return graph
+
+
+def _lower_this_threads_priority() -> None:
+    """Run the calling thread (and the OpenMP threads it starts, which inherit it) at the lowest priority.
+
+    The active-learning refresh competes with webhooks for the same cores; a webhook's update
+    waits at OpenMP barriers for every thread of its team, so one of them descheduled behind a
+    refresh thread stretches it many times. Linux applies a nice value given for a thread id to
+    that thread only; elsewhere this does nothing.
+    """
+    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id") and sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:  # not permitted here: the refresh just runs at the normal priority
+            logger.debug("could not lower the refresh thread's priority")
 
 
 class Backend:
@@ -221,6 +238,7 @@ class Backend:
             self._queue_cv.notify_all()
 
     def _refresh_loop(self) -> None:
+        _lower_this_threads_priority()
         while True:
             with self._queue_cv:
                 self._queue_cv.wait_for(lambda: self._closed or self._wanted > self._refreshed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-
+from threadpoolctl import threadpool_limits
 
 from labelgraph.serve.app import create_app
 from labelgraph.serve.backend import Backend
@@ -35,12 +35,26 @@ def start_backend(config: ServeConfig, *, label_config: str | None = None, embed
     return backend, pusher
 
 
+def one_thread_per_task() -> threadpool_limits:
+    """Limit OpenMP and BLAS to one thread each in this process (for as long as the result is alive).
+
+    A serving process runs webhooks and the refresh of the active-learning order at the same
+    time. An update's OpenMP team waits at every barrier for its slowest thread, so a team thread
+    sharing a core with the refresh stretches the update many times (serve benchmark, n = 100k, 2
+    cores: p99 of the first 100 webhooks 644 ms with every pool on both cores, 82 ms with one
+    thread each; benchmarks/serve/RESULTS.md). One thread each lets the webhook and the refresh
+    run on a core each, the refresh at the lowest priority.
+    """
+    return threadpool_limits(limits=1)
+
+
 def serve(config: ServeConfig, *, label_config: str | None = None, embeddings: np.ndarray | None = None,
           log_level: str = "info") -> None:
     """Serve ``config`` until interrupted (blocking); ``embeddings`` if already read from ``config.embeddings``."""
     import uvicorn
 
     backend, pusher = start_backend(config, label_config=label_config, embeddings=embeddings)
+    limits = one_thread_per_task()  # after the start: the graph and first session use every core
     app = create_app(backend)
     try:
         uvicorn.run(app, host=config.host, port=config.port, log_level=log_level, server_header=False,
@@ -49,5 +63,6 @@ def serve(config: ServeConfig, *, label_config: str | None = None, embeddings: n
         if pusher is not None:
             pusher.stop()
         backend.close()
+        limits.restore_original_limits()
 
 

@@ -67,6 +67,15 @@ def _pusher(backend: Backend, fake: FakeLabelStudio) -> PredictionPusher:
     return pusher
 
 
+def _label_two_of_each_class(backend: Backend, pusher: PredictionPusher, y: np.ndarray) -> None:
+    """Annotate two rows of each of the first three classes and wait for the push that follows."""
+    for row in [int(r) for c in range(3) for r in np.flatnonzero(y == c)[:2]]:
+        backend.webhook(annotation_event(row, CLASSES[y[row]]))
+    backend.wait_for_queue()
+    time.sleep(0.2)
+    assert pusher.wait_idle()
+
+
 def test_cold_start_then_changed_tasks_only(make_backend: Callable[..., Backend], data: Any) -> None:
     _, y = data
     backend = make_backend(queue_size=10)
@@ -82,12 +91,7 @@ def test_cold_start_then_changed_tasks_only(make_backend: Callable[..., Backend]
         ranked = sorted(cold, key=lambda t: cold[t]["score"])
         assert ranked == [500 + int(r) for r in queue]  # sorting by score shows them in the session's order
         assert all(p["model_version"] == MODEL_VERSION and p["result"] == [] for p in cold.values())
-        rows = [int(r) for c in range(3) for r in np.flatnonzero(y == c)[:2]]
-        for row in rows:
-            backend.webhook(annotation_event(row, CLASSES[y[row]]))
-        backend.wait_for_queue()
-        time.sleep(0.2)
-        assert pusher.wait_idle()
+        _label_two_of_each_class(backend, pusher, y)
         pushed = fake.by_task()
         assert len(pushed) == len(y)  # every reached task now has a prediction, one per task
         got = np.array([CLASSES.index(pushed[500 + r]["result"][0]["value"]["choices"][0]) for r in range(len(y))])
@@ -126,12 +130,7 @@ def test_tasks_imported_later_get_predictions(make_backend: Callable[..., Backen
     fake.tasks = fake.tasks[: len(y) // 2]  # the other half is imported after the backend started
     pusher = _pusher(backend, fake)
     try:
-        rows = [int(r) for c in range(3) for r in np.flatnonzero(y == c)[:2]]
-        for row in rows:
-            backend.webhook(annotation_event(row, CLASSES[y[row]]))
-        backend.wait_for_queue()
-        time.sleep(0.2)
-        assert pusher.wait_idle()
+        _label_two_of_each_class(backend, pusher, y)
         assert set(fake.by_task()) == {t["id"] for t in fake.tasks}
         with fake.lock:
             fake.tasks = fake.tasks + late

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import labelgraph
-from labelgraph.class_mass import class_mass_normalize, class_prior_vector
+from labelgraph.class_mass import class_mass_normalize, class_prior_vector, class_probabilities, top_class_probability
 from labelgraph.propagation import PropagationResult
 
 
@@ -87,3 +87,13 @@ def test_labeled_prior_needs_labels():
         class_mass_normalize(result_of(np.eye(3)), "labeled")
     with pytest.raises(ValueError, match="at least one labeled row"):
         class_mass_normalize(result_of(np.eye(3)), "labeled", np.full(3, -1))
+
+
+@pytest.mark.parametrize("block_rows", [1, 7, 16_384])
+def test_top_class_probability_is_the_row_maximum_of_class_probabilities(block_rows: int) -> None:
+    rng = np.random.default_rng(3)
+    soft = (rng.random((50, 6)) * rng.random((50, 1)) ** 8).astype(np.float32)
+    soft[::5] = 0.0  # unreached rows
+    unreached = ~soft.any(axis=1)
+    want = np.where(unreached, 0.0, class_probabilities(soft).max(axis=1))
+    np.testing.assert_array_equal(top_class_probability(soft, unreached, block_rows=block_rows), want)

@@ -19,6 +19,7 @@ import scipy.sparse.linalg as spla
 
 import labelgraph
 from labelgraph import _core
+from labelgraph._reference import propagate_seeds_reference
 
 SWEEP_LEVELS = [lvl for lvl in _core.simd_levels_available() if lvl in ("scalar", "avx2", "avx512")]
 # Both sides of each padded width boundary (4, 8, 16, 32, 48, 64, 80 floats).
@@ -60,16 +61,6 @@ def onehot(labels: np.ndarray, c: int) -> np.ndarray:
     return Y
 
 
-def iterate(S: sp.csr_array, Y0: np.ndarray, clamped: np.ndarray, n_iter: int, alpha: float | None) -> np.ndarray:
-    """float64 sweeps: clamped ``Y <- S Y`` with the clamped rows reset, or ``Y <- alpha S Y + (1 - alpha) Y0``."""
-    F = Y0.copy()
-    for _ in range(n_iter):
-        F = S @ F if alpha is None else alpha * (S @ F) + (1 - alpha) * Y0
-        if alpha is None:
-            F[clamped] = Y0[clamped]
-    return F
-
-
 def fixed_point(S: sp.csr_array, Y0: np.ndarray, clamped: np.ndarray, alpha: float | None) -> np.ndarray:
     """float64 sparse solve of the limit: (1 - alpha)(I - alpha S)^-1 Y0, or the clamped (harmonic) solution."""
     n = S.shape[0]
@@ -101,7 +92,7 @@ def test_full_sweeps_match_float64_at_every_width(sweep_level, c, alpha) -> None
     labels[0] = c - 1  # the last real column is written
     result = prop.propagate(labels, 12, alpha=alpha, n_classes=c)
     assert result.soft.shape == (n, c)
-    want = iterate(S, onehot(labels, c), labels >= 0, 12, alpha)
+    want = propagate_seeds_reference(S, onehot(labels, c), labels >= 0, 12, alpha)
     assert_rows_close(result.soft, want, 1e-5)
 
 
@@ -117,7 +108,7 @@ def test_seeded_rows_match_float64_at_every_width(sweep_level, c, alpha) -> None
     seeds[0] = 0.0  # a known empty set
     seeds[1, c - 1] = 1.0
     result = prop.propagate_seeds(seeds, clamped, 12, alpha=alpha)
-    want = iterate(S, np.where(clamped[:, None], seeds, 0.0).astype(np.float64), clamped, 12, alpha)
+    want = propagate_seeds_reference(S, seeds, clamped, 12, alpha)
     assert_rows_close(result.soft, want, 1e-5)
 
 

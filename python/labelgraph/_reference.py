@@ -135,3 +135,17 @@ def propagate_reference(
         if tol > 0 and change <= tol:
             return Y, t + 1, True
     return Y, n_iter, False
+
+
+def propagate_seeds_reference(S: sp.csr_array | np.ndarray, seeds: np.ndarray, clamped: np.ndarray, n_iter: int,
+                              alpha: float | None = None) -> np.ndarray:
+    """``n_iter`` float64 steps from the seed rows: clamped ``Y <- S Y`` with the ``clamped`` rows reset to
+    their seeds, or ``Y <- alpha S Y + (1 - alpha) Y0``; ``Y0`` is ``seeds`` on the clamped rows, 0 elsewhere."""
+    Y0 = np.where(clamped[:, None], seeds, 0.0).astype(np.float64)
+    F = Y0.copy()
+    for _ in range(n_iter):
+        F = S @ F if alpha is None else alpha * (S @ F) + (1 - alpha) * Y0
+        if alpha is None:
+            F[clamped] = Y0[clamped]
+    return F
+

@@ -70,3 +70,20 @@ def class_probabilities(soft: np.ndarray) -> np.ndarray:
     soft = soft.astype(np.float64)
     totals = soft.sum(axis=1, keepdims=True)
     return np.divide(soft, totals, out=np.full_like(soft, 1.0 / soft.shape[1]), where=totals > 0)
+
+
+def top_class_probability(soft: np.ndarray, unreached: np.ndarray, block_rows: int = 16_384) -> np.ndarray:
+    """``[n]`` float64: each row's largest :func:`class_probabilities` entry, 0 for unreached rows.
+
+    Computed a block of rows at a time, so it never holds the ``[n, c]`` float64 probabilities
+    (it runs in every webhook of ``labelgraph serve``); equal to
+    ``np.where(unreached, 0, class_probabilities(soft).max(axis=1))``.
+    """
+    out = np.zeros(soft.shape[0])
+    for start in range(0, soft.shape[0], block_rows):
+        block = soft[start:start + block_rows].astype(np.float64)
+        totals = block.sum(axis=1)
+        np.divide(block.max(axis=1), totals, out=out[start:start + block_rows], where=totals > 0)
+    out[unreached] = 0.0
+    return out
+

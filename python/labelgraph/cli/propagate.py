@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 import labelgraph
-from labelgraph.class_mass import class_mass_normalize, class_probabilities
+from labelgraph.class_mass import class_mass_normalize, top_class_probability
 from labelgraph.cli import _io, _multilabel
 from labelgraph.cli._args import (
     add_command,
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         if args.class_prior is not None:
             result = class_mass_normalize(result, args.class_prior, labels.y)
     seconds = time.perf_counter() - start
-    confidence = np.where(result.unreached, 0.0, class_probabilities(result.soft).max(axis=1))
+    confidence = top_class_probability(result.soft, result.unreached)
     predicted = result.labels
     if tuned is not None:  # the alpha form may outvote a given label; the output keeps it, as the clamped update does
         given = labels.y >= 0

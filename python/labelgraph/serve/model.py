@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from labelgraph.class_mass import top_class_probability
 from labelgraph.knn_results import KnnGraph
 from labelgraph.serve.journal import AnnotationBook, AnnotationEvent, Journal
 from labelgraph.serve.label_config import ChoicesControl
@@ -222,10 +223,7 @@ class LabelModel:
             confidence = np.zeros(self.n)
         else:
             pseudo = result.labels.copy()
-            # The largest class probability (class_probabilities' row maximum) without its [n, c]
-            # float64 copy: this runs inside every webhook.
-            totals = result.soft.sum(axis=1, dtype=np.float64)
-            confidence = np.divide(result.soft.max(axis=1), totals, out=np.zeros(self.n), where=totals > 0)
+            confidence = top_class_probability(result.soft, result.unreached)
         score = QUEUE_BAND + (1.0 - QUEUE_BAND) * confidence
         queue = self._queue[labels[self._queue] < 0]
         score[queue] = QUEUE_BAND * np.arange(queue.size) / max(self.queue_size, 1)

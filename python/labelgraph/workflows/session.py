@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from labelgraph.class_mass import class_mass_normalize, class_prior_vector, class_probabilities
+from labelgraph.class_mass import class_mass_normalize, class_prior_vector, class_probabilities, top_class_probability
 from labelgraph.knn_results import KnnGraph
 from labelgraph.propagation import LabelPropagator, PropagationResult
 from labelgraph.tuning import K_GRID, Tuner, TuneResult
@@ -406,7 +406,7 @@ class AnnotationSession:
         else:
             result = self.result
             pseudo = result.labels.copy()
-            confidence = np.where(result.unreached, 0.0, class_probabilities(result.soft).max(axis=1))
+            confidence = top_class_probability(result.soft, result.unreached)
         return SessionState(self.labels.copy(), pseudo, confidence, self.query(n_select, strategy))
 
     def export(self, folder: str | Path, n_select: int = 10, strategy: str = DEFAULT_STRATEGY) -> SessionState:

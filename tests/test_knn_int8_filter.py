@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SIMD_LEVELS
 from knn_assertions import assert_knn_equal, assert_valid_exact_knn
 
 import labelgraph
 from labelgraph import _core
 from labelgraph._reference import knn_numpy
 
+# Not imported from conftest: tests/serve has a conftest of the same module name.
+SIMD_LEVELS = tuple(_core.simd_levels_available())
 INT8_LEVELS = [level for level in SIMD_LEVELS if level in ("scalar", "avx512_vnni")]
 NO_INT8_LEVELS = [level for level in SIMD_LEVELS if level not in INT8_LEVELS]
 SMALL_TILE = 48

@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 
 def free_port() -> int:
@@ -24,9 +24,9 @@ def wait_until_healthy(process: subprocess.Popen[bytes], port: int, log: Path, t
         if process.poll() is not None:
             raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return process
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.2)
     process.kill()
     raise AssertionError(f"the server did not start within {timeout:.0f} s")

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
 from labelgraph.serve import Backend, Journal, ServeConfig
@@ -106,15 +106,15 @@ def main() -> None:
                                "--k", str(args.k), "--log-level", "warning", "--quiet"])
     while True:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 break
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.1)
         if server.poll() is not None or time.perf_counter() - start > 600:
             raise SystemExit("the server did not start")
     restart_seconds = time.perf_counter() - start
     try:
-        with httpx.Client(base_url=url, timeout=60) as client:
+        with httpx2.Client(base_url=url, timeout=60) as client:
             health = []
             for _ in range(200):
                 t = time.perf_counter()
@@ -140,7 +140,7 @@ def main() -> None:
         # 3. sustained: 20 annotations a second sent on schedule (open loop) from a pool
         rate, total = 20, int(20 * args.seconds)
         sustained, lateness = [], []
-        http = httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_connections=32))
+        http = httpx2.Client(base_url=url, timeout=60, limits=httpx2.Limits(max_connections=32))
 
         def send(i: int, row: int, due: float) -> None:
             t = time.perf_counter()
@@ -173,7 +173,7 @@ def main() -> None:
         f"on n, k and the classes, not on what the vectors mean); exact kNN graph k={args.k} "
         f"({graph_seconds:.0f} s to build once, cached beside the journal). Server: `labelgraph serve` in its own "
         "process (uvicorn on 127.0.0.1), journal in SQLite WAL with synchronous=FULL on the local disk; "
-        "client: httpx on the same machine.",
+        "client: httpx2 on the same machine.",
         f"Machine: {os.cpu_count()} cores shared with other jobs (load average {load[0]:.1f} / {load[1]:.1f} / "
         f"{load[2]:.1f} at the end), Python {platform.python_version()}.",
         "",

@@ -18,10 +18,10 @@ from typing import Iterator
 
 import pytest
 
-for _module in ("starlette", "httpx", "uvicorn"):
+for _module in ("starlette", "httpx2", "uvicorn"):
     pytest.importorskip(_module, reason=f"the serve extra is not installed ({_module} missing)")
 
-import httpx
+import httpx2
 from label_studio_helpers import LabelStudio
 from server_process import free_port
 
@@ -33,7 +33,7 @@ def label_studio_executable() -> str | None:
 
 
 def _personal_access_token(url: str) -> tuple[str, dict[str, str]]:
-    with httpx.Client(base_url=url, follow_redirects=True, timeout=60) as web:
+    with httpx2.Client(base_url=url, follow_redirects=True, timeout=60) as web:
         web.get("/user/login/")
         web.post("/user/login/", data={"email": USER, "password": PASSWORD,
                                        "csrfmiddlewaretoken": web.cookies.get("csrftoken")},
@@ -68,9 +68,9 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
             if process.poll() is not None:
                 raise AssertionError(f"Label Studio exited: {log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                if httpx2.get(f"{url}/health", timeout=2).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise AssertionError("Label Studio did not start within 300 s")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from label_studio_helpers import LabelStudio
@@ -39,12 +39,12 @@ def _start_backend(folder: Path, port: int, ls: LabelStudio, project: int) -> su
     return wait_until_healthy(process, port, folder / "backend.log", timeout=120)
 
 
-def _predictions(client: httpx.Client, project: int) -> dict[int, dict[str, Any]]:
+def _predictions(client: httpx2.Client, project: int) -> dict[int, dict[str, Any]]:
     return {p["task"]: p for p in client.get("/api/predictions/", params={"project": project}).json()
             if str(p.get("model_version", "")).startswith("labelgraph")}
 
 
-def _settled(client: httpx.Client, project: int, timeout: float = 120) -> dict[int, dict[str, Any]]:
+def _settled(client: httpx2.Client, project: int, timeout: float = 120) -> dict[int, dict[str, Any]]:
     """Label Studio's predictions once two reads 3 s apart agree (the pusher is done)."""
     deadline = time.monotonic() + timeout
     last: dict[int, Any] | None = None
@@ -64,14 +64,14 @@ def _accuracy(predictions: dict[int, dict[str, Any]], truth: dict[int, int], ski
     return float(np.mean(hits)) if hits else 0.0
 
 
-def _annotate(client: httpx.Client, task: int, cls: int) -> int:
+def _annotate(client: httpx2.Client, task: int, cls: int) -> int:
     answer = client.post(f"/api/tasks/{task}/annotations/", json={"result": [
         {"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [CLASSES[cls]]}}]})
     answer.raise_for_status()
     return int(answer.json()["id"])
 
 
-def _screenshot(client: httpx.Client, ls: LabelStudio, project: int, output: Path) -> None:
+def _screenshot(client: httpx2.Client, ls: LabelStudio, project: int, output: Path) -> None:
     hidden = ["tasks:completed_at", "tasks:annotations_results", "tasks:annotations_ids", "tasks:file_upload",
               "tasks:storage_filename", "tasks:created_at", "tasks:updated_at", "tasks:updated_by",
               "tasks:avg_lead_time", "tasks:draft_exists", "tasks:cancelled_annotations", "tasks:data.row",

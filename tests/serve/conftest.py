@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pytest
 
-for _module in ("starlette", "httpx", "uvicorn"):
+for _module in ("starlette", "httpx2", "uvicorn"):
     pytest.importorskip(_module, reason=f"the serve extra is not installed ({_module} missing): "
                                         "pip install 'labelgraph[serve]'")
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from serve_helpers import CLASSES, LABEL_CONFIG, annotation_event, predict_body
@@ -65,7 +65,7 @@ def test_kill_9_loses_no_acknowledged_annotation(tmp_path: Path, data: Any) -> N
     server = _start(tmp_path / "emb.npy", journal, tmp_path / "config.xml", port)
     acknowledged: dict[int, int] = {}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             for i, row in enumerate(np.random.default_rng(0).choice(len(y), 40, replace=False).tolist()):
                 answer = client.post("/webhook", json=annotation_event(row, CLASSES[y[row]], annotation=i))
                 assert answer.status_code == 200
@@ -77,7 +77,7 @@ def test_kill_9_loses_no_acknowledged_annotation(tmp_path: Path, data: Any) -> N
     restarted = _start(tmp_path / "emb.npy", journal, tmp_path / "config.xml", port)
     try:
         rows = sorted(acknowledged)
-        answer = httpx.post(f"http://127.0.0.1:{port}/predict", json=predict_body(rows), timeout=10).json()
+        answer = httpx2.post(f"http://127.0.0.1:{port}/predict", json=predict_body(rows), timeout=10).json()
     finally:
         restarted.send_signal(signal.SIGKILL)
         restarted.wait(timeout=10)

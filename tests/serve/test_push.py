@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any, Callable
 
-import httpx
+import httpx2
 import numpy as np
 from serve_helpers import CLASSES, annotation_event
 
@@ -31,7 +31,7 @@ class FakeLabelStudio:
         self.open.set()
         self.waiting = threading.Event()
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         if not self.open.is_set():
             self.waiting.set()
             self.open.wait()
@@ -40,28 +40,28 @@ class FakeLabelStudio:
             self.calls.append(f"{method} {path}")
             if path == "/api/token/refresh/":
                 assert json.loads(request.content) == {"refresh": JWT}
-                return httpx.Response(200, json={"access": "access-token"})
+                return httpx2.Response(200, json={"access": "access-token"})
             assert request.headers["Authorization"] == "Bearer access-token"
             if path == "/api/tasks":
-                return httpx.Response(200, json={"tasks": self.tasks, "total": len(self.tasks)})
+                return httpx2.Response(200, json={"tasks": self.tasks, "total": len(self.tasks)})
             if path == "/api/predictions/" and method == "GET":
-                return httpx.Response(200, json=[{"id": i, **p} for i, p in self.predictions.items()])
+                return httpx2.Response(200, json=[{"id": i, **p} for i, p in self.predictions.items()])
             if path.endswith("/import/predictions"):
                 for p in json.loads(request.content):
                     self.predictions[len(self.predictions) + 1] = p
-                return httpx.Response(201, json={"created": 1})
+                return httpx2.Response(201, json={"created": 1})
             if path.startswith("/api/predictions/") and method == "PATCH":
                 pid = int(path.rstrip("/").rsplit("/", 1)[1])
                 self.predictions[pid].update(json.loads(request.content))
-                return httpx.Response(200, json={})
-        return httpx.Response(404, json={})
+                return httpx2.Response(200, json={})
+        return httpx2.Response(404, json={})
 
     def by_task(self) -> dict[int, dict[str, Any]]:
         return {p["task"]: p for p in self.predictions.values()}
 
 
 def _pusher(backend: Backend, fake: FakeLabelStudio) -> PredictionPusher:
-    client = LabelStudioClient("http://ls.test", JWT, transport=httpx.MockTransport(fake))
+    client = LabelStudioClient("http://ls.test", JWT, transport=httpx2.MockTransport(fake))
     pusher = PredictionPusher(backend, client, project=1, retry_seconds=0.1)
     pusher.start()
     return pusher

@@ -53,7 +53,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _needs_extra() -> None:
-    missing = [m for m in ("starlette", "uvicorn", "httpx") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("starlette", "uvicorn", "httpx2") if importlib.util.find_spec(m) is None]
     if missing:
         raise MissingDependencyError(f"labelgraph serve needs {', '.join(missing)}: pip install 'labelgraph[serve]'")
 

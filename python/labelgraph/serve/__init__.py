@@ -1,6 +1,6 @@
 """labelgraph as a Label Studio ML backend (`labelgraph serve`): live pseudo-labels and an active-learning order.
 
-Needs the ``serve`` extra (``pip install "labelgraph[serve]"``: Starlette, uvicorn, httpx).
+Needs the ``serve`` extra (``pip install "labelgraph[serve]"``: Starlette, uvicorn, httpx2).
 Layers: :mod:`~labelgraph.serve.model` (the session and its snapshots) and
 :mod:`~labelgraph.serve.journal` know nothing of HTTP; :mod:`~labelgraph.serve.backend` does
 what each endpoint means; :mod:`~labelgraph.serve.app` is the HTTP layer;
@@ -19,7 +19,7 @@ __all__ = ["AnnotationEvent", "Backend", "ChoicesControl", "Journal", "LabelMode
 
 
 def __getattr__(name: str) -> object:
-    # The parts that import Starlette / httpx load on first use, so the core works without the extra.
+    # The parts that import Starlette / httpx2 load on first use, so the core works without the extra.
     if name == "Backend":
         from labelgraph.serve.backend import Backend
         return Backend

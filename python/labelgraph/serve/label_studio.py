@@ -2,7 +2,8 @@
 
 label-studio-sdk is the official client, but its 2.x releases pin numpy below 2.3 and pull in
 opencv, nltk and black; an optional extra of a numerical library must not downgrade numpy, so
-these few documented endpoints are called with httpx (Starlette's own test client uses it too).
+these few documented endpoints are called with httpx2 (the maintained successor of httpx, which
+Starlette's test client uses too).
 
 Tokens: Label Studio 1.23 issues personal access tokens (JWT refresh tokens, Account & Settings
 -> Personal Access Token, or ``POST /api/token/``); they are exchanged for a short-lived access
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 
 
 class LabelStudioError(RuntimeError):
@@ -29,11 +30,11 @@ class LabelStudioClient:
     """Calls to the Label Studio at ``url`` with ``token`` (a personal access token or a legacy token)."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx2.BaseTransport | None = None) -> None:
         self._url = url.rstrip("/")
         self._token = token
         self._access: str | None = None
-        self._http = httpx.Client(timeout=timeout, transport=transport)  # transport: a fake Label Studio in tests
+        self._http = httpx2.Client(timeout=timeout, transport=transport)  # transport: a fake Label Studio in tests
 
     def _headers(self, renew: bool = False) -> dict[str, str]:
         if not _is_jwt(self._token):
@@ -51,7 +52,7 @@ class LabelStudioClient:
             answer = self._http.request(method, self._url + path, headers=self._headers(), **kwargs)
             if answer.status_code == 401 and _is_jwt(self._token):
                 answer = self._http.request(method, self._url + path, headers=self._headers(renew=True), **kwargs)
-        except httpx.HTTPError as error:
+        except httpx2.HTTPError as error:
             raise LabelStudioError(f"{method} {path}: {type(error).__name__}") from None
         if answer.status_code >= 400:
             raise LabelStudioError(f"{method} {path}: HTTP {answer.status_code} {answer.text[:200]}")

@@ -323,3 +323,35 @@ def test_n_jobs_does_not_change_the_result(rng):
     for n_jobs in (None, -1, 2):
         np.testing.assert_array_equal(LabelSpreading(n_jobs=n_jobs).fit(X, y).label_distributions_,
                                       one.label_distributions_)
+
+
+def test_a_precomputed_knn_graph_is_cut_to_its_top_k_without_ranking_its_entries(rng, monkeypatch):
+    """A KnnGraph wider than n_neighbors is cut to its first columns; one with a self-loop or a repeated
+    neighbour is ranked as any sparse matrix (summed, diagonal dropped). Both equal that ranking."""
+    from labelgraph import estimator
+
+    X, truth = blobs(rng, 160, spread=1.5)
+    y = partial_labels(truth, 3)
+    wide = labelgraph.knn_graph(X, k=14)
+    want = LabelSpreading("precomputed", n_neighbors=9).fit(wide.to_csr(), y)  # ranked by _top_k_csr
+    ranked: list[int] = []
+    original = estimator._top_k_csr
+    monkeypatch.setattr(estimator, "_top_k_csr", lambda *a, **kw: ranked.append(1) or original(*a, **kw))
+    got = LabelSpreading("precomputed", n_neighbors=9).fit(wide, y)
+    assert not ranked
+    np.testing.assert_array_equal(got.label_distributions_, want.label_distributions_)
+    assert got.n_iter_ == want.n_iter_ and got.temperature_ == want.temperature_
+    for bad in ("self", "repeat", "unsorted"):
+        indices, sims = wide.indices.copy(), wide.similarities.copy()
+        if bad == "self":
+            indices[4, 2] = 4
+        elif bad == "repeat":
+            indices[4, 12] = indices[4, 1]
+        else:
+            indices[4, [0, 10]], sims[4, [0, 10]] = indices[4, [10, 0]], sims[4, [10, 0]]
+        graph = labelgraph.KnnGraph(indices, sims)
+        want = LabelSpreading("precomputed", n_neighbors=9).fit(graph.to_csr(), y)
+        ranked.clear()
+        got = LabelSpreading("precomputed", n_neighbors=9).fit(graph, y)
+        assert ranked == [1], bad
+        np.testing.assert_array_equal(got.label_distributions_, want.label_distributions_)

@@ -147,3 +147,24 @@ def test_propagator_resolves_auto_once_and_reports_it(rng: np.random.Generator) 
     np.testing.assert_array_equal(auto.propagate(labels, 10).soft, fixed.propagate(labels, 10).soft)
     with pytest.raises(ValueError, match="or 'auto'"):
         labelgraph.LabelPropagator(graph, "sharp")
+
+
+@pytest.mark.parametrize("block_rows", [1, 7, 10_000])
+def test_blocks_of_rows_give_the_same_t_bit_for_bit(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
+                                                     block_rows: int) -> None:
+    """The search reads the gaps a block of rows at a time; a row's terms do not depend on its block."""
+    from labelgraph import temperature
+
+    graph = blob_graph(rng, n=300, k=8)
+    sims = graph.similarities.copy()
+    sims[5] = 0.5  # a tied row (left out), in some block
+    graph = labelgraph.KnnGraph(graph.indices, sims)
+    lengths = rng.integers(0, 6, size=90)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    cols = np.concatenate([np.sort(rng.choice(90, size=m, replace=False)) for m in lengths])
+    csr = sp.csr_array((rng.uniform(0.1, 0.9, indptr[-1]).astype(np.float32), cols, indptr), shape=(90, 90))
+    whole = [auto_temperature(g) for g in (graph, csr)]
+    monkeypatch.setattr(temperature, "GAP_BLOCK_ROWS", block_rows)
+    assert [auto_temperature(g) for g in (graph, csr)] == whole
+    rows = [csr.data[csr.indptr[i]:csr.indptr[i + 1]] for i in range(90)]
+    assert median_perplexity_share(rows, whole[1]) == pytest.approx(AUTO_PERPLEXITY_FRACTION, abs=1e-4)

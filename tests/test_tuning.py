@@ -342,3 +342,25 @@ def test_bad_graph_and_labels_raise(rng: np.random.Generator) -> None:
         labelgraph.tune(graph, one)
     with pytest.raises(ValueError, match=r"labels must have shape"):
         labelgraph.tune(graph, some_labels(y, 3)[:-1])
+
+
+@pytest.mark.parametrize("block_rows", [1, 13])
+def test_one_step_blocks_give_the_same_values_bit_for_bit(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
+                                                          block_rows: int) -> None:
+    """Votes, degrees and the temperature scores formed a block of rows at a time equal all rows at once."""
+    from labelgraph import tuning
+
+    X, y = clusters(rng, spread=0.9)
+    graph = labelgraph.knn_graph(X, k=7)
+    labels = y.copy()
+    labels[rng.choice(240, 150, replace=False)] = -1
+    rows = np.concatenate([np.flatnonzero(labels >= 0), [3, 3]])  # unlabeled and repeated rows too
+    whole = one_step_probabilities(graph, labels, 0.07, rows, 4)
+    scores = tuning._temperature_scores(graph, labels, [(0.07, 1.0), (0.2, None)], 4)
+    monkeypatch.setattr(tuning, "ONE_STEP_BLOCK_ROWS", block_rows)
+    np.testing.assert_array_equal(one_step_probabilities(graph, labels, 0.07, rows, 4), whole)
+    blocked = tuning._temperature_scores(graph, labels, [(0.07, 1.0), (0.2, None)], 4)
+    for a, b in zip(scores, blocked):
+        np.testing.assert_array_equal(a.pop("per_row"), b.pop("per_row"))
+        assert a == b
+    assert one_step_probabilities(graph, labels, 0.07, np.zeros(0, dtype=np.int64), 4).shape == (0, 4)

@@ -67,9 +67,11 @@ def class_mass_normalize(result: PropagationResult, prior: Any = "uniform",
 
 def class_probabilities(soft: np.ndarray) -> np.ndarray:
     """Rows of propagated scores ``[n, c]`` scaled to sum to 1; unreached (all-zero) rows uniform."""
-    soft = soft.astype(np.float64)
-    totals = soft.sum(axis=1, keepdims=True)
-    return np.divide(soft, totals, out=np.full_like(soft, 1.0 / soft.shape[1]), where=totals > 0)
+    probabilities = soft.astype(np.float64)  # a copy, normalised in place: one [n, c] array, not two
+    totals = probabilities.sum(axis=1, keepdims=True)
+    np.divide(probabilities, totals, out=probabilities, where=totals > 0)
+    probabilities[~(totals[:, 0] > 0)] = 1.0 / probabilities.shape[1]
+    return probabilities
 
 
 def top_class_probability(soft: np.ndarray, unreached: np.ndarray, block_rows: int = 16_384) -> np.ndarray:

@@ -175,9 +175,13 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
         Returns:
             self, fitted.
 
-        Memory: about ``60 k + 16 c`` bytes per row at the peak (a CSR copy of the graph, the
-        operator's preparation, the sweeps and float64 distributions); "knn" builds the graph
-        first (see :func:`labelgraph.knn_graph`) and keeps ``X`` for predict (docs/memory.md).
+        Memory: about ``8 k + 8 pad(c) + 4 c + 60`` bytes per row at the peak, during the sweeps
+        (the operator, its sweep buffers, the float32 scores; ``pad(c)``: see
+        :meth:`labelgraph.LabelPropagator.propagate`). Before them a CSR copy of the graph
+        (``8 k + 8``, the top ``k`` of a well-formed :class:`KnnGraph` without ranking its entries)
+        beside the operator's preparation; after them ``12 c`` (float32 scores, float64
+        distributions). "knn" builds the graph first (see :func:`labelgraph.knn_graph`) and keeps
+        ``X`` for predict.
         """
         graph, k, temperature, alpha, max_iter, tol, n_threads = self._checked_params()
         if y is None:
@@ -187,7 +191,8 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
             X = validate_data(self, X, reset=True, dtype=[np.float32, np.float64], ensure_min_samples=2)
             X = embedding_matrix(np.ascontiguousarray(X, dtype=np.float32), "X")
         else:
-            X = _sparse_as_csr(X.to_csr() if isinstance(X, KnnGraph) else X)
+            given_knn = X if isinstance(X, KnnGraph) else None
+            X = _sparse_as_csr(X.to_csr() if given_knn is not None else X)
             X = validate_data(self, X, reset=True, accept_sparse=_SPARSE_FORMATS, dtype=[np.float64, np.float32],
                               ensure_min_samples=2)
             if X.shape[1] != X.shape[0]:
@@ -199,9 +204,16 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
         if graph == "knn":
             adjacency = knn_graph(X, min(k, n - 1), n_threads=n_threads).to_csr()
         else:
-            adjacency = _top_k_csr(X, min(k, n - 1), drop_diagonal=True)
+            top = None if given_knn is None else _knn_top_k(given_knn, min(k, n - 1))
+            # A well-formed KnnGraph is its own top k (cut to it): no sort of all entries.
+            adjacency = _top_k_csr(X, min(k, n - 1), drop_diagonal=True) if top is None else \
+                X if top is given_knn else top.to_csr()
+            X = None  # precomputed: predict needs no training X; the graph's CSR goes once prepared
         propagator = LabelPropagator(adjacency, temperature, symmetrize=self.symmetrize, n_threads=n_threads)
+        del adjacency  # the operator holds its own arrays
         result = propagator.propagate(codes, max_iter, alpha=alpha, tol=tol, n_classes=classes.shape[0])
+        temperature_used = propagator.temperature
+        del propagator  # its sweep buffers: not needed for the distributions
         if tol > 0 and not result.converged:
             warnings.warn(f"max_iter={max_iter} was reached without convergence (tol={tol}); raise max_iter or tol",
                           ConvergenceWarning, stacklevel=2)
@@ -216,13 +228,13 @@ class LabelSpreading(ClassifierMixin, BaseEstimator):
         self.transduction_ = classes[np.argmax(distributions, axis=1)]
         self.unreached_ = unreached
         self.n_iter_ = int(result.n_iter)
-        self.temperature_ = propagator.temperature
+        self.temperature_ = temperature_used
         # What predict needs, as fitted (set_params after fit must not change the model).
         self._graph = graph
         self._fit_X = X if graph == "knn" else None
         self._prior = prior
         self._k = k
-        self._temperature = propagator.temperature  # predict weighs neighbours with the T fit used
+        self._temperature = temperature_used  # predict weighs neighbours with the T fit used
         self._n_threads = n_threads
         return self
 
@@ -381,3 +393,26 @@ def _top_k_csr(X: Any, k: int, *, drop_diagonal: bool) -> sp.csr_array:
     csr = sp.csr_array((values[keep], (rows[keep], cols[keep])), shape=X.shape)
     csr.sort_indices()
     return csr
+
+
+def _knn_top_k(graph: KnnGraph, k: int) -> KnnGraph | None:
+    """``graph`` cut to each row's first ``k`` neighbours when that is its top k as :func:`_top_k_csr` finds it.
+
+    That holds when no row lists itself or a neighbour twice (which ``_top_k_csr`` drops or sums)
+    and, if a cut is needed, the rows are sorted by decreasing similarity, ties to the lower
+    index (as :func:`labelgraph.knn_graph` returns them). Returns ``graph`` itself when no cut is
+    needed, None when the graph is not so formed (the caller then ranks its entries).
+    """
+    indices, sims = graph.indices, graph.similarities
+    if np.any(indices == np.arange(graph.n, dtype=np.int64)[:, None]):
+        return None
+    ordered = np.sort(indices, axis=1)
+    if np.any(ordered[:, 1:] == ordered[:, :-1]):
+        return None
+    del ordered
+    if k >= graph.k:
+        return graph
+    step = np.diff(sims, axis=1)
+    if np.any((step > 0) | ((step == 0) & (np.diff(indices, axis=1) < 0))):
+        return None
+    return KnnGraph(np.ascontiguousarray(indices[:, :k]), np.ascontiguousarray(sims[:, :k]))

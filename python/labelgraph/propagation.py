@@ -92,6 +92,14 @@ class LabelPropagator:
         temperature: the ``T`` in use (a float; the value ``"auto"`` chose), or None for weights.
         temperature_rule: how it was set: "auto", "fixed" (a number given) or "weights" (None).
 
+    Memory: keeps the operator, ``8 k + 16`` bytes per row (int32 columns and float32 weights of
+    its ``k`` entries a row, int64 row pointers and node order; ``12`` more inside the C++
+    object when renumbered); building it from a :class:`KnnGraph` peaks at about ``16 k + 50``
+    (a CSR copy of the graph while the operator is written; the ``"auto"`` T search before it,
+    :func:`~labelgraph.temperature.auto_temperature`, is smaller). ``symmetrize="max"/"mean"``
+    merges the edges in numpy first (several ``8 k``-byte arrays of twice the entries). See
+    :meth:`propagate` and :meth:`update` for what they add.
+
     Example:
         >>> import numpy as np, labelgraph
         >>> X = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
@@ -178,6 +186,10 @@ class LabelPropagator:
         Args:
             internal_order: False: in the caller's node order. True: in the kernel's order
                 (see :attr:`order`; benchmarks use it to give baselines the same locality).
+
+        Memory: ``internal_order=True`` wraps the kept arrays (no copy); the caller's order,
+        when the operator is renumbered, is a permuted copy: ``8 k + 8`` bytes per row, about
+        twice that while it is made.
         """
         S = sp.csr_array((self._values, self._indices, self._indptr), shape=(self.n, self.n))
         if self._order is None or internal_order:
@@ -226,6 +238,11 @@ class LabelPropagator:
         Returns:
             PropagationResult with ``soft`` ``[n, n_classes]`` float32, ``labels`` ``[n]`` int64
             (-1 for unreached rows), ``unreached`` ``[n]`` bool, ``n_iter`` and ``converged``.
+
+        Memory: the result, ``4 c + 9`` bytes per row, and two ``[n, pad(c)]`` float32 sweep
+        buffers, ``8 pad(c)`` (``pad(c)``: 4 up to 4 classes, 8 up to 8, else ``c`` rounded up
+        to 16), which the operator keeps (a later call with as many or fewer columns reuses
+        them; :meth:`update` continues from them); plus ``16`` bytes per row of labels.
         """
         labels, max_iter, alpha, tol, n_classes, init = propagation_call(labels, self.n, max_iter, alpha, tol,
                                                                          n_classes, init)
@@ -383,6 +400,11 @@ class LabelPropagator:
             full sweeps that took over (from the labels alone when the call removed or changed
             labels: a warm start would hold the old labels' mass where the true scores are tiny);
             ``converged``: the update reached ``tol`` within ``max_iter``.
+
+        Memory: nothing per row beyond what :meth:`propagate` left (the result is updated in
+        place), except at the first update: the operator's transpose unless it is symmetric
+        (``8 k + 8`` bytes per row) and, in the alpha form, the push residuals
+        (``4 pad(c + 1) + 1``), both kept for later updates; plus ``16`` bytes per row of labels.
         """
         saved = self._saved
         if saved is None:
@@ -455,6 +477,9 @@ def propagate(
 
     Returns:
         PropagationResult (``soft`` ``[n, c]`` float32, ``labels`` ``[n]`` int64, ``unreached``).
+
+    Memory: the preparation of :class:`LabelPropagator`, then its :meth:`~LabelPropagator.propagate`
+    with the operator alive: about ``8 k + 16 + 8 pad(c) + 4 c + 25`` bytes per row at the peak.
 
     Example:
         >>> import numpy as np, scipy.sparse as sp, labelgraph

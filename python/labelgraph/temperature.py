@@ -17,6 +17,7 @@ Cost: O(nnz) per evaluation, about ten evaluations (Brent's method); nothing ``n
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,8 @@ FALLBACK_TEMPERATURE = 1.0
 
 _LOG_T_TOLERANCE = 1e-8  # on log T: a relative precision of T of about 1e-8
 _WIDEN_STEPS = 30
+# Rows whose float64 gaps are formed at once by the "auto" search (about 1.3 MB at k = 10).
+GAP_BLOCK_ROWS = 16_384
 
 
 def resolve_temperature(graph: KnnGraph | sp.csr_matrix | sp.csr_array, temperature: Any) -> float:
@@ -50,6 +53,8 @@ def resolve_temperature(graph: KnnGraph | sp.csr_matrix | sp.csr_array, temperat
 
     Returns:
         ``T`` as a float: deterministic, independent of the order of the rows.
+
+    Memory: nothing per row for a number; for ``"auto"`` as :func:`auto_temperature`.
 
     Raises:
         TypeError: ``temperature`` is neither a number nor ``"auto"``, or ``graph`` is neither a
@@ -83,10 +88,14 @@ def auto_temperature(graph: KnnGraph | sp.csr_matrix | sp.csr_array,
 
     Returns:
         ``T`` (float); :data:`FALLBACK_TEMPERATURE` when no row has two different similarities.
+
+    Memory: about ``32`` bytes per row beyond the graph (each calibrating row's entry count, its
+    ``log k``, its entropy and the median's copy of them) plus the float64 gaps of
+    :data:`GAP_BLOCK_ROWS` rows at a time, formed again at each of the ~10 evaluations.
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be in (0, 1); got {fraction}")
-    gaps, starts, lengths = _row_gaps(graph)
+    blocks, lengths = _row_gaps(graph)
     if lengths.size == 0:
         return FALLBACK_TEMPERATURE
     log_k = np.log(lengths.astype(np.float64))
@@ -94,17 +103,22 @@ def auto_temperature(graph: KnnGraph | sp.csr_matrix | sp.csr_array,
 
     def median_excess(log_t: float) -> float:
         """median over rows of H_i(T) - log k_i - log(fraction); increasing in T."""
-        z = gaps * -np.exp(-log_t)  # (s_ij - max_i) / T <= 0: exp cannot overflow
-        e = np.exp(z)
-        total = np.add.reduceat(e, starts)
-        weighted = np.add.reduceat(e * z, starts)
-        entropy = np.log(total) - weighted / total
+        scale = -np.exp(-log_t)
+        entropy = np.empty(lengths.size)
+        done = 0
+        for gaps, starts in blocks():  # each row's entropy depends on its own entries only
+            z = gaps * scale  # (s_ij - max_i) / T <= 0: exp cannot overflow
+            e = np.exp(z)
+            total = np.add.reduceat(e, starts)
+            weighted = np.add.reduceat(e * z, starts)
+            entropy[done:done + starts.size] = np.log(total) - weighted / total
+            done += starts.size
         return float(np.median(entropy - log_k)) - target
 
     # Bracket around the median row's spread (largest gap): at T = spread / 1e3 a typical row is
     # nearly one-hot (perplexity ~1), at T = 1e2 * spread nearly uniform (perplexity ~k). Widened
     # tenfold while it does not bracket (a target in (1/k, 1) always lies between the extremes).
-    spread = float(np.median(np.maximum.reduceat(gaps, starts)))
+    spread = float(np.median(np.concatenate([np.maximum.reduceat(gaps, starts) for gaps, starts in blocks()])))
     low, high = np.log(spread * 1e-3), np.log(spread * 1e2)
     for _ in range(_WIDEN_STEPS):
         if median_excess(low) < 0:
@@ -119,42 +133,67 @@ def auto_temperature(graph: KnnGraph | sp.csr_matrix | sp.csr_array,
     return float(np.exp(brentq(median_excess, low, high, xtol=_LOG_T_TOLERANCE, rtol=4 * np.finfo(float).eps)))
 
 
-def _row_gaps(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(gaps, starts, lengths)`` of the rows that can calibrate: ``max_i - s_ij`` (float64, >= 0), flat.
+GapBlocks = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
 
-    Only rows with at least two entries and two different similarities are kept; ``starts`` are
-    their offsets in ``gaps`` (for ``np.add.reduceat``) and ``lengths`` their entry counts.
+
+def _row_gaps(graph: Any) -> tuple[GapBlocks, np.ndarray]:
+    """``(blocks, lengths)`` of the rows that can calibrate: ``blocks()`` yields ``(gaps, starts)`` per block of them.
+
+    ``gaps``: ``max_i - s_ij`` (float64, >= 0) of the block's rows, flat, ``starts`` their offsets
+    in it (for ``np.add.reduceat``); ``lengths``: the entry count of every such row, blocks in
+    order. Only rows with at least two entries and two different similarities are kept. The gaps
+    are formed again at each call, :data:`GAP_BLOCK_ROWS` rows at a time (a row's values do not
+    depend on the block it is in), instead of held for all rows.
     """
     if isinstance(graph, KnnGraph):
-        sims = np.asarray(graph.similarities, dtype=np.float64)
-        if sims.ndim != 2 or not np.isfinite(sims).all():
+        sims = graph.similarities
+        if np.ndim(sims) != 2:
             raise ValueError("graph.similarities must be a finite [n, k] array")
-        if sims.shape[1] < 2:
-            return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        gaps = sims.max(axis=1, keepdims=True) - sims
-        keep = gaps.max(axis=1) > 0
-        gaps = gaps[keep]
-        lengths = np.full(gaps.shape[0], sims.shape[1], dtype=np.int64)
-        return gaps.ravel(), np.arange(gaps.shape[0], dtype=np.int64) * sims.shape[1], lengths
-    indptr, _, data = csr_graph(graph, "graph")
-    data = np.asarray(data, dtype=np.float64)
-    lengths = np.diff(indptr)
-    rows = np.flatnonzero(lengths >= 2)
-    if rows.size == 0:
-        return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    # Keep only the entries of rows with >= 2 entries, so reduceat sees no empty segment.
-    sub_lengths = lengths[rows]
-    sub_starts = np.zeros(rows.size, dtype=np.int64)
-    np.cumsum(sub_lengths[:-1], out=sub_starts[1:])
-    take = np.repeat(indptr[:-1][rows] - sub_starts, sub_lengths) + np.arange(int(sub_lengths.sum()))
-    values = data[take]
-    row_max = np.maximum.reduceat(values, sub_starts)
-    row_min = np.minimum.reduceat(values, sub_starts)
-    gaps = np.repeat(row_max, sub_lengths) - values
-    keep = row_max > row_min
-    if not keep.all():
-        entry_keep = np.repeat(keep, sub_lengths)
-        gaps, sub_lengths = gaps[entry_keep], sub_lengths[keep]
-        sub_starts = np.zeros(sub_lengths.size, dtype=np.int64)
-        np.cumsum(sub_lengths[:-1], out=sub_starts[1:])
-    return gaps, sub_starts, sub_lengths.astype(np.int64)
+        n, k = np.shape(sims)
+        for start in range(0, n, GAP_BLOCK_ROWS):
+            if not np.isfinite(np.asarray(sims[start:start + GAP_BLOCK_ROWS], dtype=np.float64)).all():
+                raise ValueError("graph.similarities must be a finite [n, k] array")
+        if k < 2:
+            return lambda: iter(()), np.zeros(0, dtype=np.int64)
+
+        def block_gaps(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            block = np.asarray(sims[start:stop], dtype=np.float64)
+            gaps = block.max(axis=1, keepdims=True) - block
+            gaps = gaps[gaps.max(axis=1) > 0]
+            return gaps.ravel(), np.arange(gaps.shape[0], dtype=np.int64) * k, np.full(gaps.shape[0], k, np.int64)
+    else:
+        indptr, _, data = csr_graph(graph, "graph")
+        n = int(indptr.size - 1)
+
+        def block_gaps(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            lengths = np.diff(indptr[start:stop + 1])
+            rows = np.flatnonzero(lengths >= 2)
+            if rows.size == 0:
+                return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            # Keep only the entries of rows with >= 2 entries, so reduceat sees no empty segment.
+            sub_lengths = lengths[rows]
+            sub_starts = np.zeros(rows.size, dtype=np.int64)
+            np.cumsum(sub_lengths[:-1], out=sub_starts[1:])
+            take = np.repeat(indptr[start:stop][rows] - sub_starts, sub_lengths) + np.arange(int(sub_lengths.sum()))
+            values = np.asarray(data[take], dtype=np.float64)
+            row_max = np.maximum.reduceat(values, sub_starts)
+            row_min = np.minimum.reduceat(values, sub_starts)
+            gaps = np.repeat(row_max, sub_lengths) - values
+            keep = row_max > row_min
+            if not keep.all():
+                entry_keep = np.repeat(keep, sub_lengths)
+                gaps, sub_lengths = gaps[entry_keep], sub_lengths[keep]
+                sub_starts = np.zeros(sub_lengths.size, dtype=np.int64)
+                np.cumsum(sub_lengths[:-1], out=sub_starts[1:])
+            return gaps, sub_starts, sub_lengths.astype(np.int64)
+
+    bounds = [(start, min(n, start + GAP_BLOCK_ROWS)) for start in range(0, n, GAP_BLOCK_ROWS)]
+    lengths = np.concatenate([np.zeros(0, dtype=np.int64)] + [block_gaps(*b)[2] for b in bounds])
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for bound in bounds:
+            gaps, starts, _ = block_gaps(*bound)
+            if starts.size:
+                yield gaps, starts
+
+    return blocks, lengths

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,9 @@ CRITERIA = ("log_likelihood", "accuracy")
 # The alpha of the single steps that build the Krylov vectors (divided out; close to 1 so nothing
 # underflows over TUNE_MAX_ITER steps).
 _KRYLOV_ALPHA = 0.999
+# Rows whose one-step votes (one_step_probabilities, the temperature scores) are formed at once:
+# their temporaries, about 60 k + 16 c bytes a row, stay near 20 MB at k = 10, c = 20.
+ONE_STEP_BLOCK_ROWS = 16_384
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ def label_log_likelihood(probabilities: np.ndarray, given: np.ndarray) -> np.nda
     Args:
         probabilities: ``[m, c]`` rows summing to 1 (held-out: the row's own label left out).
         given: ``[m]`` the given classes.
+
+    Memory: ``24`` bytes per row (the result and two temporaries).
     """
     c = probabilities.shape[1]
     p = probabilities[np.arange(given.size), given]
@@ -150,6 +155,8 @@ def choose_setting(per_row: Sequence[np.ndarray]) -> int:
     The best mean wins (ties to the earliest) if it beats the reference (index 0) by more than one
     standard error of the paired per-row differences; otherwise the reference is kept. With fewer
     than two rows nothing can be told apart: the reference.
+
+    Memory: ``16`` bytes per row of the best and reference candidates (their float64 differences).
     """
     means = [float(np.mean(v)) for v in per_row]
     best = int(np.argmax(means))  # the first of equal means
@@ -172,6 +179,9 @@ def reference_k(graph: KnnGraph, k_grid: Sequence[int] = K_GRID) -> int:
     Args:
         graph: a :class:`KnnGraph` at the largest k wanted.
         k_grid: candidate k's (each <= ``graph.k``).
+
+    Memory: nothing per row: at most :data:`AUTO_TEMPERATURE_ROWS` rows are read (their
+    float64 similarities, a few ``8 k`` arrays of that many rows).
     """
     graph = knn_graph_arg(graph)
     ks = sorted({positive_int(k, "k_grid entries") for k in k_grid})
@@ -198,20 +208,52 @@ def one_step_probabilities(graph: KnnGraph, labels: np.ndarray, temperature: flo
     The one step of :class:`LabelPropagator`'s operator (``W_ij = exp(s_ij / T)``, ``D`` the row
     sums), computed for ``rows`` only, in float64; the graph holds no self edge, so a row's own
     label is absent. Rows no labeled neighbour reaches are uniform.
+
+    Memory: the result, ``8 c`` bytes per row of ``rows``, plus ``9`` bytes per graph row (the
+    log-degrees of the neighbours read, a mask of them) and the temporaries of
+    :data:`ONE_STEP_BLOCK_ROWS` rows at a time.
     """
-    neighbours = graph.indices[rows].astype(np.int64)
-    needed, where = np.unique(neighbours, return_inverse=True)  # only these rows' degrees matter
-    s = graph.similarities[needed].astype(np.float64) / temperature
-    log_degree = s.max(axis=1) + np.log(np.exp(s - s.max(axis=1, keepdims=True)).sum(axis=1))
-    own = graph.similarities[rows].astype(np.float64) / temperature
-    weights = np.exp(own - own.max(axis=1, keepdims=True) - 0.5 * log_degree[where.reshape(neighbours.shape)])
-    # (the row's own degree factor cancels in the normalisation)
-    classes = labels[neighbours]
-    weights[classes < 0] = 0.0
-    slot = np.arange(rows.size)[:, None] * n_classes + np.maximum(classes, 0)  # (row, class) cell of each vote
-    votes = np.bincount(slot.ravel(), weights.ravel(), minlength=rows.size * n_classes).reshape(rows.size, n_classes)
-    totals = votes.sum(axis=1, keepdims=True)
-    return np.divide(votes, totals, out=np.full_like(votes, 1.0 / n_classes), where=totals > 0)
+    out = np.empty((rows.size, n_classes))
+    for block, probabilities in _one_step_blocks(graph, labels, temperature, rows, n_classes):
+        out[block] = probabilities
+    return out
+
+
+def _one_step_blocks(graph: KnnGraph, labels: np.ndarray, temperature: float, rows: np.ndarray,
+                     n_classes: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """:func:`one_step_probabilities` of ``rows``, ``(positions in rows, [block, c] probabilities)`` a block at a time.
+
+    A row's values depend only on its own neighbours, so blocks give what all rows at once would.
+    """
+    log_degree = _log_degrees(graph, temperature, rows)
+    for start in range(0, rows.size, ONE_STEP_BLOCK_ROWS):
+        block = slice(start, min(rows.size, start + ONE_STEP_BLOCK_ROWS))
+        at = rows[block]
+        neighbours = graph.indices[at]
+        own = graph.similarities[at].astype(np.float64) / temperature
+        weights = np.exp(own - own.max(axis=1, keepdims=True) - 0.5 * log_degree[neighbours])
+        # (the row's own degree factor cancels in the normalisation)
+        classes = labels[neighbours]
+        weights[classes < 0] = 0.0
+        slot = np.arange(at.size)[:, None] * n_classes + np.maximum(classes, 0)  # (row, class) cell of each vote
+        votes = np.bincount(slot.ravel(), weights.ravel(), minlength=at.size * n_classes).reshape(at.size, n_classes)
+        totals = votes.sum(axis=1, keepdims=True)
+        yield block, np.divide(votes, totals, out=np.full_like(votes, 1.0 / n_classes), where=totals > 0)
+
+
+def _log_degrees(graph: KnnGraph, temperature: float, rows: np.ndarray) -> np.ndarray:
+    """``[n]`` float64 ``log sum_j exp(s_ij / T)`` of the neighbours of ``rows`` (other rows are left unset)."""
+    needed = np.zeros(graph.n, dtype=bool)
+    for start in range(0, rows.size, ONE_STEP_BLOCK_ROWS):
+        needed[graph.indices[rows[start:start + ONE_STEP_BLOCK_ROWS]]] = True
+    needed_rows = np.flatnonzero(needed)
+    del needed
+    log_degree = np.empty(graph.n)
+    for start in range(0, needed_rows.size, ONE_STEP_BLOCK_ROWS):
+        at = needed_rows[start:start + ONE_STEP_BLOCK_ROWS]
+        s = graph.similarities[at].astype(np.float64) / temperature
+        log_degree[at] = s.max(axis=1) + np.log(np.exp(s - s.max(axis=1, keepdims=True)).sum(axis=1))
+    return log_degree
 
 
 def cv_temperature(graph: KnnGraph, labels: Any, *, n_classes: int | None = None,
@@ -233,6 +275,11 @@ def cv_temperature(graph: KnnGraph, labels: Any, *, n_classes: int | None = None
 
     Returns:
         ``T`` (float).
+
+    Memory: the auto ``T`` first (:func:`labelgraph.temperature.auto_temperature`, about ``32``
+    bytes per row), then per factor :func:`one_step_probabilities`' ``9`` bytes per graph row and
+    ``8`` per labeled row (its log-likelihoods, kept for the choice) plus one block's temporaries;
+    the ``[m, c]`` probabilities are never held at once.
     """
     graph = knn_graph_arg(graph)
     labels = label_vector(labels, graph.n)
@@ -250,10 +297,14 @@ class Tuner:
     The reference k, the auto T of every k and the prepared operator of every (k, T) scored
     depend on the graph alone, so a caller that searches again as labels arrive (the annotation
     session) keeps a Tuner and pays for them once: a later :meth:`search` costs the one-step T
-    scores and one propagation per k. Memory: the operators of the (k, T)'s scored, about
-    ``12 n sum(k)`` bytes (CSR column indices, weights, row pointers), plus the iteration
-    buffers each keeps from its last propagation (a few ``[n, columns]`` float32 arrays,
-    ``columns = n_classes`` by default).
+    scores and one propagation per k.
+
+    Memory: keeps each (k, T)'s prepared operator (:class:`LabelPropagator`: ``8 k + 16`` bytes
+    per row) and what its last propagation left: two ``[n, pad(columns)]`` float32 sweep
+    buffers and the ``[n, columns]`` float32 scores, ``8 pad(columns) + 4 columns`` bytes per row
+    (``columns = n_classes`` by default; ``pad``: see :class:`LabelPropagator`). Preparing one
+    peaks as :class:`LabelPropagator` does; a copy of the first ``k`` columns (``8 k`` bytes a row)
+    is made for each ``k`` below the graph's.
 
     Args:
         graph: a :class:`KnnGraph` built at the largest k wanted (each k of ``k_grid`` uses
@@ -422,6 +473,11 @@ def tune(
     Returns:
         :class:`TuneResult`.
 
+    Memory: as :class:`Tuner` (released on return): at the end of the search, every k's
+    operator and the buffers and scores of its propagation, ``sum over k of (8 k + 16 +
+    8 pad(c) + 4 c)`` bytes per row, the peak while the last is prepared or swept; the
+    temperature scores before them are far below (:func:`cv_temperature`).
+
     Example:
         >>> import numpy as np, labelgraph
         >>> rng = np.random.default_rng(0)
@@ -474,7 +530,9 @@ def _temperature_scores(graph: KnnGraph, labels: np.ndarray, candidates: list[tu
     rows = np.flatnonzero(labels >= 0)
     out = []
     for t, factor in candidates:
-        ll = label_log_likelihood(one_step_probabilities(graph, labels, t, rows, c), labels[rows])
+        ll = np.empty(rows.size)  # by blocks of rows: the [rows, c] probabilities are never held at once
+        for block, probabilities in _one_step_blocks(graph, labels, t, rows, c):
+            ll[block] = label_log_likelihood(probabilities, labels[rows[block]])
         out.append({"temperature": float(t), "temperature_factor": factor, "log_likelihood": float(ll.mean()),
                     "per_row": ll})
     return out

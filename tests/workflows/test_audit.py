@@ -276,3 +276,36 @@ def test_cv_temperature_ranks_errors_better_than_a_sharp_fixed_t(rng):
         return roc_auc_score(truth, audit.table["score"][order])
 
     assert auroc(audit_labels(graph, noisy)) >= auroc(audit_labels(graph, noisy, temperature=0.02)) + 0.01
+
+
+@pytest.mark.parametrize("reorder", [None, "bfs", "rcm"])
+@pytest.mark.parametrize("symmetrize", ["none", "max"])
+def test_two_step_returns_match_the_dense_diagonal(rng, monkeypatch, reorder, symmetrize):
+    """(S^2)_ii read by binary search over the operator's entries, in blocks, in any node order."""
+    from labelgraph.workflows import audit
+
+    X, _ = gaussian_clusters(rng, spread=0.8)
+    propagator = labelgraph.LabelPropagator(labelgraph.knn_graph(X, 7), 0.1, symmetrize=symmetrize, reorder=reorder)
+    S = propagator.operator().astype(np.float64).toarray()
+    want = np.diag(S @ S)
+    assert np.count_nonzero(want) > 0 and (symmetrize != "none" or np.count_nonzero(S * S.T != 0) < np.count_nonzero(S))
+    monkeypatch.setattr(audit, "RETURN_BLOCK_ROWS", 17)  # many blocks, one ending mid-graph
+    np.testing.assert_allclose(audit.two_step_returns(propagator), want, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(audit.own_label_share(propagator, 0.6, 5), 0.4 * (1 + 0.36 * want), rtol=1e-12)
+    np.testing.assert_array_equal(audit.own_label_share(propagator, 0.6, 1), np.full(propagator.n, 0.4))
+
+
+def test_two_step_returns_of_a_graph_without_reverse_edges():
+    """A directed cycle has no edge both ways: every return is 0; a 2-cycle returns S_ij S_ji."""
+    import scipy.sparse as sp
+
+    from labelgraph.workflows.audit import two_step_returns
+
+    n = 5
+    cycle = sp.csr_array((np.ones(n, dtype=np.float32), (np.arange(n), (np.arange(n) + 1) % n)), shape=(n, n))
+    np.testing.assert_array_equal(two_step_returns(labelgraph.LabelPropagator(cycle, None, reorder=None)), 0.0)
+    pair = sp.csr_array(np.array([[0, 2, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32))
+    propagator = labelgraph.LabelPropagator(pair, None, reorder=None, normalization="row")
+    S = propagator.operator().toarray().astype(np.float64)
+    np.testing.assert_allclose(two_step_returns(propagator), np.diag(S @ S), rtol=1e-15)
+    assert two_step_returns(propagator)[2] == 0.0 and two_step_returns(propagator)[0] > 0

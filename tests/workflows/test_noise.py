@@ -243,3 +243,41 @@ def test_weighted_knn_auto_temperature_is_the_library_rule(noisy_clusters):
                                weighted_knn_probabilities(X[:20], noisy, train_embeddings=X, k=5, temperature=t))
     with pytest.raises(ValueError, match="temperature must be a number > 0 or 'auto'"):
         weighted_knn_probabilities(graph, noisy, temperature="cv")
+
+
+def test_smoothing_without_an_init_array_equals_propagating_from_y0(noisy_clusters):
+    """The alpha form starts from the labels (every row given) instead of a [n, c] Y0: the same scores, bit for bit."""
+    from labelgraph.class_mass import class_probabilities
+
+    _, _, noisy, graph = noisy_clusters
+    result = smooth_labels(graph, noisy, alpha=0.7, max_iter=6, temperature=0.1)
+    y0 = np.eye(6, dtype=np.float32)[noisy]
+    soft = labelgraph.LabelPropagator(graph, 0.1).propagate(noisy, 6, alpha=0.7, n_classes=6, init=y0).soft
+    np.testing.assert_array_equal(result.soft, class_probabilities(soft))
+
+
+def test_unreached_rows_keep_their_given_label_one_hot():
+    """An outlier whose edges into a tight cluster flush to 0 at a tiny T: the plain form never reaches it."""
+    rng = np.random.default_rng(0)
+    X = np.zeros((11, 8), dtype=np.float32)
+    X[:10, 0] = 1.0
+    X[:10, 1:] = 0.001 * rng.standard_normal((10, 7))
+    X[10, :2] = [1.0, 1.7]  # cosine ~0.5 to the cluster
+    graph = labelgraph.knn_graph(X, 3)
+    noisy = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 2])
+    result = smooth_labels(graph, noisy, method="plain", max_iter=3, temperature=0.001, n_classes=3)
+    np.testing.assert_array_equal(result.soft[10], [0.0, 0.0, 1.0])
+    assert result.labels[10] == 2 and result.confidence[10] == 1.0
+    np.testing.assert_allclose(result.soft.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("block_rows", [1, 7])
+def test_classify_by_blocks_equals_the_argmax_of_the_probabilities(noisy_clusters, monkeypatch, block_rows):
+    from labelgraph.workflows import noise
+
+    _, _, noisy, graph = noisy_clusters
+    whole = weighted_knn_probabilities(graph, noisy, k=6, temperature="auto")
+    monkeypatch.setattr(noise, "_VOTE_BLOCK_ROWS", block_rows)
+    np.testing.assert_array_equal(weighted_knn_probabilities(graph, noisy, k=6, temperature="auto"), whole)
+    classes = weighted_knn_classify(graph, noisy, k=6, temperature="auto")
+    np.testing.assert_array_equal(classes, np.argmax(whole, axis=1))

@@ -507,3 +507,34 @@ def test_tune_true_says_what_stops_it(setup) -> None:
         AnnotationSession(graph, 4, alpha=None, tune=True)
     with pytest.raises(TypeError, match="tune must be"):
         AnnotationSession(graph, 4, tune="yes")
+
+
+@pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy"])
+def test_uncertainty_by_blocks_of_rows_equals_all_rows_at_once(strategy) -> None:
+    from labelgraph.workflows.session import score_uncertainty
+
+    soft = np.random.default_rng(3).random((50, 5)).astype(np.float32)
+    soft[[0, 17, 49]] = 0.0  # unreached rows: uniform
+    want = uncertainty(class_probabilities(soft), strategy)
+    for block_rows in (1, 7, 50, 1000):
+        np.testing.assert_array_equal(score_uncertainty(soft, strategy, block_rows), want)
+
+
+@pytest.mark.parametrize("reorder", [None, "bfs"])
+def test_in_neighbours_from_the_kernel_order_equal_the_callers(setup, reorder) -> None:
+    """Built from the operator in its own numbering plus the order, no permuted copy: the same CSR."""
+    from labelgraph.workflows.reach_query import in_neighbours
+
+    graph, _, _ = setup
+    propagator = labelgraph.LabelPropagator(graph, 0.1, reorder=reorder)
+    assert (propagator.order is None) == (reorder is None)
+    S = propagator.operator().toarray()
+    want = ((S.T != 0) & ~np.eye(graph.n, dtype=bool)).astype(np.float64)  # row i: the rows j with S_ji != 0
+    for got in (in_neighbours(propagator.operator()),
+                in_neighbours(propagator.operator(internal_order=True), propagator.order)):
+        assert got.dtype == np.float64 and got.has_canonical_format
+        np.testing.assert_array_equal(got.toarray(), want)
+    # Explicit zeros and self-loops are dropped.
+    odd = sp.csr_array((np.array([1.0, 0.0, 2.0, 3.0]), np.array([0, 1, 2, 0]), np.array([0, 2, 3, 4])), shape=(3, 3))
+    np.testing.assert_array_equal(in_neighbours(odd).toarray(), [[0, 0, 1], [0, 0, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(in_neighbours(odd, np.array([2, 0, 1])).toarray(), [[0, 0, 0], [1, 0, 0], [0, 1, 0]])

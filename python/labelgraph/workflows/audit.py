@@ -37,6 +37,9 @@ from labelgraph.workflows.confident_joint import (
 # benchmarks/label_efficiency/RESULTS.md ("Label audit").
 CV_TEMPERATURE_FACTORS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
+# Rows of the operator whose two-step returns (own_label_share) are formed at once.
+RETURN_BLOCK_ROWS = 16_384
+
 AUDIT_DTYPE = np.dtype([("index", np.int64), ("given", np.int64), ("suggested", np.int64),
                         ("score", np.float64), ("flagged", np.bool_)])
 
@@ -147,10 +150,12 @@ def out_of_sample_probabilities(
     Returns:
         ``[n, c]`` float64 rows summing to 1 (uniform where no labeled neighbour was reached).
 
-    Memory: at the peak about ``max(60 k + 8 pad(c) + 12 c, (90 k + 24 c) f)`` bytes per row
-    beyond the graph (``pad(c)``: ``c`` rounded up to 16; ``f``: the labeled fraction): the
-    operator, its sweep buffers, float64 scores and the own-label share, or the ``"cv"``
-    temperature search over the labeled rows; 1,240-1,300 at k = 10, c = 20 (docs/memory.md).
+    Memory: at the peak about ``8 k + 8 pad(c) + 4 c + 60`` bytes per row beyond the graph,
+    during the sweeps: the operator, its two sweep buffers (``pad(c)``: see
+    :meth:`~labelgraph.LabelPropagator.propagate`) and the float32 scores. Before them the
+    operator's preparation (``16 k + 50``), the own-label share (``8 k + 16``, row blocks) and the
+    ``"cv"`` search (``~40 + 40 f``, ``f`` the labeled fraction) are smaller; after them, with
+    the operator released, the float64 scores and probabilities (``16 c``).
     """
     graph = self_graph(graph)
     labels = label_vector(labels, graph.n)
@@ -161,8 +166,11 @@ def out_of_sample_probabilities(
     max_iter = positive_int(max_iter, "max_iter", hint="0 steps would return each row's own label; pass max_iter >= 1")
     temperature = audit_temperature(graph, labels, temperature, n_classes)
     propagator = LabelPropagator(graph, temperature)
-    scores = propagator.propagate(labels, max_iter, alpha=alpha, n_classes=n_classes).soft.astype(np.float64)
-    own = own_label_share(propagator, alpha, max_iter)
+    own = own_label_share(propagator, alpha, max_iter)  # before the sweeps: their buffers are not alive yet
+    soft = propagator.propagate(labels, max_iter, alpha=alpha, n_classes=n_classes).soft
+    del propagator  # the operator and its sweep buffers are not needed past here
+    scores = soft.astype(np.float64)
+    del soft
     labeled = np.flatnonzero(labels >= 0)
     scores[labeled, labels[labeled]] -= own[labeled]
     np.maximum(scores, 0.0, out=scores)
@@ -176,12 +184,51 @@ def own_label_share(propagator: LabelPropagator, alpha: float, max_iter: int) ->
     returns when ``max_iter >= 2`` (longer returns are below ``alpha^3`` times a neighbour's share);
     subtracting it leaves a row's scores without its own label (:func:`out_of_sample_probabilities`,
     and the multi-label held-out scores of :mod:`labelgraph.multilabel`).
+
+    Memory: as :func:`two_step_returns` (``8 k + 16`` bytes per row beyond the operator).
     """
     own = np.full(propagator.n, 1.0 - alpha)
     if max_iter >= 2:
-        S = propagator.operator().astype(np.float64)
-        own *= 1.0 + alpha ** 2 * np.asarray(S.multiply(S.T).sum(axis=1)).ravel()  # (S^2)_ii
+        own *= 1.0 + alpha ** 2 * two_step_returns(propagator)
     return own
+
+
+def two_step_returns(propagator: LabelPropagator) -> np.ndarray:
+    """``[n]`` float64 ``(S^2)_ii = sum_j S_ij S_ji`` of the prepared operator, rows in the caller's order.
+
+    Read from the operator in its own (kernel) order, without a copy, transpose or float64 copy
+    of it: each entry ``(i, j)`` finds its reverse ``(j, i)`` by binary search among the entries'
+    row-major keys (rows are sorted), :data:`RETURN_BLOCK_ROWS` rows at a time. The diagonal of
+    ``S^2`` does not depend on the numbering; it is moved to the caller's order at the end.
+
+    Memory: ``8 k + 16`` bytes per row (an int64 key per stored entry, the result and its
+    reordered copy) plus the temporaries of :data:`RETURN_BLOCK_ROWS` rows at a time.
+    """
+    # The kept arrays themselves, as the CUDA path reads them: operator(internal_order=True) would
+    # widen the int32 columns to an int64 copy (scipy's one index dtype), 8 k bytes a row more.
+    n, indptr, indices, values = propagator.n, propagator._indptr, propagator._indices, propagator._values
+    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))  # key of entry (i, j): i n + j
+    keys *= n
+    keys += indices
+    returns = np.zeros(n)
+    for start in range(0, n, RETURN_BLOCK_ROWS):
+        stop = min(n, start + RETURN_BLOCK_ROWS)
+        lo, hi = int(indptr[start]), int(indptr[stop])
+        if hi == lo:
+            continue
+        if np.any(keys[lo + 1:hi] <= keys[lo:hi - 1]) or (lo > 0 and keys[lo] <= keys[lo - 1]):
+            raise RuntimeError("the prepared operator's columns are not sorted within its rows")
+        row = keys[lo:hi] // n
+        reverse = indices[lo:hi].astype(np.int64) * n + row  # the key of (j, i)
+        at = np.minimum(np.searchsorted(keys, reverse), keys.size - 1)
+        product = values[lo:hi].astype(np.float64) * values[at].astype(np.float64)  # exact: float32 x float32
+        product[keys[at] != reverse] = 0.0  # no reverse edge
+        returns[start:stop] = np.bincount(row - start, product, minlength=stop - start)
+    if propagator.order is None:
+        return returns
+    in_caller_order = np.empty(n)
+    in_caller_order[propagator.order] = returns
+    return in_caller_order
 
 
 def audit_labels(
@@ -222,10 +269,12 @@ def audit_labels(
         :class:`LabelAudit` with the sorted table, probabilities, per-class noise rates,
         near-duplicate pairs and outliers.
 
-    Memory: at the peak about ``max(60 k + 8 pad(c) + 12 c, (90 k + 24 c) f)`` bytes per row
-    beyond the graph (``pad(c)``: ``c`` rounded up to 16; ``f``: the labeled fraction): the
-    operator, its sweep buffers, float64 scores and the own-label share, or the ``"cv"``
-    temperature search over the labeled rows; 1,240-1,300 at k = 10, c = 20 (docs/memory.md).
+    Memory: at the peak about ``8 k + 8 pad(c) + 4 c + 60`` bytes per row beyond the graph,
+    during the sweeps: the operator, its two sweep buffers (``pad(c)``: see
+    :meth:`~labelgraph.LabelPropagator.propagate`) and the float32 scores. Before them the
+    operator's preparation (``16 k + 50``), the own-label share (``8 k + 16``, row blocks) and the
+    ``"cv"`` search (``~40 + 40 f``, ``f`` the labeled fraction) are smaller; after them, with
+    the operator released, the float64 scores and probabilities (``16 c``).
 
     Example:
         >>> import numpy as np, labelgraph

@@ -105,7 +105,7 @@ def find_label_issues(
         ``[n]`` bool mask (True = likely wrong), or ``[f]`` int64 indices ranked by severity.
 
     Memory: as :func:`~labelgraph.workflows.audit_labels` with every row labeled (``f = 1``):
-    1,200-1,300 bytes per row beyond the graph at k = 10, c = 20 (docs/memory.md); with ``X``
+    ``8 k + 8 pad(c) + 4 c + 60`` bytes per row beyond the graph at the peak; with ``X``
     instead of ``graph``, the graph's build first (see :func:`labelgraph.knn_graph`).
 
     Example:

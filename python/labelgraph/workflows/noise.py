@@ -30,6 +30,7 @@ under noise"):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,13 +131,20 @@ def _vote_probabilities(indices: np.ndarray, similarities: np.ndarray, temperatu
     Memory: the output (``8 c`` bytes a query) plus temporaries of one block (``~40 k + 16 c``
     bytes a block row), not of all queries.
     """
+    probabilities = np.empty((indices.shape[0], c))
+    for rows, block in _vote_blocks(indices, similarities, temperature, train, c):
+        probabilities[rows] = block
+    return probabilities
+
+
+def _vote_blocks(indices: np.ndarray, similarities: np.ndarray, temperature: float, train: np.ndarray,
+                 c: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """``(rows, [block, c] probabilities)`` of the weighted vote, ``_VOTE_BLOCK_ROWS`` queries at a time."""
     nq = indices.shape[0]
-    probabilities = np.empty((nq, c))
     for start in range(0, nq, _VOTE_BLOCK_ROWS):
         rows = slice(start, min(nq, start + _VOTE_BLOCK_ROWS))
         weights = _knn_weights(similarities[rows], temperature)
-        probabilities[rows] = class_probabilities(_vote(indices[rows], weights, train, c))
-    return probabilities
+        yield rows, class_probabilities(_vote(indices[rows], weights, train, c))
 
 
 def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: float | str = DEFAULT_TEMPERATURE,
@@ -153,7 +161,8 @@ def estimate_noise_rate(graph: KnnGraph, labels: np.ndarray, *, temperature: flo
         temperature: ``T > 0`` of the vote weights ``exp(s / T)``, or ``"auto"``.
         n_classes: default ``labels.max() + 1``.
 
-    Memory: as :func:`weighted_knn_probabilities` on the graph.
+    Memory: as :func:`weighted_knn_classify` on the graph (about ``32 + 8`` bytes per row with
+    ``"auto"``), plus a checked copy of the labels (``8``).
     """
     graph = self_graph(graph)
     labels = _given_labels(labels, graph.n, "labels")
@@ -219,8 +228,10 @@ def smooth_labels(
     Returns:
         :class:`SmoothedLabels`.
 
-    Memory: as :func:`~labelgraph.workflows.audit_labels` with every row labeled
-    (``f = 1``): 1,200-1,300 bytes per row beyond the graph at k = 10, c = 20 (docs/memory.md).
+    Memory: as :func:`~labelgraph.workflows.audit_labels` with every row labeled (``f = 1``):
+    ``8 k + 8 pad(c) + 4 c + 60`` bytes per row beyond the graph during the sweeps (the alpha
+    form starts from the labels, with no ``[n, c]`` ``Y0``); then the outputs, ``8 c + 16``, beside
+    the float32 scores.
 
     Example:
         >>> import numpy as np, labelgraph
@@ -258,10 +269,14 @@ def smooth_labels(
         used_alpha = auto_alpha(noise_estimate, c) if alpha == "auto" else float(alpha)
 
     propagator = LabelPropagator(graph, temperature)
-    y0 = np.zeros((graph.n, c), dtype=np.float32)
-    y0[np.arange(graph.n), noisy] = 1.0
 
-    def step(scores: np.ndarray, steps: int) -> PropagationResult:
+    def one_hot() -> np.ndarray:
+        """``Y0``: the given labels one-hot, ``[n, c]`` float32."""
+        y0 = np.zeros((graph.n, c), dtype=np.float32)
+        y0[np.arange(graph.n), noisy] = 1.0
+        return y0
+
+    def step(scores: np.ndarray | None, steps: int) -> PropagationResult:
         if method == "plain":
             return propagator.propagate(np.full(graph.n, -1), steps, n_classes=c, init=scores)
         return propagator.propagate(noisy, steps, alpha=used_alpha, n_classes=c, init=scores)
@@ -273,19 +288,23 @@ def smooth_labels(
         return np.where(result.unreached, noisy, result.labels).astype(np.int64)
 
     if truth is None:
-        result = step(y0, max_iter)
+        # Every row is labeled, so the alpha form's own start (init None) is Y0: no [n, c] array for it.
+        result = step(one_hot() if method == "plain" else None, max_iter)
         wrong = None
     else:
-        result = PropagationResult(y0, noisy.copy(), np.zeros(graph.n, dtype=bool), 0, False)
+        result = PropagationResult(one_hot(), noisy.copy(), np.zeros(graph.n, dtype=bool), 0, False)
         wrong = np.empty(max_iter + 1)
         wrong[0] = np.mean(noisy != truth)
         for t in range(1, max_iter + 1):
             result = step(result.soft, 1)
             wrong[t] = np.mean(decide(result) != truth)
 
+    del propagator  # its operator and sweep buffers: not needed for the outputs
     labels = decide(result)
     soft = class_probabilities(result.soft)
-    soft[result.unreached] = y0[result.unreached]
+    unreached = np.flatnonzero(result.unreached)  # their Y0 rows: the given label, one-hot
+    soft[unreached] = 0.0
+    soft[unreached, noisy[unreached]] = 1.0
     confidence = soft[np.arange(graph.n), labels]
     return SmoothedLabels(labels, confidence, soft, used_alpha, noise_estimate, wrong, temperature)
 
@@ -319,9 +338,16 @@ def weighted_knn_probabilities(
         ``[nq, c]`` float64 rows summing to 1 (uniform where every weight underflowed).
 
     Memory: the result, ``8 c`` bytes per query, plus the votes of 16,384 queries at a time; with
-    ``temperature="auto"`` the auto ``T`` search peaks at about ``35 k`` bytes per query first
-    (docs/memory.md).
+    ``temperature="auto"`` the auto ``T`` search first (about ``32`` bytes per query,
+    :func:`labelgraph.temperature.auto_temperature`).
     """
+    return _vote_probabilities(*_vote_inputs(queries_or_graph, train_labels, train_embeddings, k, temperature,
+                                             n_classes))
+
+
+def _vote_inputs(queries_or_graph: Any, train_labels: Any, train_embeddings: Any, k: Any, temperature: Any,
+                 n_classes: Any) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, int]:
+    """The checked ``(indices, similarities, T, train labels, c)`` of :func:`weighted_knn_probabilities`' arguments."""
     if k is not None:
         k = positive_int(k, "k")
     if isinstance(temperature, str):
@@ -377,7 +403,7 @@ def weighted_knn_probabilities(
     # "auto" is resolved on the query rows' neighbour similarities (labelgraph.temperature), which
     # reads only the similarities: the indices go in as they are (an int64 copy cost 8 k bytes a row).
     temperature = resolve_temperature(KnnGraph(indices, np.ascontiguousarray(sims, dtype=np.float32)), temperature)
-    return _vote_probabilities(indices, sims, temperature, train, c)
+    return indices, sims, temperature, train, c
 
 
 def weighted_knn_classify(
@@ -391,8 +417,11 @@ def weighted_knn_classify(
 ) -> np.ndarray:
     """``[nq]`` int64 class of each query by weighted kNN vote (ties to the lowest class).
 
-    Arguments as in :func:`weighted_knn_probabilities`; so is the memory (the ``[nq, c]``
-    probabilities are formed, then reduced to the class).
+    Arguments as in :func:`weighted_knn_probabilities`.
+
+    Memory: the result, ``8`` bytes per query: each block of 16,384 queries' probabilities is
+    reduced to its classes before the next is formed (no ``[nq, c]`` array); with
+    ``temperature="auto"`` the auto ``T`` search first (about ``32`` bytes per query).
 
     Example:
         >>> import numpy as np
@@ -401,6 +430,9 @@ def weighted_knn_classify(
         >>> weighted_knn_classify(X[:2], np.array([0, 1, 1, 0]), train_embeddings=X, k=1).tolist()
         [0, 1]
     """
-    probabilities = weighted_knn_probabilities(queries_or_graph, train_labels, train_embeddings=train_embeddings,
-                                               k=k, temperature=temperature, n_classes=n_classes)
-    return np.argmax(probabilities, axis=1).astype(np.int64)
+    indices, sims, temperature, train, c = _vote_inputs(queries_or_graph, train_labels, train_embeddings, k,
+                                                       temperature, n_classes)
+    classes = np.empty(indices.shape[0], dtype=np.int64)
+    for rows, probabilities in _vote_blocks(indices, sims, temperature, train, c):
+        classes[rows] = np.argmax(probabilities, axis=1)
+    return classes

@@ -90,6 +90,19 @@ def uncertainty(probabilities: np.ndarray, strategy: str) -> np.ndarray:
     raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
 
 
+def score_uncertainty(soft: np.ndarray, strategy: str, block_rows: int = 16_384) -> np.ndarray:
+    """``[n]`` float64 :func:`uncertainty` of the :func:`~labelgraph.class_mass.class_probabilities` of ``soft``.
+
+    Formed ``block_rows`` rows at a time (each row's value depends on that row alone), so the
+    ``[n, c]`` float64 probabilities and the strategies' ``[n, c]`` temporaries are never held
+    at once: ``8`` bytes per row (the result) beyond ``soft``.
+    """
+    out = np.empty(soft.shape[0])
+    for start in range(0, soft.shape[0], block_rows):
+        out[start:start + block_rows] = uncertainty(class_probabilities(soft[start:start + block_rows]), strategy)
+    return out
+
+
 def _most_uncertain_first(score: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """``candidates`` by decreasing score, ties to the lower index (deterministic)."""
     return candidates[np.lexsort((candidates, -score[candidates]))]
@@ -153,6 +166,14 @@ class AnnotationSession:
             strategy it lost 1.3 points at 10 labels a class on Debian (the batches asked with
             the tuned, wider operator buy labels worth less; benchmarks/label_efficiency/
             results_tune.md, "Session 25").
+
+    Memory: keeps the operator (:class:`LabelPropagator`: ``8 k + 16`` bytes per row, building
+    it peaks at about ``16 k + 50``), the labels (``8``) and ``embeddings`` as given (no copy
+    when float32 and C-contiguous); from the first labels the propagation's sweep buffers and
+    result (``8 pad(c) + 4 c + 9``, see :meth:`LabelPropagator.propagate`), from the first
+    update the operator's transpose (``8 k + 8`` unless symmetric), from the first
+    "reach_margin" query the in-neighbour lists (``12 k + 8``). With ``tune=True``, the
+    :class:`~labelgraph.tuning.Tuner`'s operators too.
 
     Example:
         >>> import numpy as np, labelgraph
@@ -255,6 +276,11 @@ class AnnotationSession:
         Returns:
             The updated :class:`PropagationResult` (``n_iter``: the update's rounds of pushes in
             the alpha form, its sweeps with ``alpha=None``, plus any full sweeps that took over).
+
+        Memory: the first labels: :meth:`LabelPropagator.propagate` (``8 pad(c) + 4 c + 25``
+        bytes per row, kept); later ones: :meth:`LabelPropagator.update` (``16`` bytes per row
+        of labels, and the transpose at the first). With ``class_prior``, the normalised copy
+        of the result (``4 c + 9``, kept) and its float64 temporaries (``16 c``).
         """
         indices, classes = label_changes(indices, classes, self.n, self.n_classes)
         if classes.size and classes.min() < 0:
@@ -329,6 +355,13 @@ class AnnotationSession:
         order of their most uncertain row), and "typiclust" (diversity and typicality, no
         scores: :func:`~labelgraph.workflows.typiclust_query` on the session's embeddings; the
         strongest while labels are few). Deterministic for a given seed and state.
+
+        Memory: "reach_margin": the in-neighbour lists at the first such query (``12 k + 8``
+        bytes per row, kept; about ``25 k`` more while built), then per query
+        :func:`~labelgraph.workflows.reach_query`'s ``12 k + 24`` and the uncertainty (``8``),
+        formed a block of rows at a time (:func:`score_uncertainty`: no ``[n, c]`` float64
+        probabilities); the other score strategies ``~24`` bytes per row (uncertainty, ranking);
+        "typiclust": :func:`~labelgraph.workflows.typiclust_query` on the embeddings.
         """
         n_select = positive_int(n_select, "n_select")
         if strategy not in STRATEGIES:
@@ -352,10 +385,10 @@ class AnnotationSession:
             return typiclust_query(self._embeddings, n_select, np.flatnonzero(self.labels >= 0), candidates=unlabeled,
                                    random_state=self._random_state)
         if strategy == "reach_margin":
-            if self._reached_by is None:
-                self._reached_by = in_neighbours(self._propagator.operator())
-            score = np.ones(self.n) if self._result is None else uncertainty(class_probabilities(self.result.soft),
-                                                                             strategy)
+            if self._reached_by is None:  # from the operator in the kernel's order: no permuted copy of it
+                self._reached_by = in_neighbours(self._propagator.operator(internal_order=True),
+                                                 self._propagator.order)
+            score = np.ones(self.n) if self._result is None else score_uncertainty(self.result.soft, strategy)
             # A floor so that where nothing is uncertain (one-hot scores) the picks still cover the
             # graph by reach instead of falling to the lowest row numbers.
             score = np.maximum(score, REACH_UNCERTAINTY_FLOOR)
@@ -363,7 +396,7 @@ class AnnotationSession:
             return reach_query(self._reached_by, score, n_select, unlabeled)
         if strategy == "random" or self._result is None:
             return np.sort(self._rng.choice(unlabeled, size=n_select, replace=False))
-        score = uncertainty(class_probabilities(self.result.soft), strategy)
+        score = score_uncertainty(self.result.soft, strategy)
         ranked = _most_uncertain_first(score, unlabeled)
         if strategy != "cluster_margin":
             return ranked[:n_select]
@@ -387,6 +420,8 @@ class AnnotationSession:
         the prepared operator and the embeddings are shared, as nothing writes them after
         creation (a retune installs a new operator rather than changing the old one). Query the
         copy only: a batch added to it would share the operator's iteration state with this one.
+
+        Memory: copies of the labels and results, ``8 + 2 (4 c + 9)`` bytes per row at most.
         """
         frozen = copy.copy(self)
         frozen.labels = self.labels.copy()
@@ -399,7 +434,11 @@ class AnnotationSession:
         return frozen
 
     def state(self, n_select: int = 10, strategy: str = DEFAULT_STRATEGY) -> SessionState:
-        """Current labels, pseudo-labels with confidence, and the next ``n_select`` to label."""
+        """Current labels, pseudo-labels with confidence, and the next ``n_select`` to label.
+
+        Memory: the state, ``24`` bytes per row (labels, pseudo-labels, confidence, each a copy),
+        and :meth:`query`'s.
+        """
         if self._result is None:
             pseudo = np.full(self.n, -1, dtype=np.int64)
             confidence = np.zeros(self.n)
@@ -411,7 +450,10 @@ class AnnotationSession:
 
     def export(self, folder: str | Path, n_select: int = 10, strategy: str = DEFAULT_STRATEGY) -> SessionState:
         """Write ``labels.csv`` (index,label), ``pseudo_labels.csv`` (index,pseudo_label,confidence)
-        and ``queue.csv`` (rank,index) into ``folder``; returns the exported state."""
+        and ``queue.csv`` (rank,index) into ``folder``; returns the exported state.
+
+        Memory: as :meth:`state` (rows are written as they are formatted, not held as text).
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         state = self.state(n_select, strategy)

@@ -206,3 +206,151 @@ def test_binding_checks_seed_arrays():
     labels[4] = -3
     with pytest.raises(ValueError, match=r"labels must be in \[-2, n_classes\)"):
         op.propagate(labels, 2, seeds=np.zeros((20, 2), np.float32))
+
+
+# The reach column (propagate_seeds(..., reach=True)): the same update on 1 at every clamped row,
+# kept beside the rows in its own [n] array; checked as the c + 1-th column of the float64 reference.
+REACH_CLASSES = [1, 3, 4, 7, 8, 15, 16, 17, 63, 64, 65]
+
+
+def with_reach_column(seeds: np.ndarray) -> np.ndarray:
+    return np.column_stack([seeds, np.ones(seeds.shape[0], seeds.dtype)])
+
+
+@pytest.mark.parametrize("alpha", [None, 0.8])
+@pytest.mark.parametrize("c", REACH_CLASSES)
+def test_reach_column_matches_the_float64_reference(simd_level, alpha, c):
+    rng = np.random.default_rng(100 + c)
+    n = 90
+    prop = labelgraph.LabelPropagator(graph(rng, n, isolated=3), temperature=None, reorder=None)
+    S = prop.operator().toarray().astype(np.float64)
+    seeds, clamped = seed_problem(rng, n, c)
+    clamped[2] = False  # an isolated row nothing reaches
+    result = prop.propagate_seeds(seeds, clamped, 12, alpha=alpha, reach=True)
+    want = propagate_seeds_reference(S, with_reach_column(seeds), clamped, 12, alpha)
+    np.testing.assert_allclose(result.soft, want[:, :c], rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(result.reach, want[:, c], rtol=1e-4, atol=2e-6)
+    assert result.reach[2] == 0.0
+    if alpha is None:  # clamped to 1, the known empty set (row 0) and an isolated clamped row (1) too
+        np.testing.assert_array_equal(result.reach[clamped], 1.0)
+    # The class columns are the sweeps' own: those of the call without the reach column (bit for bit
+    # but for rows of at most one vector, which add their nonzeros in two sets with the reach sums).
+    without = prop.propagate_seeds(seeds, clamped, 12, alpha=alpha).soft
+    if c > 8 or simd_level == "scalar":
+        np.testing.assert_array_equal(result.soft, without)
+    np.testing.assert_allclose(result.soft, without, rtol=1e-6, atol=1e-30)
+
+
+@pytest.mark.parametrize("alpha", [None, 0.6])
+def test_reach_with_fewer_rows_than_a_block_and_reordering(simd_level, alpha):
+    rng = np.random.default_rng(11)
+    n, c = 5, 16
+    W = graph(rng, n, density=0.6)
+    seeds, clamped = seed_problem(rng, n, c)
+    for reorder in (None, "rcm"):
+        prop = labelgraph.LabelPropagator(W, temperature=None, reorder=reorder)
+        S = prop.operator().toarray().astype(np.float64)
+        result = prop.propagate_seeds(seeds, clamped, 7, alpha=alpha, reach=True)
+        want = propagate_seeds_reference(S, with_reach_column(seeds), clamped, 7, alpha)
+        np.testing.assert_allclose(result.soft, want[:, :c], rtol=1e-4, atol=2e-6)
+        np.testing.assert_allclose(result.reach, want[:, c], rtol=1e-4, atol=2e-6)
+
+
+def relative_steps(S: np.ndarray, Y0: np.ndarray, clamped: np.ndarray, alpha: float | None, tol: float) -> int:
+    """float64 sweeps until no row moves by more than tol x its largest entry (the kernels' rule)."""
+    F = Y0.copy()
+    for t in range(1, 10_000):
+        new = S @ F if alpha is None else alpha * (S @ F) + (1 - alpha) * Y0
+        if alpha is None:
+            new[clamped] = Y0[clamped]
+        move, scale = np.abs(new - F).max(axis=1), np.maximum(np.abs(new), np.abs(F)).max(axis=1)
+        F = new
+        if (np.divide(move, scale, out=np.zeros_like(move), where=move > 0) <= tol).all():
+            return t
+    raise AssertionError("no convergence")
+
+
+@pytest.mark.parametrize("alpha", [None, 0.9])
+def test_reach_moves_count_in_the_tolerance(simd_level, alpha):
+    # Every clamped set empty: the class columns never move, so only the reach column's moves keep
+    # the sweeps going; they stop when the reach settles, as the float64 rule on that column says.
+    rng = np.random.default_rng(12)
+    n, c, tol = 150, 4, 1e-4
+    prop = labelgraph.LabelPropagator(graph(rng, n, density=0.03), temperature=None)
+    S = prop.operator().toarray().astype(np.float64)
+    clamped = rng.random(n) < 0.1
+    seeds = np.zeros((n, c), np.float32)
+    without = prop.propagate_seeds(seeds, clamped, 5000, alpha=alpha, tol=tol, accelerate=False)
+    assert without.n_iter == 1 and without.converged
+    result = prop.propagate_seeds(seeds, clamped, 5000, alpha=alpha, tol=tol, accelerate=False, reach=True)
+    assert result.converged
+    want = relative_steps(S, clamped[:, None].astype(np.float64), clamped, alpha, tol)
+    assert want > 5
+    assert abs(result.n_iter - want) <= 1  # float32 rounding may move the last sweep by one
+
+
+@pytest.mark.parametrize("alpha", [None, 0.8])
+@pytest.mark.parametrize("change", ["add", "remove", "release", "new_row", "new_empty_row"])
+def test_reach_update_seeds_matches_a_fresh_run(simd_level, alpha, change):
+    # One class of one item added or removed (and rows released or newly known): the reach column
+    # is updated with the scores, equal to a fresh propagation of the new seeds.
+    rng = np.random.default_rng(13)
+    n, c, tol = 160, 16, 1e-7
+    prop = labelgraph.LabelPropagator(graph(rng, n, isolated=2), temperature=None)
+    seeds, clamped = seed_problem(rng, n, c)
+    first = prop.propagate_seeds(seeds, clamped, 3000, alpha=alpha, tol=tol, reach=True)
+    reach_array = first.reach
+    mixed = clamped & (seeds.sum(axis=1) > 0) & (seeds.sum(axis=1) < c)  # a set with a class to add and to remove
+    row = int(np.flatnonzero(mixed[2:])[0]) + 2
+    new, mask = seeds.copy(), clamped.copy()
+    if change == "add":
+        new[row, int(np.flatnonzero(seeds[row] == 0)[0])] = 1.0
+    elif change == "remove":
+        new[row, int(np.flatnonzero(seeds[row] == 1)[0])] = 0.0
+    elif change == "release":
+        mask[row] = False
+    else:
+        row = int(np.flatnonzero(~clamped[2:])[0]) + 2
+        mask[row] = True
+        new[row] = 0.0
+        if change == "new_row":
+            new[row, 3] = 1.0
+    updated = prop.update_seeds([row], new[row][None], bool(mask[row]))
+    assert updated.reach is reach_array  # updated in place, as the scores
+    fresh = labelgraph.LabelPropagator(graph(np.random.default_rng(13), n, isolated=2), temperature=None)
+    want = fresh.propagate_seeds(new, mask, 3000, alpha=alpha, tol=tol, reach=True)
+    np.testing.assert_allclose(updated.soft, want.soft, atol=2e-5)
+    np.testing.assert_allclose(updated.reach, want.reach, atol=2e-5)
+    S = fresh.operator().toarray().astype(np.float64)
+    Y0 = np.where(mask[:, None], with_reach_column(new), 0.0).astype(np.float64)
+    limit = (propagate_seeds_reference(S, with_reach_column(new), mask, 3000, alpha) if alpha is None else
+             (1 - alpha) * np.linalg.solve(np.eye(n) - alpha * S, Y0))
+    np.testing.assert_allclose(updated.reach, limit[:, c], atol=1e-4)
+
+
+def test_reach_errors():
+    rng = np.random.default_rng(14)
+    n = 30
+    prop = labelgraph.LabelPropagator(graph(rng, n), temperature=None, reorder=None)
+    seeds, clamped = seed_problem(rng, n, 3)
+    with pytest.raises(TypeError, match="reach must be True or False"):
+        prop.propagate_seeds(seeds, clamped, reach=1)
+    op = _core.PreparedOperator(prop._indptr, prop._indices, prop._values)
+    labels = np.where(clamped, -2, -1).astype(np.int32)
+    for bad in (np.zeros(n - 1, np.float32), np.zeros(n, np.float64), np.zeros((n, 1), np.float32)):
+        with pytest.raises((ValueError, TypeError), match="reach"):
+            op.propagate(labels, 3, seeds=seeds, reach=bad)
+    reach = np.empty(n, np.float32)
+    soft, hard, unreached, *_ = op.propagate(labels, 3, seeds=seeds, n_iter=50, tol=1e-4, reach=reach)
+    rows, values = np.array([4], np.int64), np.zeros((1, 3), np.float32)
+    with pytest.raises(ValueError, match="reach column"):
+        op.update_seeds(rows, values, np.array([True]), 3, tol=1e-4)  # no out: the reach would be lost
+    with pytest.raises(ValueError, match=r"out must be a tuple \(soft, hard, unreached, reach\)"):
+        op.update_seeds(rows, values, np.array([True]), 3, tol=1e-4, out=(soft, hard, unreached))
+    op.update_seeds(rows, values, np.array([True]), 3, tol=1e-4, out=(soft, hard, unreached, reach))
+    assert reach[4] == 1.0
+    # Class labels with the reach column: update() (pushes, row-list sweeps) does not carry it.
+    soft, hard, unreached, *_ = op.propagate(np.where(clamped, 0, -1).astype(np.int32), 3, n_iter=50, tol=1e-4,
+                                             reach=reach)
+    with pytest.raises(ValueError, match="reach column, which update"):
+        op.update(rows, np.zeros(1, np.int32), 3, tol=1e-4, out=(soft, hard, unreached, reach))

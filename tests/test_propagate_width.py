@@ -5,9 +5,10 @@ csrc/cpu/spmm_internal.hpp: c <= 4, <= 8, <= 16, then 32, 48, 64, 80 ...), and e
 its own SIMD code (one vector, full 16-float blocks, 64-column passes plus a
 rest). The class counts below sit on both sides of every boundary up to 80 classes, and each case
 runs under every compiled sweep (scalar, AVX2, AVX-512): full propagations (clamped and alpha
-form, one-hot and seeded rows), incremental updates of both forms (``LabelPropagator.update``:
-Jacobi sweeps over the changed rows, residual pushes and their hand-over to sweeps) and seed
-updates (``LabelPropagator.update_seeds``).
+form, one-hot and seeded rows, with and without the reach column beside the rows), incremental
+updates of both forms (``LabelPropagator.update``: Jacobi sweeps over the changed rows, residual
+pushes and their hand-over to sweeps) and seed updates (``LabelPropagator.update_seeds``, the
+reach column with them).
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def test_full_sweeps_match_float64_at_every_width(sweep_level, c, alpha) -> None
     assert_rows_close(result.soft, want, 1e-5)
 
 
+@pytest.mark.parametrize("reach", [False, True])
 @pytest.mark.parametrize("alpha", [None, ALPHA])
 @pytest.mark.parametrize("c", WIDTH_CLASSES)
-def test_seeded_rows_match_float64_at_every_width(sweep_level, c, alpha) -> None:
+def test_seeded_rows_match_float64_at_every_width(sweep_level, c, alpha, reach) -> None:
     rng = np.random.default_rng(2000 + c)
     n = 53
     prop, S = propagator(rng, n)
@@ -107,9 +109,15 @@ def test_seeded_rows_match_float64_at_every_width(sweep_level, c, alpha) -> None
     clamped[:2] = True
     seeds[0] = 0.0  # a known empty set
     seeds[1, c - 1] = 1.0
-    result = prop.propagate_seeds(seeds, clamped, 12, alpha=alpha)
-    want = propagate_seeds_reference(S, seeds, clamped, 12, alpha)
-    assert_rows_close(result.soft, want, 1e-5)
+    result = prop.propagate_seeds(seeds, clamped, 12, alpha=alpha, reach=reach)
+    # The reach column is the c + 1-th column of the float64 reference: 1 on every clamped row.
+    want = propagate_seeds_reference(S, np.column_stack([seeds, np.ones(n)]), clamped, 12, alpha)
+    assert_rows_close(result.soft, want[:, :c], 1e-5)
+    if reach:
+        assert result.reach.shape == (n,) and result.reach.dtype == np.float32
+        assert_rows_close(result.reach[:, None], want[:, c:], 1e-5)
+    else:
+        assert result.reach is None
 
 
 @pytest.mark.parametrize("alpha", [None, ALPHA])
@@ -136,15 +144,16 @@ def test_incremental_updates_match_the_float64_limit_at_every_width(sweep_level,
     np.testing.assert_array_equal(result.soft.argmax(axis=1), want.argmax(axis=1))
 
 
+@pytest.mark.parametrize("reach", [False, True])
 @pytest.mark.parametrize("alpha", [None, ALPHA])
-@pytest.mark.parametrize("c", [3, 15, 16, 31, 47, 63, 64, 79])  # c + 1 columns across each width boundary
-def test_seed_updates_match_the_float64_limit_at_every_width(sweep_level, c, alpha) -> None:
+@pytest.mark.parametrize("c", [3, 4, 15, 16, 17, 31, 47, 63, 64, 65, 79])  # c (and c + 1) across each width boundary
+def test_seed_updates_match_the_float64_limit_at_every_width(sweep_level, c, alpha, reach) -> None:
     rng = np.random.default_rng(4000 + c)
     n, tol = 90, 1e-6
     prop, S = propagator(rng, n)
     seeds = (rng.random((n, c)) < 0.3).astype(np.float32)
     clamped = rng.random(n) < 0.25
-    assert prop.propagate_seeds(seeds, clamped, 20000, alpha=alpha, tol=tol).converged
+    assert prop.propagate_seeds(seeds, clamped, 20000, alpha=alpha, tol=tol, reach=reach).converged
     rows = np.array([5, 6, 7])
     new = np.zeros((3, c), np.float32)
     new[0, c - 1] = 1.0  # one class added ...
@@ -153,8 +162,11 @@ def test_seed_updates_match_the_float64_limit_at_every_width(sweep_level, c, alp
     assert result.converged
     seeds[rows] = new
     clamped[rows] = [True, True, False]
-    want = fixed_point(S, np.where(clamped[:, None], seeds, 0.0).astype(np.float64), clamped, alpha)
-    assert_rows_close(result.soft, want, 200 * tol)
+    Y0 = np.where(clamped[:, None], np.column_stack([seeds, np.ones(n)]), 0.0).astype(np.float64)
+    want = fixed_point(S, Y0, clamped, alpha)
+    assert_rows_close(result.soft, want[:, :c], 200 * tol)
+    if reach:
+        assert_rows_close(result.reach[:, None], want[:, c:], 200 * tol)
 
 
 @pytest.mark.parametrize("c", [4, 16, 17, 33])

@@ -1,11 +1,15 @@
-"""Single-label LabelPropagator.propagate timings (min of 10) at c = 4, 16, 64, clamped and alpha 0.9.
+"""Single-label LabelPropagator.propagate CPU seconds (min of 10) at c = 4, 16, 64, clamped and alpha 0.9.
 
 Run it alternately against two builds (e.g. before and after a kernel change) and compare the
-printed seconds line by line; with F_OLD=1 the editable install's finder is dropped so that a build
-installed with ``pip install --target DIR`` on PYTHONPATH is the one imported:
+printed seconds line by line. Times are CPU seconds of the process (``time.process_time``): with
+one thread that is the call's own time, less skewed by other work on a loaded machine than wall
+time. A source tree with its built ``_core`` linked into ``python/labelgraph/`` is imported from
+PYTHONPATH; with F_OLD=1 an editable install's finder is dropped so that a build installed with
+``pip install --target DIR`` on PYTHONPATH is the one imported:
 
+    OMP_NUM_THREADS=1 PYTHONPATH=/work/main/python python benchmarks/multilabel/single_label_speed.py
+    OMP_NUM_THREADS=1 PYTHONPATH=/tmp/wt/ml/python python benchmarks/multilabel/single_label_speed.py
     F_OLD=1 PYTHONPATH=/tmp/lg/F_oldsite OMP_NUM_THREADS=1 python benchmarks/multilabel/single_label_speed.py
-    OMP_NUM_THREADS=1 python benchmarks/multilabel/single_label_speed.py
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ def main() -> None:
         for alpha in (None, 0.9):
             seconds = []
             for _ in range(REPEATS + 1):  # the first round warms up
-                start = time.perf_counter()
+                start = time.process_time()
                 prop.propagate(single, N_ITER, alpha=alpha, n_classes=c)
-                seconds.append(time.perf_counter() - start)
+                seconds.append(time.process_time() - start)
             print(c, alpha, f"{min(seconds[1:]):.4f}", flush=True)
 
 

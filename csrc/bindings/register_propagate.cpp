@@ -44,28 +44,35 @@ Normalization parse_normalization(const std::string& name) {
   throw py::value_error("normalization must be 'symmetric' or 'row'; got '" + name + "'");
 }
 
-// The caller's result arrays (soft [n, n_classes] float32, hard [n] int64, unreached [n] bool).
-PropagateOutput result_arrays(const py::object& out, int64_t n, int64_t n_classes) {
+// The data of a writeable C-contiguous array the result is written into, checked (`name` as the
+// messages say it).
+void* output_data(const py::handle& a, const std::string& name, const py::dtype& dtype,
+                  const std::vector<int64_t>& shape) {
+  const std::string wanted = name + " must be an array of dtype " + std::string(py::str(dtype));
+  if (!py::isinstance<py::array>(a)) throw py::type_error(wanted);
+  auto array = py::reinterpret_borrow<py::array>(a);
+  if (!array.dtype().is(dtype)) throw py::type_error(wanted);
+  const bool shaped = array.ndim() == int64_t(shape.size()) && std::equal(shape.begin(), shape.end(), array.shape());
+  if (!shaped || !(array.flags() & py::array::c_style) || !array.writeable())
+    throw py::value_error(name + " must be a writeable C-contiguous array of shape (n" +
+                          (shape.size() == 2 ? ", n_classes)" : ")"));
+  return array.mutable_data();
+}
+
+// The caller's result arrays (soft [n, n_classes] float32, hard [n] int64, unreached [n] bool, and
+// with `reach` the reach column [n] float32).
+PropagateOutput result_arrays(const py::object& out, int64_t n, int64_t n_classes, bool reach) {
   if (out.is_none()) return {};
-  if (!py::isinstance<py::tuple>(out) || py::len(out) != 3)
-    throw py::value_error("out must be a tuple (soft, hard, unreached)");
+  if (!py::isinstance<py::tuple>(out) || py::len(out) != (reach ? 4 : 3))
+    throw py::value_error(reach ? "out must be a tuple (soft, hard, unreached, reach): the last propagate() ran the "
+                                  "reach column"
+                                : "out must be a tuple (soft, hard, unreached)");
   const auto arrays = py::reinterpret_borrow<py::tuple>(out);
-  auto checked = [&](const py::handle& a, const char* name, const py::dtype& dtype, std::vector<int64_t> shape) {
-    if (!py::isinstance<py::array>(a))
-      throw py::type_error(std::string("out: ") + name + " must be an array of dtype " + std::string(py::str(dtype)));
-    auto array = py::reinterpret_borrow<py::array>(a);
-    if (!array.dtype().is(dtype))
-      throw py::type_error(std::string("out: ") + name + " must be an array of dtype " + std::string(py::str(dtype)));
-    const bool shaped = array.ndim() == int64_t(shape.size()) && std::equal(shape.begin(), shape.end(), array.shape());
-    if (!shaped || !(array.flags() & py::array::c_style) || !array.writeable())
-      throw py::value_error(std::string("out: ") + name + " must be a writeable C-contiguous array of shape (n" +
-                            (shape.size() == 2 ? ", n_classes)" : ")"));
-    return array.mutable_data();
-  };
   PropagateOutput r;
-  r.soft = static_cast<float*>(checked(arrays[0], "soft", py::dtype::of<float>(), {n, n_classes}));
-  r.hard = static_cast<int64_t*>(checked(arrays[1], "hard", py::dtype::of<int64_t>(), {n}));
-  r.unreached = static_cast<uint8_t*>(checked(arrays[2], "unreached", py::dtype::of<bool>(), {n}));
+  r.soft = static_cast<float*>(output_data(arrays[0], "out: soft", py::dtype::of<float>(), {n, n_classes}));
+  r.hard = static_cast<int64_t*>(output_data(arrays[1], "out: hard", py::dtype::of<int64_t>(), {n}));
+  r.unreached = static_cast<uint8_t*>(output_data(arrays[2], "out: unreached", py::dtype::of<bool>(), {n}));
+  if (reach) r.reach = static_cast<float*>(output_data(arrays[3], "out: reach", py::dtype::of<float>(), {n}));
   return r;
 }
 
@@ -110,7 +117,7 @@ class PyPreparedOperator {
 
   py::tuple propagate(const py::array& labels, int64_t n_classes, const py::object& init, int64_t n_iter,
                       double alpha, double tol, int n_threads, const py::object& progress, bool accelerate,
-                      const py::object& seeds) {
+                      const py::object& seeds, const py::object& reach) {
     const int64_t n = op_->n();
     const int32_t* pl = input_data<int32_t>(labels, "labels");
     if (labels.ndim() != 1 || labels.shape(0) != n) throw py::value_error("labels must have n entries");
@@ -132,8 +139,11 @@ class PyPreparedOperator {
     py::array_t<float> soft({n, n_classes});
     py::array_t<int64_t> hard(n);
     py::array_t<bool> unreached(n);
-    const PropagateOutput out{soft.mutable_data(), hard.mutable_data(),
-                              reinterpret_cast<uint8_t*>(unreached.mutable_data())};
+    PropagateOutput out{soft.mutable_data(), hard.mutable_data(), reinterpret_cast<uint8_t*>(unreached.mutable_data())};
+    if (!reach.is_none()) {
+      out.reach = static_cast<float*>(output_data(reach, "reach", py::dtype::of<float>(), {n}));
+      o.reach = true;
+    }
     const RunHooks hooks = python_hooks(progress);
     const PropagateStats s = without_gil([&] { return op_->propagate(pl, n_classes, pi, psd, o, hooks, out); });
     return py::make_tuple(soft, hard, unreached, s.n_iter, s.converged, s.finite, std::string(s.kernel));
@@ -187,7 +197,10 @@ class PyPreparedOperator {
     batch.tol = tol;
     batch.max_iter = max_iter;
     batch.n_threads = n_threads;
-    const PropagateOutput result = result_arrays(out, op_->n(), n_classes);
+    const bool reach = op_->has_reach();
+    if (reach && out.is_none())
+      throw py::value_error("out=(soft, hard, unreached, reach) is required: the last propagate() ran the reach column");
+    const PropagateOutput result = result_arrays(out, op_->n(), n_classes, reach);
     UpdateResult r = without_gil([&] { return op_->update(batch, result); });
     const int64_t m = int64_t(r.rows.size());
     py::array_t<int64_t> changed(m);
@@ -415,10 +428,13 @@ void register_propagate(py::module_& m) {
       .def("propagate", &PyPreparedOperator::propagate, py::arg("labels"), py::arg("n_classes"),
            py::arg("init") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0, py::arg("tol") = 0.0,
            py::arg("n_threads") = 0, py::arg("progress") = py::none(), py::arg("accelerate") = true,
-           py::arg("seeds") = py::none(),
+           py::arg("seeds") = py::none(), py::arg("reach") = py::none(),
            "All iterations of label propagation in one call; labels, init and the results in the caller's order.\n"
            "A row labeled -2 is clamped to its row of seeds (float32 [n, n_classes], finite on those rows), or\n"
            "in the alpha form takes it as its y0, where a labeled row has its one-hot (a multi-hot or all-zero row).\n"
+           "reach (float32 [n], writeable): also propagate the reach column (1 on labeled and seeded rows, clamped\n"
+           "there / their y0; the mass of labeled rows reaching each row) beside the scores, and write it there;\n"
+           "its move counts in tol. update() then refuses class labels, and update_seeds() needs the 4-array out.\n"
            "The alpha form of a symmetric operator runs Chebyshev-accelerated unless accelerate=False.\n"
            "Returns (soft, hard, unreached, n_iter, converged, finite, kernel).")
       .def("update", &PyPreparedOperator::update, py::arg("rows"), py::arg("classes"), py::arg("n_classes"),
@@ -439,7 +455,8 @@ void register_propagate(py::module_& m) {
            "Continue the last propagate() after seeded rows change: row rows[q] (caller order) clamped to\n"
            "seed_values[q] (float32 [m, n_classes], finite) when clamped[q] (bool), else released. Full sweeps to\n"
            "tol, warm-started from the last scores when no seed entry fell and no row was released, else from the\n"
-           "seeds. Returns (rows, soft_rows, sweeps) as update().")
+           "seeds. Returns (rows, soft_rows, sweeps) as update(). After a propagate() with reach, out must be\n"
+           "(soft, hard, unreached, reach): the reach column is updated there too.")
       .def_property_readonly("has_state", &PyPreparedOperator::has_state,
                              "True when update() can continue: a propagate() (and every update since) completed.")
       .def("labels", &PyPreparedOperator::labels,
@@ -451,7 +468,8 @@ void register_propagate(py::module_& m) {
          const py::object& init, const py::object& order, int64_t n_iter, double alpha, double tol, int n_threads,
          const py::object& progress) {
         PyPreparedOperator op(std::move(indptr), std::move(indices), std::move(values), order, false);
-        return op.propagate(labels, n_classes, init, n_iter, alpha, tol, n_threads, progress, false, py::none());
+        return op.propagate(labels, n_classes, init, n_iter, alpha, tol, n_threads, progress, false, py::none(),
+                            py::none());
       },
       py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("labels"), py::arg("n_classes"),
       py::arg("init") = py::none(), py::arg("order") = py::none(), py::arg("n_iter") = 20, py::arg("alpha") = -1.0,

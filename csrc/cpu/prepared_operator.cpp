@@ -86,8 +86,8 @@ PropagateStats PreparedOperator::propagate(const int32_t* labels, int64_t n_clas
   std::lock_guard<std::mutex> lock(busy_);
   state_ready_ = false;  // stays false if the run throws (Ctrl-C, a bad option, out of memory)
   push_state_.ready = false;
-  const PropagateStats stats = propagate_csr_cpu(g_, values_, order_, labels, n_classes, init, seed_values, options,
-                                                 hooks, out, workspace_);
+  const PropagateStats stats = propagate_csr_cpu(g_, values_, order_, labels, n_classes, init, seed_values, nullptr,
+                                                 options, hooks, out, workspace_);
   if (any_seeded) state_seeds_.assign(seed_values, seed_values + g_.n * n_classes);
   else state_seeds_.clear();
   // Keep what update() continues from: the final Y and the labels, in operator order.
@@ -96,6 +96,7 @@ PropagateStats PreparedOperator::propagate(const int32_t* labels, int64_t n_clas
   state_buffer_ = stats.final_buffer;
   state_classes_ = n_classes;
   state_alpha_ = options.alpha;
+  state_reach_ = options.reach;
   state_ready_ = true;
   return stats;
 }
@@ -108,6 +109,8 @@ void PreparedOperator::check_update(const LabelUpdate& b) const {
   if (b.max_iter < 0 || !(b.tol > 0.0)) fail("update() needs max_iter >= 0 and tol > 0");
   if (!state_seeds_.empty() && !b.seed_values)
     fail("the last propagate() had seeded rows (-2): change them with update_seeds(), not class labels");
+  if (state_reach_ && !b.seed_values)
+    fail("the last propagate() ran the reach column, which update() does not carry: use update_seeds()");
   if (b.seed_values) {
     for (int64_t q = 0; q < b.count; ++q) {
       if (b.rows[q] < 0 || b.rows[q] >= g_.n) fail("rows must be in [0, n)");
@@ -231,6 +234,7 @@ UpdateResult PreparedOperator::run_seed_update(const LabelUpdate& b, const Propa
     float* saved = state_seeds_.data() + r * c;
     const int32_t label = b.classes[q] < 0 ? -1 : -2;  // classes[q] < 0 releases the row
     if (state_labels_[i] >= 0) retracts = true;  // a one-hot label replaced
+    if (state_reach_ && state_labels_[i] != -1 && label == -1) retracts = true;  // its reach mass goes
     if (state_labels_[i] == -2)
       for (int64_t k = 0; k < c; ++k) retracts |= label == -1 ? saved[k] != 0.0f : now[k] < saved[k];
     state_labels_[i] = label;
@@ -266,12 +270,14 @@ void PreparedOperator::write_changed_rows(const std::vector<int64_t>& operator_r
 int64_t PreparedOperator::continue_with_full_sweeps(const LabelUpdate& b, int64_t max_iter, bool from_labels,
                                                     const PropagateOutput& out) {
   const int64_t n = g_.n, c = b.n_classes, width = propagation_row_width(c);
-  std::vector<float> init(static_cast<size_t>(n * c));
+  std::vector<float> init(static_cast<size_t>(n * c)), reach_init(state_reach_ ? static_cast<size_t>(n) : 0);
   std::vector<int32_t> labels(static_cast<size_t>(n));
   const float* y = workspace_.buffer(state_buffer_);
+  const float* y_reach = state_reach_ ? workspace_.reach(state_buffer_) : nullptr;
   for (int64_t i = 0; i < n; ++i) {  // operator order -> caller order
     const int64_t dst = caller_row(i);
     std::copy(y + i * width, y + i * width + c, init.data() + dst * c);
+    if (y_reach) reach_init[dst] = y_reach[i];
     labels[dst] = state_labels_[i];
   }
   PropagateOptions o;
@@ -280,10 +286,12 @@ int64_t PreparedOperator::continue_with_full_sweeps(const LabelUpdate& b, int64_
   o.tol = b.tol;
   o.n_threads = b.n_threads;
   o.chebyshev = symmetric_;
+  o.reach = state_reach_;
   push_state_.ready = false;  // full sweeps move every row: residuals start over
-  const PropagateStats s =
-      propagate_csr_cpu(g_, values_, order_, labels.data(), c, from_labels ? nullptr : init.data(),
-                        state_seeds_.empty() ? nullptr : state_seeds_.data(), o, RunHooks{}, out, workspace_);
+  const PropagateStats s = propagate_csr_cpu(g_, values_, order_, labels.data(), c, from_labels ? nullptr : init.data(),
+                                             state_seeds_.empty() ? nullptr : state_seeds_.data(),
+                                             from_labels || !state_reach_ ? nullptr : reach_init.data(), o, RunHooks{},
+                                             out, workspace_);
   state_buffer_ = s.final_buffer;
   return s.n_iter;
 }
@@ -304,6 +312,11 @@ void PreparedOperator::read_rows(const int64_t* rows, int64_t count, float* dst)
 bool PreparedOperator::has_state() const {
   std::lock_guard<std::mutex> lock(busy_);
   return state_ready_;
+}
+
+bool PreparedOperator::has_reach() const {
+  std::lock_guard<std::mutex> lock(busy_);
+  return state_ready_ && state_reach_;
 }
 
 void PreparedOperator::labels(int32_t* dst) const {

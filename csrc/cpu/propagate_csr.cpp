@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -40,8 +41,9 @@ bool close_rows(const float* got, const float* want, int64_t width) {
 }
 
 // True if `sweep` matches the scalar sweep on a small random graph, for every padded width, both
-// update forms (one-hot and seeded rows), a Chebyshev weight and the row-list mode. Guards the
-// sweeps a test machine may not run (AVX-512): one that disagrees is never selected.
+// update forms (one-hot and seeded rows), a Chebyshev weight and the row-list mode, with and
+// without the reach column. Guards the sweeps a test machine may not run (AVX-512): one that
+// disagrees is never selected.
 bool agrees_with_scalar(detail::SweepFn sweep) {
   constexpr int64_t n = 37, degree = 5;
   std::mt19937 rng(777);
@@ -56,9 +58,11 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
     }
     indptr[i + 1] = int64_t(indices.size());
   }
+  std::vector<float> reach_src(n), reach_got(n), reach_want(n);
   for (int64_t width : {int64_t(4), int64_t(8), int64_t(16), int64_t(32), int64_t(48), int64_t(64), int64_t(112)}) {
-    for (const float omega : {1.0f, 1.3f, -1.0f}) {  // -1: clamp mode
-      const bool clamp = omega < 0.0f;
+    for (int form = 0; form < 6; ++form) {
+      const float omega = std::array<float, 3>{1.0f, 1.3f, -1.0f}[form % 3];  // -1: clamp mode
+      const bool clamp = omega < 0.0f, reach = form >= 3;
       for (int64_t i = 0; i < n; ++i)
         labels[i] = i % 4 == 0 ? int32_t(i % std::min<int64_t>(width, 7)) : (i % 8 == 2 ? detail::kSeededRow : -1);
       std::vector<float> seeds(n * width);
@@ -66,18 +70,28 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
       detail::SweepArgs args{indptr.data(), indices.data(), values.data(), labels.data(), width, clamp,
                              0.7f, 0.3f, true, clamp ? 1.0f : omega};
       args.seeds = seeds.data();
+      for (int64_t i = 0; i < n; ++i) {
+        reach_src[i] = unit(rng);
+        reach_got[i] = reach_want[i] = unit(rng);
+      }
+      if (reach) args.reach_src = reach_src.data();
       PropagateWorkspace in_out, scalar_out;  // 64-byte aligned rows, as the sweeps require
       in_out.reserve(n * width);
       scalar_out.reserve(n * width);
       float *src = in_out.buffer(0), *got = in_out.buffer(1), *want = scalar_out.buffer(0);
       for (int64_t e = 0; e < n * width; ++e) src[e] = unit(rng);
       for (int64_t e = 0; e < n * width; ++e) got[e] = want[e] = unit(rng);  // the iterate before src
-      const float change_want = detail::sweep_scalar(args, src, want, 0, n);
+      detail::SweepArgs want_args = args;
+      if (reach) {
+        want_args.reach_dst = reach_want.data();
+        args.reach_dst = reach_got.data();
+      }
+      const float change_want = detail::sweep_scalar(want_args, src, want, 0, n);
       const float change_got = sweep(args, src, got, 0, n);
       if (!close(change_got, change_want)) return false;
       for (int64_t i = 0; i < n; ++i) {
         if (clamp && labels[i] != -1) continue;  // not written in clamp mode
-        if (!close_rows(got + i * width, want + i * width, width)) return false;
+        if (!close_rows(got + i * width, want + i * width, width) || !close(reach_got[i], reach_want[i])) return false;
       }
       if (omega != 1.0f && !clamp) continue;
       // Row-list mode (the incremental update): a subset of rows into packed outputs, with each
@@ -87,14 +101,17 @@ bool agrees_with_scalar(detail::SweepFn sweep) {
         if (i % 3 != 1 && !(clamp && labels[i] != -1)) rows.push_back(i);
       const int64_t m = int64_t(rows.size());
       std::vector<float> row_got(m, -1.0f), row_want(m, -2.0f);
-      detail::SweepArgs list_args = args;
+      detail::SweepArgs list_args = want_args;
       list_args.rows = rows.data();
       list_args.row_change = row_want.data();
       detail::sweep_scalar(list_args, src, want, 0, m);
       list_args.row_change = row_got.data();
+      if (reach) list_args.reach_dst = reach_got.data();
       sweep(list_args, src, got, 0, m);
       for (int64_t q = 0; q < m; ++q)
-        if (!close_rows(got + q * width, want + q * width, width) || !close(row_got[q], row_want[q])) return false;
+        if (!close_rows(got + q * width, want + q * width, width) || !close(row_got[q], row_want[q]) ||
+            !close(reach_got[q], reach_want[q]))
+          return false;
     }
   }
   return true;
@@ -160,10 +177,18 @@ void PropagateWorkspace::reserve(int64_t floats_per_buffer) {
   capacity_ = floats_per_buffer;
 }
 
+void PropagateWorkspace::reserve_reach(int64_t rows) {
+  for (std::vector<float>& r : reach_)
+    if (int64_t(r.size()) < rows) {
+      r.clear();  // contents are not kept: no copy when it grows
+      r.resize(static_cast<size_t>(rows));
+    }
+}
+
 PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const int64_t* order,
                                  const int32_t* caller_labels, int64_t n_classes, const float* init,
-                                 const float* seed_values, const PropagateOptions& o, const RunHooks& hooks,
-                                 const PropagateOutput& out, PropagateWorkspace& workspace) {
+                                 const float* seed_values, const float* reach_init, const PropagateOptions& o,
+                                 const RunHooks& hooks, const PropagateOutput& out, PropagateWorkspace& workspace) {
   if (n_classes < 1) fail("n_classes must be >= 1");
   if (o.n_iter < 0) fail("n_iter must be >= 0");
   const bool clamp = o.alpha < 0.0;
@@ -176,11 +201,14 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   // seed values) in clamp mode and when no init is given. In clamp mode buffer 1 holds the clamped
   // rows too, and sweeps never write them; its other rows are written by the first sweep before
   // anything reads them. The alpha form reads the seeded rows' y0 from `seeds` (operator order).
+  // The reach column likewise in its own pair of buffers: 1 on labeled and seeded rows.
   bool any_seeded = false;
   for (int64_t i = 0; i < n && !any_seeded; ++i) any_seeded = caller_labels[i] == detail::kSeededRow;
   if (any_seeded && !seed_values) fail("rows labeled kSeededRow (-2) need seed values");
   workspace.reserve(n * width);
+  if (o.reach) workspace.reserve_reach(n);
   float* buffers[2] = {workspace.buffer(0), workspace.buffer(1)};
+  float* reach[2] = {o.reach ? workspace.reach(0) : nullptr, o.reach ? workspace.reach(1) : nullptr};
   std::vector<int32_t> permuted_labels(order ? static_cast<size_t>(n) : 0);
   std::vector<float> seeds(any_seeded && !clamp ? static_cast<size_t>(n * width) : 0);
   const int32_t* labels = order ? permuted_labels.data() : caller_labels;
@@ -199,6 +227,11 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
       if (seeded) std::copy(seed_values + src_row * c, seed_values + (src_row + 1) * c, y);
       else y[labels[i]] = 1.0f;
       if (clamp) std::copy(y, y + width, buffers[1] + i * width);
+    }
+    if (o.reach) {
+      const bool known = labels[i] != -1;
+      reach[0][i] = known && (clamp || !reach_init) ? 1.0f : (reach_init ? reach_init[src_row] : 0.0f);
+      if (clamp && known) reach[1][i] = 1.0f;
     }
   }
 
@@ -236,6 +269,8 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
       if (chebyshev && t > 0) omega = t == 1 ? 1.0 / (1.0 - rho2 / 2.0) : 1.0 / (1.0 - rho2 * omega / 4.0);
       detail::SweepArgs step = args;
       step.omega = float(omega);
+      step.reach_src = reach[b];
+      step.reach_dst = reach[1 - b];
       const float* src = buffers[b];
       float* dst = buffers[1 - b];
       float local = 0.0f;
@@ -277,10 +312,18 @@ PropagateStats propagate_csr_cpu(const CsrView& g, const float* values, const in
   // Scores back in the caller's order, with the argmax and the unreached flag in the same pass
   // (none without `out`: the caller reads the final buffer itself).
   const float* y = buffers[final_buffer];
+  const float* y_reach = reach[final_buffer];
   int nonfinite = 0;
   if (out.soft) {
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(| : nonfinite)
-    for (int64_t i = 0; i < n; ++i) nonfinite |= !write_result_row(y + i * width, c, order ? order[i] : i, out);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t dst = order ? order[i] : i;
+      nonfinite |= !write_result_row(y + i * width, c, dst, out);
+      if (out.reach && y_reach) {
+        out.reach[dst] = y_reach[i];
+        nonfinite |= !std::isfinite(y_reach[i]);
+      }
+    }
   }
   return PropagateStats{iterations, converged, nonfinite == 0, sweep.name, final_buffer};
 }

@@ -23,40 +23,53 @@ inline float lane_max(__m256 v) {
 struct RowMoves {
   __m256 move = _mm256_setzero_ps();
   __m256 scale = _mm256_setzero_ps();
-  float relative() const { return relative_change(lane_max(move), lane_max(scale)); }
+  // With the reach entry's move and size (finish_reach) folded in.
+  float relative(float reach_move = 0.0f, float reach_scale = 0.0f) const {
+    return relative_change(std::max(lane_max(move), reach_move), std::max(lane_max(scale), reach_scale));
+  }
 };
 
 // Columns [c0, c0 + 8V) of row i; folds |new - old| and the scores' size into `moves`. Nonzero p adds into
 // accumulator set p % kSets: with one set every FMA waits for the previous one (4 cycles), which
 // bounds narrow rows (c <= 16) at 4 cycles per nonzero; the sets are summed in a fixed order, so
-// results stay the same on every run and thread count.
-template <int V>
+// results stay the same on every run and thread count. Reach: the reach column's sum over the
+// same nonzeros into `reach` (one scalar accumulator per set, summed in the same order).
+template <int V, bool Reach = false>
 inline void row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                        int64_t p_limit, int64_t c0, int label, const float* seed, RowMoves& moves) {
+                      int64_t p_limit, int64_t c0, int label, const float* seed, RowMoves& moves,
+                      float* reach = nullptr) {
   constexpr int kSets = V <= 2 ? 4 : (V <= 4 ? 2 : 1);
   __m256 acc[kSets][V];
+  __m128 racc[kSets];  // the reach sums in the low lane: the weight is the broadcast's low lane
+  for (int s = 0; s < kSets; ++s) racc[s] = _mm_setzero_ps();
   for (int s = 0; s < kSets; ++s)
     for (int v = 0; v < V; ++v) acc[s][v] = _mm256_setzero_ps();
-  int64_t p = p0;
-  for (; p + kSets <= p1; p += kSets) {
-    for (int s = 0; s < kSets; ++s) {
-      prefetch_rows(a, src, p + s, p_limit, c0, (V + 1) / 2);
-      const float* row = src + int64_t(a.indices[p + s]) * a.width + c0;
-      const __m256 w = _mm256_broadcast_ss(a.values + p + s);
-      for (int v = 0; v < V; ++v) acc[s][v] = _mm256_fmadd_ps(w, _mm256_load_ps(row + 8 * v), acc[s][v]);
-    }
-  }
-  for (int s = 0; p < p1; ++p, ++s) {
-    prefetch_rows(a, src, p, p_limit, c0, (V + 1) / 2);
-    const float* row = src + int64_t(a.indices[p]) * a.width + c0;
-    const __m256 w = _mm256_broadcast_ss(a.values + p);
+  // Nonzero q into set s. The tail (fewer than kSets nonzeros) loops over a constant count, so
+  // every set index is a compile-time constant once unrolled: with a run-time index GCC keeps
+  // the accumulators in memory (a store per nonzero) as soon as the reach sums are added.
+  const int64_t width = a.width;  // a local: GCC reloads a.width per nonzero in the loops with the reach sums
+  auto add = [&](int s, int64_t q) {
+    prefetch_rows(a, src, q, p_limit, c0, (V + 1) / 2);
+    const int64_t j = a.indices[q];
+    const float* row = src + j * width + c0;
+    const __m256 w = _mm256_broadcast_ss(a.values + q);
     for (int v = 0; v < V; ++v) acc[s][v] = _mm256_fmadd_ps(w, _mm256_load_ps(row + 8 * v), acc[s][v]);
-  }
+    if constexpr (Reach) racc[s] = _mm_fmadd_ss(_mm256_castps256_ps128(w), _mm_load_ss(a.reach_src + j), racc[s]);
+  };
+  int64_t p = p0;
+  for (; p + kSets <= p1; p += kSets)
+    for (int s = 0; s < kSets; ++s) add(s, p + s);
+  for (int s = 0; s + 1 < kSets; ++s)
+    if (p + s < p1) add(s, p + s);
   if constexpr (kSets == 4) {
     for (int v = 0; v < V; ++v)
       acc[0][v] = _mm256_add_ps(_mm256_add_ps(acc[0][v], acc[1][v]), _mm256_add_ps(acc[2][v], acc[3][v]));
+    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(_mm_add_ss(racc[0], racc[1]), _mm_add_ss(racc[2], racc[3])));
   } else if constexpr (kSets == 2) {
     for (int v = 0; v < V; ++v) acc[0][v] = _mm256_add_ps(acc[0][v], acc[1][v]);
+    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
+  } else if constexpr (Reach) {
+    *reach = _mm_cvtss_f32(racc[0]);
   }
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -82,63 +95,98 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
   }
 }
 
-// Width 4 (c <= 4): one 128-bit vector per row; returns the row's relative change.
-inline float row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                        int64_t p_limit, int label, const float* seed) {
-  __m128 acc = _mm_setzero_ps();
-  for (int64_t p = p0; p < p1; ++p) {
+// Width 4 (c <= 4): one 128-bit vector per row; folds its moves into `moves` (the 128-bit lanes
+// in the low half, zeros above) and the reach column's sum into `reach` (Reach).
+template <bool Reach>
+inline void row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
+                       int64_t p_limit, int label, const float* seed, RowMoves& moves, float* reach) {
+  // With the reach sums (the low lane of racc) each loop step does twice the work on two FMA
+  // chains, so nonzero p adds into set (p - p0) % 2 and the sets are summed in a fixed order;
+  // single labels keep one set (their sums, and results, as before).
+  constexpr int kSets = Reach ? 2 : 1;
+  __m128 acc[kSets], racc[kSets];
+  for (int s = 0; s < kSets; ++s) acc[s] = racc[s] = _mm_setzero_ps();
+  auto add = [&](int s, int64_t p) {
     prefetch_rows(a, src, p, p_limit, 0, 1);
+    const int64_t j = a.indices[p];
     const __m128 w = _mm_broadcast_ss(a.values + p);
-    acc = _mm_fmadd_ps(w, _mm_load_ps(src + int64_t(a.indices[p]) * 4), acc);
+    acc[s] = _mm_fmadd_ps(w, _mm_load_ps(src + j * 4), acc[s]);
+    if constexpr (Reach) racc[s] = _mm_fmadd_ss(w, _mm_load_ss(a.reach_src + j), racc[s]);
+  };
+  int64_t p = p0;
+  for (; p + kSets <= p1; p += kSets)
+    for (int s = 0; s < kSets; ++s) add(s, p + s);
+  if (p < p1) add(0, p);  // Reach only: one nonzero left
+  __m128 sum = acc[0];
+  if constexpr (Reach) {
+    sum = _mm_add_ps(acc[0], acc[1]);
+    *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
   }
   if (!a.clamp) {
     const __m128i hit = _mm_cmpeq_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(label));
     const __m128 bias = _mm_and_ps(_mm_castsi128_ps(hit), _mm_set1_ps(a.one_minus_alpha));
-    acc = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(a.alpha), acc), bias);
-    if (seed) acc = _mm_add_ps(acc, _mm_mul_ps(_mm_set1_ps(a.one_minus_alpha), _mm_loadu_ps(seed)));
+    sum = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(a.alpha), sum), bias);
+    if (seed) sum = _mm_add_ps(sum, _mm_mul_ps(_mm_set1_ps(a.one_minus_alpha), _mm_loadu_ps(seed)));
     if (a.omega != 1.0f)
-      acc = _mm_fmadd_ps(_mm_set1_ps(a.omega), acc, _mm_mul_ps(_mm_set1_ps(1.0f - a.omega), _mm_load_ps(out)));
+      sum = _mm_fmadd_ps(_mm_set1_ps(a.omega), sum, _mm_mul_ps(_mm_set1_ps(1.0f - a.omega), _mm_load_ps(out)));
   }
-  _mm_store_ps(out, acc);
-  if (!a.track_change) return 0.0f;
+  _mm_store_ps(out, sum);
+  if (!a.track_change) return;
   const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
   const __m128 before = _mm_load_ps(old);
-  RowMoves moves;  // the 128-bit lanes in the low half, zeros above
-  moves.move = _mm256_zextps128_ps256(_mm_and_ps(abs_mask, _mm_sub_ps(acc, before)));
-  moves.scale = _mm256_zextps128_ps256(_mm_max_ps(_mm_and_ps(abs_mask, acc), _mm_and_ps(abs_mask, before)));
-  return moves.relative();
+  moves.move = _mm256_zextps128_ps256(_mm_and_ps(abs_mask, _mm_sub_ps(sum, before)));
+  moves.scale = _mm256_zextps128_ps256(_mm_max_ps(_mm_and_ps(abs_mask, sum), _mm_and_ps(abs_mask, before)));
 }
 
 }  // namespace
 
 // Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
-// seed code compiles away.
-template <bool Seeded>
+// seed code compiles away; Reach = false: no reach column (single labels), nor its code.
+template <bool Seeded, bool Reach>
 float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
-  return for_each_swept_row(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0, int64_t p1,
-                                                         float* out, const float* old) {
+  return for_each_swept_row<Reach>(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0,
+                                                                int64_t p1, float* out, const float* old,
+                                                                float* reach_out,
+                                                                const float* reach_old) LABELGRAPH_ROW_INLINE {
     const float* seed = Seeded ? row_seed : nullptr;
-    if (a.width == 4) return row_narrow(a, src, out, old, p0, p1, p_limit, label, seed);
+    float reach = 0.0f, reach_move = 0.0f, reach_scale = 0.0f;
     RowMoves moves;
-    if (a.width == 8) {
-      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves);
+    if (a.width == 4) {
+      row_narrow<Reach>(a, src, out, old, p0, p1, p_limit, label, seed, moves, &reach);
+    } else if (a.width == 8) {
+      row_block<1, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
     } else if (a.width == 16) {
-      row_block<2>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves);
+      row_block<2, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
     } else {
+      // The reach column is summed with the first column block: one pass over the nonzeros.
       int64_t c0 = 0;
-      for (; c0 + 64 <= a.width; c0 += 64) row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (a.width >= 64) {
+        row_block<8, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
+        for (c0 = 64; c0 + 64 <= a.width; c0 += 64) row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      }
       const int64_t rest = a.width - c0;
-      if (rest == 16) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
-      if (rest == 32) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
-      if (rest == 48) row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (rest == 16) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);  // c0 >= 64 here
+      if (rest == 32) {
+        if (c0 == 0) row_block<4, Reach>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves, &reach);
+        else row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      }
+      if (rest == 48) {
+        if (c0 == 0) row_block<6, Reach>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves, &reach);
+        else row_block<6>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      }
     }
-    return a.track_change ? moves.relative() : 0.0f;
+    if constexpr (Reach) finish_reach(a, reach, label, reach_out, reach_old, reach_move, reach_scale);
+    return a.track_change ? moves.relative(reach_move, reach_scale) : 0.0f;
   });
 }
 
 float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
-  return a.seeds ? sweep_rows_avx2<true>(a, src, dst, begin, end) : sweep_rows_avx2<false>(a, src, dst, begin, end);
+  if (a.reach_src)
+    return a.seeds ? sweep_rows_avx2<true, true>(a, src, dst, begin, end)
+                   : sweep_rows_avx2<false, true>(a, src, dst, begin, end);
+  return a.seeds ? sweep_rows_avx2<true, false>(a, src, dst, begin, end)
+                 : sweep_rows_avx2<false, false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

@@ -15,9 +15,10 @@ namespace {
 // uninitialised under -Wall; the masked form with every lane set is the same instruction.
 inline __m512 max_all(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, __mmask16(0xFFFF), a, b); }
 
-// Largest lane (through 256-bit halves: see max_all on the 512-bit reductions).
+// Largest lane (through 256-bit halves: see max_all on the 512-bit reductions; the low half by
+// extraction too, as _mm512_castps512_ps256 expands to an extraction into an undefined vector).
 inline float lane_max(__m512 v) {
-  const __m256 half = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m256 half = _mm256_max_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
@@ -27,43 +28,56 @@ inline float lane_max(__m512 v) {
 struct RowMoves {
   __m512 move = _mm512_setzero_ps();
   __m512 scale = _mm512_setzero_ps();
-  float relative() const { return relative_change(lane_max(move), lane_max(scale)); }
+  // With the reach entry's move and size (finish_reach) folded in.
+  float relative(float reach_move = 0.0f, float reach_scale = 0.0f) const {
+    return relative_change(std::max(lane_max(move), reach_move), std::max(lane_max(scale), reach_scale));
+  }
   void fold(__m512 now, __m512 before) {
     move = max_all(move, _mm512_abs_ps(_mm512_sub_ps(now, before)));
     scale = max_all(scale, max_all(_mm512_abs_ps(now), _mm512_abs_ps(before)));
   }
 };
 
-// Columns [c0, c0 + 16V) of row i; folds |new - old| and the scores' size into `moves`.
-template <int V>
+// Columns [c0, c0 + 16V) of row i; folds |new - old| and the scores' size into `moves`; Reach:
+// the reach column's sum over the same nonzeros into `reach` (as in spmm_avx2.cpp).
+template <int V, bool Reach = false>
 inline void row_block(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                      int64_t p_limit, int64_t c0, int label, const float* seed, RowMoves& moves) {
+                      int64_t p_limit, int64_t c0, int label, const float* seed, RowMoves& moves,
+                      float* reach = nullptr) {
   // Nonzero p adds into accumulator set (p - p0) % kSets (see spmm_avx2.cpp: narrow rows are
   // otherwise bound by the FMA latency); the sets are summed in a fixed order.
   constexpr int kSets = V == 1 ? 4 : (V == 2 ? 2 : 1);
   __m512 acc[kSets][V];
+  __m128 racc[kSets];  // the reach sums in the low lane (as in spmm_avx2.cpp)
+  for (int s = 0; s < kSets; ++s) racc[s] = _mm_setzero_ps();
   for (int s = 0; s < kSets; ++s)
     for (int v = 0; v < V; ++v) acc[s][v] = _mm512_setzero_ps();
-  int64_t p = p0;
-  for (; p + kSets <= p1; p += kSets) {
-    for (int s = 0; s < kSets; ++s) {
-      prefetch_rows(a, src, p + s, p_limit, c0, V);
-      const float* row = src + int64_t(a.indices[p + s]) * a.width + c0;
-      const __m512 w = _mm512_set1_ps(a.values[p + s]);
-      for (int v = 0; v < V; ++v) acc[s][v] = _mm512_fmadd_ps(w, _mm512_load_ps(row + 16 * v), acc[s][v]);
-    }
-  }
-  for (int s = 0; p < p1; ++p, ++s) {
-    prefetch_rows(a, src, p, p_limit, c0, V);
-    const float* row = src + int64_t(a.indices[p]) * a.width + c0;
-    const __m512 w = _mm512_set1_ps(a.values[p]);
+  // Nonzero q into set s. The tail (fewer than kSets nonzeros) loops over a constant count, so
+  // every set index is a compile-time constant once unrolled: with a run-time index GCC keeps
+  // the accumulators in memory (a store per nonzero) as soon as the reach sums are added.
+  const int64_t width = a.width;  // a local: GCC reloads a.width per nonzero in the loops with the reach sums
+  auto add = [&](int s, int64_t q) {
+    prefetch_rows(a, src, q, p_limit, c0, V);
+    const int64_t j = a.indices[q];
+    const float* row = src + j * width + c0;
+    const __m512 w = _mm512_set1_ps(a.values[q]);
     for (int v = 0; v < V; ++v) acc[s][v] = _mm512_fmadd_ps(w, _mm512_load_ps(row + 16 * v), acc[s][v]);
-  }
+    if constexpr (Reach) racc[s] = _mm_fmadd_ss(_mm_load_ss(a.values + q), _mm_load_ss(a.reach_src + j), racc[s]);
+  };
+  int64_t p = p0;
+  for (; p + kSets <= p1; p += kSets)
+    for (int s = 0; s < kSets; ++s) add(s, p + s);
+  for (int s = 0; s + 1 < kSets; ++s)
+    if (p + s < p1) add(s, p + s);
   if constexpr (kSets == 4) {
     for (int v = 0; v < V; ++v)
       acc[0][v] = _mm512_add_ps(_mm512_add_ps(acc[0][v], acc[1][v]), _mm512_add_ps(acc[2][v], acc[3][v]));
+    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(_mm_add_ss(racc[0], racc[1]), _mm_add_ss(racc[2], racc[3])));
   } else if constexpr (kSets == 2) {
     for (int v = 0; v < V; ++v) acc[0][v] = _mm512_add_ps(acc[0][v], acc[1][v]);
+    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
+  } else if constexpr (Reach) {
+    *reach = _mm_cvtss_f32(racc[0]);
   }
   for (int v = 0; v < V; ++v) {
     __m512 y = acc[0][v];
@@ -83,62 +97,99 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
   }
 }
 
-// Widths 4 and 8 (c <= 8): one 128- or 256-bit vector per row, as in the AVX2 sweep.
-template <int W>
+// Widths 4 and 8 (c <= 8): one 128- or 256-bit vector per row, as in the AVX2 sweep; the reach
+// column's sum into `reach` (Reach).
+template <int W, bool Reach>
 inline void row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
-                       int64_t p_limit, int label, const float* seed, RowMoves& moves) {
+                       int64_t p_limit, int label, const float* seed, RowMoves& moves, float* reach) {
   const __mmask16 lanes = __mmask16((1u << W) - 1);
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t p = p0; p < p1; ++p) {
+  // Two accumulator sets with the reach sums, one for single labels (as in spmm_avx2.cpp).
+  constexpr int kSets = Reach ? 2 : 1;
+  __m512 acc[kSets];
+  __m128 racc[kSets];
+  for (int s = 0; s < kSets; ++s) {
+    acc[s] = _mm512_setzero_ps();
+    racc[s] = _mm_setzero_ps();
+  }
+  auto add = [&](int s, int64_t p) {
     prefetch_rows(a, src, p, p_limit, 0, 1);
+    const int64_t j = a.indices[p];
     const __m512 w = _mm512_set1_ps(a.values[p]);
-    acc = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes, src + int64_t(a.indices[p]) * W), acc);
+    acc[s] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes, src + j * W), acc[s]);
+    if constexpr (Reach) racc[s] = _mm_fmadd_ss(_mm_load_ss(a.values + p), _mm_load_ss(a.reach_src + j), racc[s]);
+  };
+  int64_t p = p0;
+  for (; p + kSets <= p1; p += kSets)
+    for (int s = 0; s < kSets; ++s) add(s, p + s);
+  if (p < p1) add(0, p);  // Reach only: one nonzero left
+  __m512 sum = acc[0];
+  if constexpr (Reach) {
+    sum = _mm512_add_ps(acc[0], acc[1]);
+    *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
   }
   if (!a.clamp) {
     const __mmask16 hit = (label >= 0 && label < W) ? __mmask16(1u << label) : __mmask16(0);
-    acc = _mm512_mul_ps(_mm512_set1_ps(a.alpha), acc);
-    acc = _mm512_mask_add_ps(acc, hit, acc, _mm512_set1_ps(a.one_minus_alpha));
+    sum = _mm512_mul_ps(_mm512_set1_ps(a.alpha), sum);
+    sum = _mm512_mask_add_ps(sum, hit, sum, _mm512_set1_ps(a.one_minus_alpha));
     if (seed)
-      acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(a.one_minus_alpha), _mm512_maskz_loadu_ps(lanes, seed)));
+      sum = _mm512_add_ps(sum, _mm512_mul_ps(_mm512_set1_ps(a.one_minus_alpha), _mm512_maskz_loadu_ps(lanes, seed)));
     if (a.omega != 1.0f)
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(a.omega), acc,
+      sum = _mm512_fmadd_ps(_mm512_set1_ps(a.omega), sum,
                             _mm512_mul_ps(_mm512_set1_ps(1.0f - a.omega), _mm512_maskz_loadu_ps(lanes, out)));
   }
-  if (a.track_change) moves.fold(acc, _mm512_maskz_loadu_ps(lanes, old));  // masked-off lanes: 0 and 0
-  _mm512_mask_storeu_ps(out, lanes, acc);
+  if (a.track_change) moves.fold(sum, _mm512_maskz_loadu_ps(lanes, old));  // masked-off lanes: 0 and 0
+  _mm512_mask_storeu_ps(out, lanes, sum);
 }
 
 }  // namespace
 
 // Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
-// seed code compiles away.
-template <bool Seeded>
+// seed code compiles away; Reach = false: no reach column (single labels), nor its code.
+template <bool Seeded, bool Reach>
 float sweep_rows_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
-  return for_each_swept_row(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0, int64_t p1,
-                                                         float* out, const float* old) {
+  return for_each_swept_row<Reach>(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0,
+                                                                int64_t p1, float* out, const float* old,
+                                                                float* reach_out,
+                                                                const float* reach_old) LABELGRAPH_ROW_INLINE {
     const float* seed = Seeded ? row_seed : nullptr;
+    float reach = 0.0f, reach_move = 0.0f, reach_scale = 0.0f;
     RowMoves moves;
     if (a.width == 4) {
-      row_narrow<4>(a, src, out, old, p0, p1, p_limit, label, seed, moves);
+      row_narrow<4, Reach>(a, src, out, old, p0, p1, p_limit, label, seed, moves, &reach);
     } else if (a.width == 8) {
-      row_narrow<8>(a, src, out, old, p0, p1, p_limit, label, seed, moves);
+      row_narrow<8, Reach>(a, src, out, old, p0, p1, p_limit, label, seed, moves, &reach);
     } else if (a.width == 16) {
-      row_block<1>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves);
+      row_block<1, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
     } else {
+      // The reach column is summed with the first column block: one pass over the nonzeros.
       int64_t c0 = 0;
-      for (; c0 + 64 <= a.width; c0 += 64) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (a.width >= 64) {
+        row_block<4, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
+        for (c0 = 64; c0 + 64 <= a.width; c0 += 64) row_block<4>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      }
       const int64_t rest = a.width - c0;
-      if (rest == 16) row_block<1>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
-      if (rest == 32) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
-      if (rest == 48) row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      if (rest == 16) row_block<1>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);  // c0 >= 64 here
+      if (rest == 32) {
+        if (c0 == 0) row_block<2, Reach>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves, &reach);
+        else row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      }
+      if (rest == 48) {
+        if (c0 == 0) row_block<3, Reach>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves, &reach);
+        else row_block<3>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+      }
     }
-    return a.track_change ? moves.relative() : 0.0f;
+    if constexpr (Reach) finish_reach(a, reach, label, reach_out, reach_old, reach_move, reach_scale);
+    return a.track_change ? moves.relative(reach_move, reach_scale) : 0.0f;
   });
 }
 
 float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
-  return a.seeds ? sweep_rows_avx512<true>(a, src, dst, begin, end) : sweep_rows_avx512<false>(a, src, dst, begin, end);
+  if (a.reach_src)
+    return a.seeds ? sweep_rows_avx512<true, true>(a, src, dst, begin, end)
+                   : sweep_rows_avx512<false, true>(a, src, dst, begin, end);
+  return a.seeds ? sweep_rows_avx512<true, false>(a, src, dst, begin, end)
+                 : sweep_rows_avx512<false, false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

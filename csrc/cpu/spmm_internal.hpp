@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #if defined(LABELGRAPH_X86)
@@ -43,6 +44,14 @@ struct SweepArgs {
   // [n, width] (operator order, padded with zeros): the alpha form's y0 of rows labeled
   // kSeededRow; read only for those rows (any alignment). nullptr when no row is.
   const float* seeds = nullptr;
+  // The reach column (PropagateOptions::reach): one float per row beside Y, its y0 1 on every
+  // labeled or seeded row and 0 elsewhere, summed in the same pass over a row's nonzeros as the
+  // row itself (a separate [n] array, so the classes keep their padded width: at c = 16 a
+  // gathered row stays one cache line). Read from reach_src[row], written to reach_dst[position]
+  // (clamp mode: both hold 1 on labeled and seeded rows); its move counts in the row's relative
+  // change. nullptr: none.
+  const float* reach_src = nullptr;
+  float* reach_dst = nullptr;
 };
 
 // Label of a row clamped to (alpha form: started from) a given row of seed values rather than
@@ -68,11 +77,21 @@ float sweep_avx512(const SweepArgs&, const float*, float*, int64_t, int64_t);
 // Nonzeros ahead whose gathered row is prefetched: enough to cover DRAM latency at ~1 row/ns.
 constexpr int64_t kPrefetchAhead = 12;
 
-// Calls change = row(label, seed, p0, p1, out, old) for each position of [begin, end) a sweep
-// computes (in clamp mode labeled and seeded rows are skipped: both buffers hold their clamped
-// row and nothing writes them); `seed` is the row's seed values (alpha form, label kSeededRow)
-// or nullptr. Stores each change in row_change if asked and returns the largest.
-template <class RowFn>
+// Marks the per-row lambda a sweep passes to for_each_swept_row: GCC otherwise calls the larger
+// ones (those with the reach column) out of line, a call with a full stack frame per row, which
+// costs about as much as the row's ten nonzeros at c <= 16.
+#if defined(__GNUC__)
+#define LABELGRAPH_ROW_INLINE __attribute__((always_inline))
+#else
+#define LABELGRAPH_ROW_INLINE
+#endif
+
+// Calls change = row(label, seed, p0, p1, out, old, reach_out, reach_old) for each position of
+// [begin, end) a sweep computes (in clamp mode labeled and seeded rows are skipped: both buffers
+// hold their clamped row and nothing writes them); `seed` is the row's seed values (alpha form,
+// label kSeededRow) or nullptr; reach_out / reach_old the row's reach entries (Reach) or nullptr.
+// Stores each change in row_change if asked and returns the largest.
+template <bool Reach, class RowFn>
 inline float for_each_swept_row(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end,
                                 RowFn&& row) {
   float largest = 0.0f;
@@ -81,11 +100,31 @@ inline float for_each_swept_row(const SweepArgs& a, const float* src, float* dst
     const int label = a.labels[i];
     if (a.clamp && label != -1) continue;
     const float* seed = label == kSeededRow ? a.seeds + i * a.width : nullptr;
-    const float change = row(label, seed, a.indptr[i], a.indptr[i + 1], dst + q * a.width, src + i * a.width);
+    float* reach_out = Reach ? a.reach_dst + q : nullptr;
+    const float* reach_old = Reach ? a.reach_src + i : nullptr;
+    const float change = row(label, seed, a.indptr[i], a.indptr[i + 1], dst + q * a.width, src + i * a.width,
+                             reach_out, reach_old);
     if (a.row_change) a.row_change[q] = change;
     largest = std::max(largest, change);
   }
   return largest;
+}
+
+// A swept row's reach entry from its sum over the row's nonzeros, as the class columns are
+// finished (the alpha form's y0 is 1 on a labeled or seeded row; omega as for the row); folds
+// its move and size into the row's (move, scale).
+inline void finish_reach(const SweepArgs& a, float sum, int label, float* out, const float* old, float& move,
+                         float& scale) {
+  float v = sum;
+  if (!a.clamp) {
+    v = a.alpha * v + (label != -1 ? a.one_minus_alpha : 0.0f);
+    if (a.omega != 1.0f) v = a.omega * v + (1.0f - a.omega) * *out;
+  }
+  if (a.track_change) {
+    move = std::max(move, std::fabs(v - *old));
+    scale = std::max(scale, std::max(std::fabs(v), std::fabs(*old)));
+  }
+  *out = v;
 }
 
 // One past the last nonzero a sweep of positions [begin, end) may read: prefetches run ahead

@@ -46,7 +46,8 @@ def propagation_weights(
 PropagateResult = tuple[
     npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_], int, bool, bool, str
 ]
-ResultArrays = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+ResultArrays = (tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+                | tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.float32]])
 
 class PreparedOperator:
     """A validated normalised CSR operator with reusable iteration buffers."""
@@ -59,6 +60,7 @@ class PreparedOperator:
         self, labels: npt.NDArray[np.int32], n_classes: int, init: npt.NDArray[np.float32] | None = None,
         n_iter: int = 20, alpha: float = -1.0, tol: float = 0.0, n_threads: int = 0, progress: Progress = None,
         accelerate: bool = True, seeds: npt.NDArray[np.float32] | None = None,
+        reach: npt.NDArray[np.float32] | None = None,
     ) -> PropagateResult: ...
     def update_seeds(
         self, rows: npt.NDArray[np.int64], seed_values: npt.NDArray[np.float32], clamped: npt.NDArray[np.bool_],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -259,7 +260,8 @@ class LabelPropagator:
         init: Any = None,
         progress: ProgressCallback | None = None,
         accelerate: bool = True,
-    ) -> PropagationResult:
+        reach: bool = False,
+    ) -> SeededPropagationResult:
         """Propagate given rows of class values: :meth:`propagate` with each clamped row's own seed row for its one-hot.
 
         Clamped form: the rows of ``clamped`` are reset to their row of ``seeds`` after every
@@ -269,13 +271,23 @@ class LabelPropagator:
         One C++ call at the width of ``seeds.shape[1]``, as fast per sweep as :meth:`propagate`.
         :meth:`update_seeds` continues the result.
 
+        ``reach=True`` also propagates the reach column, the same update run on 1 at every clamped
+        row (clamped to 1 there; the alpha form's ``Y0``) and 0 elsewhere: the mass of clamped rows
+        reaching each row, which multi-label shares divide by. It is summed in the same pass over
+        each row's neighbours but kept in its own ``[n]`` array, so the ``c`` columns keep their
+        padded width (a ``c + 1``-th column in ``seeds`` would cost a second cache line per
+        neighbour at c = 16 or 64). Its move counts in ``tol``; it starts from its ``Y0`` even
+        when ``init`` is given, and :meth:`update_seeds` updates it with the scores.
+
         Args:
             seeds: ``[n, c]`` float32 (or 0/1 integer) values, finite and >= 0; read on the rows of ``clamped``.
             clamped: ``[n]`` bool mask of the rows whose seed row is given (at least one, unless ``init``).
             max_iter, alpha, tol, init, progress, accelerate: as for :meth:`propagate`.
+            reach: also propagate the reach column (``result.reach``, ``[n]`` float32).
 
         Returns:
-            PropagationResult as :meth:`propagate` (``labels``: the argmax of the scores).
+            SeededPropagationResult: a :class:`PropagationResult` (``labels``: the argmax of the
+            scores) with ``reach`` (None unless ``reach=True``).
 
         Raises:
             TypeError: a non-numeric ``seeds`` or non-bool ``clamped``.
@@ -289,36 +301,42 @@ class LabelPropagator:
         init = None if init is None else init_matrix(init, self.n, n_classes)
         if not clamped.any() and init is None:
             raise ValueError("clamped has no True row: nothing would propagate; clamp at least one row or pass init")
+        if not isinstance(reach, (bool, np.bool_)):
+            raise TypeError(f"reach must be True or False; got {type(reach).__name__}")
         labels = np.where(clamped, SEEDED_ROW, -1).astype(np.int64)
-        return self._run(labels, n_classes, seeds, max_iter, alpha, tol, init, progress, accelerate)
+        return self._run(labels, n_classes, seeds, max_iter, alpha, tol, init, progress, accelerate, bool(reach))
 
     def _run(self, labels: np.ndarray, n_classes: int, seeds: np.ndarray | None, max_iter: int, alpha: float | None,
-             tol: float, init: np.ndarray | None, progress: Any, accelerate: Any) -> PropagationResult:
+             tol: float, init: np.ndarray | None, progress: Any, accelerate: Any,
+             reach: bool = False) -> PropagationResult:
         progress = progress_callback(progress)
         if not isinstance(accelerate, (bool, np.bool_)):
             raise TypeError(f"accelerate must be True or False; got {type(accelerate).__name__}")
         self._saved = None  # a failed call leaves nothing for update() to continue
+        reach_column = np.empty(self.n, dtype=np.float32) if reach else None  # written by the C++ call
         soft, hard, unreached, iterations, converged, finite, _ = self._operator.propagate(
             labels.astype(np.int32), n_classes, init=init, n_iter=max_iter, alpha=-1.0 if alpha is None else alpha,
             tol=tol, n_threads=self._n_threads, progress=progress,
-            accelerate=bool(accelerate) and alpha is not None and tol > 0, seeds=seeds,
+            accelerate=bool(accelerate) and alpha is not None and tol > 0, seeds=seeds, reach=reach_column,
         )
         if not finite:
             raise ValueError("propagation diverged (inf in the scores): with a non-symmetric graph the symmetric "
                              "operator can amplify; pass symmetrize='max' or 'mean', or normalization='row'")
-        result = PropagationResult(soft, hard, unreached, int(iterations), bool(converged))
+        result = (PropagationResult(soft, hard, unreached, int(iterations), bool(converged)) if seeds is None else
+                  SeededPropagationResult(soft, hard, unreached, int(iterations), bool(converged), reach_column))
         self._saved = _SavedPropagation(labels, n_classes, alpha, tol, max_iter, result,
                                         None if seeds is None else seeds.copy())
         return result
 
-    def update_seeds(self, indices: Any, seeds: Any, clamped: Any = True) -> PropagationResult:
+    def update_seeds(self, indices: Any, seeds: Any, clamped: Any = True) -> SeededPropagationResult:
         """Continue the last :meth:`propagate_seeds` after the seed rows of ``indices`` change.
 
         Row ``indices[q]`` is clamped to ``seeds[q]`` (``clamped`` True; e.g. one class added to
         or removed from a label set) or released (False: its set is no longer known). Full
         sweeps to the same ``tol``, ``alpha`` and ``max_iter``, warm-started from the last scores
         when the changes only add (no seed entry falls, no row is released; else from the seeds,
-        as :meth:`update` does after a removal). The result's arrays are updated in place.
+        as :meth:`update` does after a removal; a released row takes its reach back too). The
+        result's arrays (``reach`` included) are updated in place.
 
         Args:
             indices: ``[m]`` row numbers (a row repeated takes its last values).
@@ -344,7 +362,7 @@ class LabelPropagator:
         if not self._state_intact:
             self._state_intact = True
             return self.propagate_seeds(new_seeds, labels == SEEDED_ROW, saved.max_iter, alpha=saved.alpha,
-                                        tol=saved.tol)
+                                        tol=saved.tol, reach=getattr(saved.result, "reach", None) is not None)
         return self._continue(saved, labels, new_seeds, lambda out: self._operator.update_seeds(
             indices, values, flags, saved.n_classes, alpha=-1.0 if saved.alpha is None else saved.alpha,
             tol=saved.tol, max_iter=saved.max_iter, n_threads=self._n_threads, out=out))
@@ -354,12 +372,13 @@ class LabelPropagator:
         """Run one C++ update batch into the saved result's arrays and save the new state; a failure
         marks the state as possibly half-changed (the next call recomputes from scratch)."""
         result = saved.result
+        reach = getattr(result, "reach", None)  # propagate_seeds(reach=True): updated with the scores
         try:
-            _, _, sweeps = call((result.soft, result.labels, result.unreached))
+            _, _, sweeps = call((result.soft, result.labels, result.unreached) + (() if reach is None else (reach,)))
         except BaseException:
             self._state_intact = False
             raise
-        updated = PropagationResult(result.soft, result.labels, result.unreached, int(sweeps), int(sweeps) < saved.max_iter)
+        updated = dataclasses.replace(result, n_iter=int(sweeps), converged=int(sweeps) < saved.max_iter)
         self._saved = _SavedPropagation(labels, saved.n_classes, saved.alpha, saved.tol, saved.max_iter, updated, seeds)
         return updated
 
@@ -427,6 +446,19 @@ class LabelPropagator:
 
 # Label of a row clamped to its seed row (propagate_seeds) in the C++ operator's label vector.
 SEEDED_ROW = -2
+
+
+@dataclass(frozen=True)
+class SeededPropagationResult(PropagationResult):
+    """Outcome of :meth:`LabelPropagator.propagate_seeds`: a :class:`PropagationResult` and the reach column.
+
+    Attributes:
+        reach: ``[n]`` float32, with ``reach=True``: the propagation of 1 on every clamped row (the
+            mass of clamped rows reaching each row; 1 on clamped rows in the clamped form, 0 where
+            nothing arrived), computed with the scores; None otherwise.
+    """
+
+    reach: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

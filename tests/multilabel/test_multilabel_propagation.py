@@ -21,8 +21,9 @@ def problem(rng, n=240, c=5, known_share=0.3):
 
 
 @pytest.mark.parametrize("alpha", [None, 0.5, 0.9])
-def test_scores_match_per_class_float64_reference(rng, alpha):
-    graph, _, Y, known = problem(rng)
+@pytest.mark.parametrize("c", [1, 4, 5, 16, 17, 64])  # the reach column beside rows of 4, 8, 16, 32, 64 floats
+def test_scores_match_per_class_float64_reference(rng, alpha, c):
+    graph, _, Y, known = problem(rng, c=c)
     prop = MultiLabelPropagator(graph, 0.1)
     result = prop.propagate(np.where(known[:, None], Y, False), known, 25, alpha=alpha)
     S = prop.operator().toarray().astype(np.float64)

@@ -54,7 +54,9 @@ class PreparedOperator {
 
   // All iterations of propagate_csr_cpu (labels, init and out in caller order); `options.chebyshev`
   // is applied only when the operator is symmetric. Keeps the result for update().
-  // seed_values: as for propagate_csr_cpu (rows labeled -2), kept for update().
+  // seed_values: as for propagate_csr_cpu (rows labeled -2), kept for update(). options.reach:
+  // the reach column runs too (from its y0), into out.reach; update() then accepts only seed
+  // batches (update_seeds: full sweeps carry the column; the push and row-list updates do not).
   PropagateStats propagate(const int32_t* labels, int64_t n_classes, const float* init, const float* seed_values,
                            PropagateOptions options, const RunHooks& hooks, const PropagateOutput& out);
 
@@ -70,6 +72,8 @@ class PreparedOperator {
   void read_rows(const int64_t* rows, int64_t count, float* dst) const;
 
   bool has_state() const;
+  // True when the saved state carries the reach column (the last propagate() had options.reach).
+  bool has_reach() const;
   // The labels the saved scores reflect, in caller order, into dst [n]; throws without a state.
   void labels(int32_t* dst) const;
 
@@ -97,6 +101,7 @@ class PreparedOperator {
   int state_buffer_ = 0;
   int64_t state_classes_ = 0;
   double state_alpha_ = -1.0;
+  bool state_reach_ = false;           // the reach column runs with Y (workspace_.reach(state_buffer_))
   std::vector<int32_t> state_labels_;  // operator order
   std::vector<float> state_seeds_;     // [n, classes] caller order, the seeded rows' values; empty: none
   // For each row j, the rows whose sums read j (built on the first update of a non-symmetric S).

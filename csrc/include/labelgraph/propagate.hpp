@@ -49,6 +49,12 @@ struct PropagateOptions {
   double tol = 0.0;     // > 0: stop once no row moved by more than tol x its largest score (relative)
   bool chebyshev = false;  // alpha mode: Chebyshev acceleration, valid only when S has real eigenvalues (W symmetric)
   int n_threads = 0;    // 0: OpenMP default
+  // Also propagate the reach column: 1 on every labeled or seeded row (clamped there; the alpha
+  // form's y0), 0 elsewhere, i.e. the mass of labeled rows reaching each row (the denominator of
+  // multi-label shares). Kept in its own [n] array beside Y and summed in the same pass over each
+  // row's nonzeros, so Y's rows keep the padded width of n_classes (a c + 1-th column would add a
+  // padded block at c = 16, 64: a second cache line per gathered row). Its move counts in `tol`.
+  bool reach = false;
 };
 
 struct PropagateStats {
@@ -64,6 +70,7 @@ struct PropagateOutput {
   float* soft = nullptr;        // [n, n_classes]
   int64_t* hard = nullptr;      // [n] argmax (ties to the lowest class), -1 when the row is all zero
   uint8_t* unreached = nullptr; // [n] 1 when the row is all zero
+  float* reach = nullptr;       // [n] the reach column (PropagateOptions::reach), or nullptr
 };
 
 // Writes one row's `c` scores to caller row `dst` of `out`, with its argmax and unreached flag;
@@ -86,8 +93,9 @@ inline bool write_result_row(const float* row, int64_t c, int64_t dst, const Pro
   return finite;
 }
 
-// The two Y buffers of the iteration, 64-byte aligned, kept between calls by a prepared operator
-// so a new label set costs no allocation or page faults (the active-learning loop).
+// The two Y buffers of the iteration, 64-byte aligned, and the reach column's two [n] buffers,
+// kept between calls by a prepared operator so a new label set costs no allocation or page
+// faults (the active-learning loop).
 class PropagateWorkspace {
  public:
   PropagateWorkspace() = default;
@@ -96,11 +104,15 @@ class PropagateWorkspace {
   ~PropagateWorkspace();
   float* buffer(int b) { return buffers_[b]; }
   const float* buffer(int b) const { return buffers_[b]; }
+  float* reach(int b) { return reach_[b].data(); }
+  const float* reach(int b) const { return reach_[b].data(); }
   void reserve(int64_t floats_per_buffer);  // grows only; contents are not kept
+  void reserve_reach(int64_t rows);         // grows only; contents are not kept
 
  private:
   float* buffers_[2] = {nullptr, nullptr};
   int64_t capacity_ = 0;
+  std::vector<float> reach_[2];
 };
 
 // Runs all iterations of Y <- S Y (clamped) or Y <- alpha S Y + (1 - alpha) Y0 in one call.
@@ -110,14 +122,17 @@ class PropagateWorkspace {
 // rows labeled -2, nullptr when none is) are in the caller's order, and so is `out`. A seeded row
 // is clamped to its seed values (clamp mode; e.g. a multi-hot label set, or all zero for a known
 // empty set) or has them as its y0 (alpha form) where a labeled row has its one-hot.
+// With options.reach the reach column runs too: it starts from reach_init ([n], caller order;
+// clamp mode: 1 on labeled and seeded rows whatever it holds), or from its y0 when reach_init is
+// nullptr, and is written to out.reach (workspace.reach(stats.final_buffer) without `out`).
 // Each row sums its nonzeros in a fixed order, so the result is the same for every run and
 // every thread count. Ctrl-C and progress go through `hooks`. With `out` all null nothing is
 // written (the final Y stays in the workspace buffer stats.final_buffer, operator order; `finite`
 // is then not checked).
 PropagateStats propagate_csr_cpu(const CsrView& graph, const float* values, const int64_t* order,
                                  const int32_t* labels, int64_t n_classes, const float* init,
-                                 const float* seed_values, const PropagateOptions& options, const RunHooks& hooks,
-                                 const PropagateOutput& out, PropagateWorkspace& workspace);
+                                 const float* seed_values, const float* reach_init, const PropagateOptions& options,
+                                 const RunHooks& hooks, const PropagateOutput& out, PropagateWorkspace& workspace);
 
 // Incremental update of a clamped propagation after new labels (active learning; the alpha form
 // uses propagate_push_cpu below). `y` holds the previous scores in operator order (rows of

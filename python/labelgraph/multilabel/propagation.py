@@ -70,9 +70,10 @@ class MultiLabelResult:
 class MultiLabelPropagator:
     """Propagation of label sets over a prepared operator, every class on its own, with per-class thresholds.
 
-    One C++ call (:meth:`labelgraph.LabelPropagator.propagate_seeds`) runs all classes as
-    columns, plus a "reach" column: each known row is clamped to (alpha form: starts from) its
-    0/1 set and a 1 in the reach column, so a known empty set is all zero in every class. The
+    One C++ call (:meth:`labelgraph.LabelPropagator.propagate_seeds` with ``reach=True``) runs
+    all classes as columns, plus the "reach" column beside them (its own ``[n]`` array, so the
+    class rows keep their padded width): each known row is clamped to (alpha form: starts from)
+    its 0/1 set and a 1 in the reach column, so a known empty set is all zero in every class. The
     update is linear and column-wise, so each class's column is exactly its own binary
     propagation and the reach column ``M 1_L`` is the mass of known rows reaching a row:
     ``column / reach`` is the propagated share of known rows carrying the class. Scores are
@@ -153,9 +154,9 @@ class MultiLabelPropagator:
         fixed = None if thresholds is None or isinstance(thresholds, str) else _threshold_vector(thresholds,
                                                                                                  sets.n_classes)
         run = self.propagator.propagate_seeds(_seed_rows(sets.indicator, sets.known), sets.known, max_iter,
-                                              alpha=alpha, tol=tol)
-        self._state = _State(sets.indicator.copy(), sets.known.copy(), run.soft, run.n_iter, run.converged, alpha, tol,
-                             max_iter, fixed, rule, min_positives)
+                                              alpha=alpha, tol=tol, reach=True)
+        self._state = _State(sets.indicator.copy(), sets.known.copy(), run.soft, run.reach, run.n_iter, run.converged,
+                             alpha, tol, max_iter, fixed, rule, min_positives)
         return self.result()
 
     def update(self, indices: Any, classes: Any, present: Any = True) -> MultiLabelResult:
@@ -205,7 +206,9 @@ class MultiLabelPropagator:
         n, c = s.indicator.shape
         rows = np.flatnonzero(s.known)
         prior = s.indicator[rows].mean(axis=0)
-        soft = s.soft.astype(np.float64)  # [n, c + 1]: the classes, then the reach
+        soft = np.empty((n, c + 1))  # float64 [n, c + 1]: the classes, then the reach
+        soft[:, :c] = s.soft
+        soft[:, c] = s.reach
         scores = _shares(soft, prior)
         unreached = soft[:, c] <= 0
         if s.alpha is not None:
@@ -250,18 +253,19 @@ class MultiLabelPropagator:
         changed = np.flatnonzero((indicator != s.indicator).any(axis=1) | (known != s.known))
         if changed.size:
             run = self.propagator.update_seeds(changed, _seed_rows(indicator[changed], known[changed]), known[changed])
-            soft, n_iter, converged = run.soft, run.n_iter, run.converged
+            soft, reach, n_iter, converged = run.soft, run.reach, run.n_iter, run.converged
         else:
-            soft, n_iter, converged = s.soft, s.n_iter, s.converged
-        self._state = _State(indicator, known, soft, n_iter, converged, s.alpha, s.tol, s.max_iter, s.fixed, s.rule,
-                             s.min_positives)
+            soft, reach, n_iter, converged = s.soft, s.reach, s.n_iter, s.converged
+        self._state = _State(indicator, known, soft, reach, n_iter, converged, s.alpha, s.tol, s.max_iter, s.fixed,
+                             s.rule, s.min_positives)
         return self.result()
 
 @dataclass(frozen=True)
 class _State:
     indicator: np.ndarray
     known: np.ndarray
-    soft: np.ndarray  # [n, c + 1] float32 propagated classes and reach (the propagator's result, updated in place)
+    soft: np.ndarray  # [n, c] float32 propagated classes (the propagator's result, updated in place)
+    reach: np.ndarray  # [n] float32 propagated reach (the same)
     n_iter: int
     converged: bool
     alpha: float | None
@@ -273,11 +277,9 @@ class _State:
 
 
 def _seed_rows(indicator: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """``[m, c + 1]`` float32 seed rows: a known row's 0/1 set and a 1 in the reach column; unknown rows all zero."""
-    seeds = np.zeros((indicator.shape[0], indicator.shape[1] + 1), dtype=np.float32)
-    seeds[known, :-1] = indicator[known]
-    seeds[known, -1] = 1.0
-    return seeds
+    """``[m, c]`` float32 seed rows: a known row's 0/1 set, unknown rows all zero (the reach column's 1 on
+    known rows is the propagator's own: ``propagate_seeds(..., reach=True)``)."""
+    return np.where(known[:, None], indicator, False).astype(np.float32)
 
 
 def _shares(soft: np.ndarray, prior: np.ndarray) -> np.ndarray:

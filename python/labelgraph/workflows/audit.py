@@ -269,12 +269,8 @@ def audit_labels(
         :class:`LabelAudit` with the sorted table, probabilities, per-class noise rates,
         near-duplicate pairs and outliers.
 
-    Memory: at the peak about ``8 k + 8 pad(c) + 4 c + 60`` bytes per row beyond the graph,
-    during the sweeps: the operator, its two sweep buffers (``pad(c)``: see
-    :meth:`~labelgraph.LabelPropagator.propagate`) and the float32 scores. Before them the
-    operator's preparation (``16 k + 50``), the own-label share (``8 k + 16``, row blocks) and the
-    ``"cv"`` search (``~40 + 40 f``, ``f`` the labeled fraction) are smaller; after them, with
-    the operator released, the float64 scores and probabilities (``16 c``).
+    Memory: as :func:`out_of_sample_probabilities` (about ``8 k + 8 pad(c) + 4 c + 60`` bytes
+    per row beyond the graph at the peak, during the sweeps), then the table and outputs.
 
     Example:
         >>> import numpy as np, labelgraph

@@ -55,6 +55,17 @@ def event(annotation: int, row: int, cls: int) -> dict:
         "task": {"id": row, "data": {"row": row}}}
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown CPU" elsewhere): the two kinds of development VM differ."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
@@ -174,7 +185,7 @@ def main() -> None:
         f"({graph_seconds:.0f} s to build once, cached beside the journal). Server: `labelgraph serve` in its own "
         "process (uvicorn on 127.0.0.1), journal in SQLite WAL with synchronous=FULL on the local disk; "
         "client: httpx2 on the same machine.",
-        f"Machine: {os.cpu_count()} cores shared with other jobs (load average {load[0]:.1f} / {load[1]:.1f} / "
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores shared with other jobs (load average {load[0]:.1f} / {load[1]:.1f} / "
         f"{load[2]:.1f} at the end), Python {platform.python_version()}.",
         "",
         "| what | latency |",

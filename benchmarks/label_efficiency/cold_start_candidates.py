@@ -16,6 +16,8 @@ cluster); then the candidates:
 - ``relagree<q>``: the typical row where its cosine to the centre row is at least the (1 - q)
   quantile of the members' cosines to the centre row (it lies in the inner q of the cluster around
   the centre row), else the centre row; ``relagree<q>_or0.6``: that and ``agree0.6`` both;
+- ``dens<t>``: ``agree0.6``, but the typical row only where the centre row's typicality is below
+  t times the typical row's (the centre row sits in a clearly thinner spot; session 27);
 - ``surrogate``: of k-means centres and TypiClust, the one whose picks, labelled with their
   cluster id, propagate to the larger share of rows' cluster ids (a label-free proxy of LP).
 The line per (m, seed) also prints label-free statistics: the mean cosine of the typical row to
@@ -96,13 +98,16 @@ def candidates(X, cluster, m, propagator) -> tuple[dict[str, np.ndarray], str]:
         threshold = np.array([np.quantile(to_centre_row[cluster == c], 1 - q) for c in range(m)])
         P[f"relagree{q}"] = np.where(to_centre_row[typical] >= threshold, typical, centre)
         P[f"relagree{q}_or0.6"] = np.where((to_centre_row[typical] >= threshold) & (agree >= 0.6), typical, centre)
+    ratio = typ[centre] / typ[typical]  # <= 1: the centre row's typicality against the cluster's most typical
+    for t in (0.5, 0.7, 0.9):
+        P[f"dens{t}"] = np.where((agree >= 0.6) & (ratio < t), typical, centre)
     share = []
     for picks in (centre, typical):
         labels = np.full(X.shape[0], -1, dtype=np.int64)
         labels[picks] = cluster[picks]
         share.append(np.mean(propagator.propagate(labels, n_classes=m).labels == cluster))
     P["surrogate"] = typical if share[1] > share[0] else centre
-    return P, f"cos(typical, centre row)={agree.mean():.3f}"
+    return P, f"cos(typical, centre row)={agree.mean():.3f} median typicality ratio={np.median(ratio):.2f}"
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ bought are scored (unreached rows count as wrong). Baselines in the same run: th
 random picks ("random", from zero) and "random LP", the paper's clamped LP (t=20, from scratch,
 same temperature) on random picks drawn with the same seed. ``--diagnose`` also prints, per round, where each strategy's picks
 land: share unreached, their mean uncertainty, density percentile, classes, and whether
-the pseudo-label was already right.
+the pseudo-label was already right. ``--tune on`` runs ``AnnotationSession(tune=True)``; ``--query-k``
+and ``--reach-k`` are experiments on how its batches are asked (results_tune.md, sessions 25 and 27).
 
     cd benchmarks/label_efficiency && python active_learning.py --family debian --subsample 20000 --seeds 0 1 2
 """
@@ -22,9 +23,11 @@ import time
 
 import labelgraph
 import numpy as np
+import scipy.sparse as sp
 from labelgraph.defaults import DEFAULT_K, DEFAULT_TEMPERATURE
 from labelgraph.workflows import STRATEGIES, AnnotationSession
 from labelgraph.workflows.clusters import kmeans_clusters
+from labelgraph.workflows.reach_query import in_neighbours
 from labelgraph.workflows.session import (
     DEFAULT_STRATEGY,
     class_probabilities,
@@ -88,14 +91,70 @@ class QueryViewSession(AnnotationSession):
         return self._view.query(n_select, strategy, candidates)
 
 
+class ReachViewSession(AnnotationSession):
+    """Experiment (session 27, variant R): a tuned session whose reach weights come from a fixed k.
+
+    Pseudo-labels and the margins of "reach_margin" are the tuned session's (one propagation
+    per batch, as with ``tune=True``); only the in-neighbour lists that say which rows a label
+    reaches (``_reached_by``) are those of the default session's operator (default temperature)
+    on the graph's first ``reach_k`` neighbours, built once and kept across retunes.
+    """
+
+    def __init__(self, graph: labelgraph.KnnGraph, n_classes: int, *, reach_k: int, **kwargs) -> None:
+        super().__init__(graph, n_classes, tune=True, **kwargs)
+        self._reach_k = min(reach_k, graph.k)
+        self._narrow_reached_by = None
+
+    def query(self, n_select, strategy=DEFAULT_STRATEGY, candidates=None):
+        if self._narrow_reached_by is None:  # the default session's lists at reach_k (same operator)
+            view = labelgraph.KnnGraph(np.ascontiguousarray(self._graph.indices[:, :self._reach_k]),
+                                       np.ascontiguousarray(self._graph.similarities[:, :self._reach_k]))
+            propagator = labelgraph.LabelPropagator(view, DEFAULT_TEMPERATURE, symmetrize=self._symmetrize)
+            self._narrow_reached_by = in_neighbours(propagator.operator(internal_order=True), propagator.order)
+        self._reached_by = self._narrow_reached_by  # a retune resets it to None: set it before every query
+        return super().query(n_select, strategy, candidates)
+
+
+class WeightedReachSession(AnnotationSession):
+    """Experiment (session 27, variant W): a session whose reach counts a neighbour by its edge's share.
+
+    Pseudo-labels, margins and neighbour lists are the session's (tuned or not); only the in-neighbour
+    matrix of "reach_margin" holds, instead of 1 for every row that lists ``i`` among its k
+    neighbours, the share ``exp(s_ji / T) / sum_l exp(s_jl / T)`` of row ``j``'s update that
+    comes from ``i`` (k and T in use), so a row's value is its own uncertainty plus what one
+    step from its label would move, and the 20th-30th neighbours of a wide k count little.
+    Rebuilt after each retune, as the session's own lists are.
+    """
+
+    def query(self, n_select, strategy=DEFAULT_STRATEGY, candidates=None):
+        if self._reached_by is None:
+            k, T = self._k, self._propagator.temperature
+            indices = self._graph.indices[:, :k].astype(np.int64)
+            sim = self._graph.similarities[:, :k].astype(np.float64)
+            share = np.exp((sim - sim.max(axis=1, keepdims=True)) / T)
+            share /= share.sum(axis=1, keepdims=True)
+            source = np.repeat(np.arange(self.n, dtype=np.int64), k)
+            target = indices.ravel()
+            keep = (target >= 0) & (target != source)
+            # Entry (target, source): a label at `target` moves `source` by its share.
+            self._reached_by = sp.csr_array((share.ravel()[keep], (target[keep], source[keep])),
+                                            shape=(self.n, self.n))
+        return super().query(n_select, strategy, candidates)
+
+
 def run_session(graph: labelgraph.KnnGraph, X: np.ndarray, y: np.ndarray, strategy: str, seed: int,
                 clusters: np.ndarray, budgets: list[int], diagnose: bool,
-                tune: bool = False, query_k: int | None = None) -> tuple[dict[int, float], list[dict]]:
+                tune: bool = False, query_k: int | None = None,
+                reach_k: int | None = None) -> tuple[dict[int, float], list[dict]]:
     c = int(y.max()) + 1
-    if query_k is None:
-        session = AnnotationSession(graph, c, clusters=clusters, embeddings=X, random_state=seed, tune=tune)
-    else:
+    if query_k is not None:
         session = QueryViewSession(graph, c, query_k=query_k, clusters=clusters, embeddings=X, random_state=seed)
+    elif reach_k == 0:
+        session = WeightedReachSession(graph, c, clusters=clusters, embeddings=X, random_state=seed, tune=tune)
+    elif reach_k is not None:
+        session = ReachViewSession(graph, c, reach_k=reach_k, clusters=clusters, embeddings=X, random_state=seed)
+    else:
+        session = AnnotationSession(graph, c, clusters=clusters, embeddings=X, random_state=seed, tune=tune)
     dens = density(graph) if diagnose else None
     accuracy, rounds = {}, []
     while (session.labels >= 0).sum() < max(budgets):
@@ -150,11 +209,22 @@ def main() -> None:
     parser.add_argument("--query-k", type=int, default=None,
                         help="experiment, with --tune on: batches asked by a default session on the graph's first "
                              "k neighbours (0: tune's reference k); pseudo-labels from the tuned session")
+    parser.add_argument("--reach-k", type=int, default=None,
+                        help="experiment: k > 0 (with --tune on): reach_margin's in-neighbour lists from the default "
+                             "operator of the graph's first k neighbours; 0 (--tune on or off): the session's own lists, "
+                             "each entry weighted by its edge's share of the row's update. Margins and pseudo-labels "
+                             "from the session")
     parser.add_argument("--diagnose", action="store_true", help="print where each strategy's picks land")
     parser.add_argument("--json", help="write the per-seed results here")
     args = parser.parse_args()
     if args.query_k is not None and args.tune != "on":
         parser.error("--query-k is an experiment of the tuned session: add --tune on")
+    if args.reach_k is not None and args.query_k is not None:
+        parser.error("--reach-k and --query-k are two experiments: pass one")
+    if args.reach_k and args.tune != "on":
+        parser.error("--reach-k k > 0 is an experiment of the tuned session: add --tune on")
+    if args.reach_k is not None and args.reach_k < 0:
+        parser.error("--reach-k must be >= 0")
     rows: dict[str, list[dict[int, float]]] = {s: [] for s in (*args.strategies, "random LP")}
     seconds = {s: 0.0 for s in args.strategies}
     diagnostics: dict[str, list] = {}
@@ -164,14 +234,14 @@ def main() -> None:
         budgets = [m * c for m in MULTIPLES]
         resolved = labelgraph.LabelPropagator(graph).temperature  # the session default's T on this graph
         print(f"{args.family} seed {seed}: n={y.size} c={c} k={args.k} T={DEFAULT_TEMPERATURE} ({resolved:.4g}) "
-              f"tune={args.tune} "
+              f"tune={args.tune} query_k={args.query_k} reach_k={args.reach_k} "
               f"budgets={budgets}", flush=True)
         clusters = kmeans_clusters(X, c, random_state=seed, n_init=1)[0] if "cluster_margin" in args.strategies \
             else None
         for strategy in args.strategies:
             start = time.perf_counter()
             accuracy, rounds = run_session(graph, X, y, strategy, seed, clusters, budgets, args.diagnose,
-                                           tune=args.tune == "on", query_k=args.query_k)
+                                           tune=args.tune == "on", query_k=args.query_k, reach_k=args.reach_k)
             seconds[strategy] += time.perf_counter() - start
             rows[strategy].append(accuracy)
             diagnostics[f"{strategy} seed {seed}"] = rounds

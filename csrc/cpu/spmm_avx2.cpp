@@ -155,9 +155,9 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
 
 // Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
 // seed code compiles away; Reach = false: no reach column (single labels), nor its code. Width:
-// the padded width when fixed at compile time (4, 8 or 16: the reach sweeps, chosen once per
-// sweep, so each row skips the width tests and its loop keeps more in registers), 0 when read
-// per row (every width; single labels always).
+// the padded width when fixed at compile time (4, 8 or 16, chosen once per sweep by
+// sweep_fixed_avx2, so each row skips the width tests and its loop keeps more in registers;
+// benchmarks/multilabel/RESULTS.md, session 27), 0 when read per row (wider rows).
 template <bool Seeded, bool Reach, int Width = 0>
 float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
@@ -197,22 +197,22 @@ float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t 
   });
 }
 
-// The reach sweeps, at a compile-time width where there is one.
-template <bool Seeded>
-float sweep_reach_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+// Every sweep at a compile-time width where there is one (4, 8, 16), else reading it per row.
+template <bool Seeded, bool Reach>
+float sweep_fixed_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   switch (a.width) {
-    case 4: return sweep_rows_avx2<Seeded, true, 4>(a, src, dst, begin, end);
-    case 8: return sweep_rows_avx2<Seeded, true, 8>(a, src, dst, begin, end);
-    case 16: return sweep_rows_avx2<Seeded, true, 16>(a, src, dst, begin, end);
-    default: return sweep_rows_avx2<Seeded, true>(a, src, dst, begin, end);
+    case 4: return sweep_rows_avx2<Seeded, Reach, 4>(a, src, dst, begin, end);
+    case 8: return sweep_rows_avx2<Seeded, Reach, 8>(a, src, dst, begin, end);
+    case 16: return sweep_rows_avx2<Seeded, Reach, 16>(a, src, dst, begin, end);
+    default: return sweep_rows_avx2<Seeded, Reach>(a, src, dst, begin, end);
   }
 }
 
 float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   if (a.reach_src)
-    return a.seeds ? sweep_reach_avx2<true>(a, src, dst, begin, end) : sweep_reach_avx2<false>(a, src, dst, begin, end);
-  return a.seeds ? sweep_rows_avx2<true, false>(a, src, dst, begin, end)
-                 : sweep_rows_avx2<false, false>(a, src, dst, begin, end);
+    return a.seeds ? sweep_fixed_avx2<true, true>(a, src, dst, begin, end) : sweep_fixed_avx2<false, true>(a, src, dst, begin, end);
+  return a.seeds ? sweep_fixed_avx2<true, false>(a, src, dst, begin, end)
+                 : sweep_fixed_avx2<false, false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

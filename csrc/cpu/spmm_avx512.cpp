@@ -144,8 +144,8 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
 
 // Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
 // seed code compiles away; Reach = false: no reach column (single labels), nor its code. Width:
-// the padded width when fixed at compile time (4, 8 or 16: the reach sweeps, as in spmm_avx2.cpp),
-// 0 when read per row (every width; single labels always).
+// the padded width when fixed at compile time (4, 8 or 16, chosen once per sweep as in
+// spmm_avx2.cpp), 0 when read per row (wider rows).
 template <bool Seeded, bool Reach, int Width = 0>
 float sweep_rows_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
@@ -185,22 +185,22 @@ float sweep_rows_avx512(const SweepArgs& a, const float* src, float* dst, int64_
   });
 }
 
-// The reach sweeps, at a compile-time width where there is one.
-template <bool Seeded>
-float sweep_reach_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+// Every sweep at a compile-time width where there is one (4, 8, 16), else reading it per row.
+template <bool Seeded, bool Reach>
+float sweep_fixed_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   switch (a.width) {
-    case 4: return sweep_rows_avx512<Seeded, true, 4>(a, src, dst, begin, end);
-    case 8: return sweep_rows_avx512<Seeded, true, 8>(a, src, dst, begin, end);
-    case 16: return sweep_rows_avx512<Seeded, true, 16>(a, src, dst, begin, end);
-    default: return sweep_rows_avx512<Seeded, true>(a, src, dst, begin, end);
+    case 4: return sweep_rows_avx512<Seeded, Reach, 4>(a, src, dst, begin, end);
+    case 8: return sweep_rows_avx512<Seeded, Reach, 8>(a, src, dst, begin, end);
+    case 16: return sweep_rows_avx512<Seeded, Reach, 16>(a, src, dst, begin, end);
+    default: return sweep_rows_avx512<Seeded, Reach>(a, src, dst, begin, end);
   }
 }
 
 float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   if (a.reach_src)
-    return a.seeds ? sweep_reach_avx512<true>(a, src, dst, begin, end) : sweep_reach_avx512<false>(a, src, dst, begin, end);
-  return a.seeds ? sweep_rows_avx512<true, false>(a, src, dst, begin, end)
-                 : sweep_rows_avx512<false, false>(a, src, dst, begin, end);
+    return a.seeds ? sweep_fixed_avx512<true, true>(a, src, dst, begin, end) : sweep_fixed_avx512<false, true>(a, src, dst, begin, end);
+  return a.seeds ? sweep_fixed_avx512<true, false>(a, src, dst, begin, end)
+                 : sweep_fixed_avx512<false, false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

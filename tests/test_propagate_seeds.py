@@ -256,6 +256,31 @@ def test_reach_with_fewer_rows_than_a_block_and_reordering(simd_level, alpha):
         np.testing.assert_allclose(result.reach, want[:, c], rtol=1e-4, atol=2e-6)
 
 
+
+@pytest.mark.parametrize("tol", [0.0, 1e-3])
+@pytest.mark.parametrize("alpha", [None, 0.8])
+@pytest.mark.parametrize("c", [1, 4, 5, 8, 9, 16, 17])
+def test_reach_rows_of_every_length(simd_level, alpha, c, tol):
+    # Rows of 0 to 17 nonzeros at every padded width the reach sweeps fix at compile time (4, 8,
+    # 16) and past it: every tail of their unrolled loops, and empty rows.
+    rng = np.random.default_rng(50 + c)
+    n = 72
+    lengths = np.arange(n) % 18
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([np.sort(rng.choice(np.delete(np.arange(n), i), k, replace=False))
+                              for i, k in enumerate(lengths)]).astype(np.int64)
+    W = sp.csr_array((rng.uniform(0.05, 1.0, indices.size).astype(np.float32), indices, indptr), shape=(n, n))
+    prop = labelgraph.LabelPropagator(W, temperature=None, normalization="row", reorder=None)
+    S = prop.operator().toarray().astype(np.float64)
+    np.testing.assert_array_equal(np.diff(prop.operator().indptr), lengths)
+    seeds, clamped = seed_problem(rng, n, c)
+    result = prop.propagate_seeds(seeds, clamped, 9, alpha=alpha, tol=tol, reach=True)
+    sweeps = result.n_iter
+    want = propagate_seeds_reference(S, with_reach_column(seeds), clamped, sweeps, alpha)
+    np.testing.assert_allclose(result.soft, want[:, :c], rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(result.reach, want[:, c], rtol=1e-4, atol=2e-6)
+    assert (result.reach[~clamped & (lengths == 0)] == 0.0).all()
+
 def relative_steps(S: np.ndarray, Y0: np.ndarray, clamped: np.ndarray, alpha: float | None, tol: float) -> int:
     """float64 sweeps until no row moves by more than tol x its largest entry (the kernels' rule)."""
     F = Y0.copy()

@@ -19,6 +19,11 @@ inline float lane_max(__m256 v) {
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
 }
 
+// sum + w * *entry, rounded once (as _mm_fmadd_ss): a scalar FMA on floats lets GCC fold the
+// reach entry's load into vfmadd231ss and keep the sum in its register; _mm_fmadd_ss takes the
+// upper lanes from a multiplicand, which cost a load and a register copy per nonzero.
+inline float add_reach(float sum, float w, const float* entry) { return __builtin_fmaf(w, *entry, sum); }
+
 // Per-row lane-wise maxima of |new - old| and max(|new|, |old|), for the relative change.
 struct RowMoves {
   __m256 move = _mm256_setzero_ps();
@@ -40,8 +45,7 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
                       float* reach = nullptr) {
   constexpr int kSets = V <= 2 ? 4 : (V <= 4 ? 2 : 1);
   __m256 acc[kSets][V];
-  __m128 racc[kSets];  // the reach sums in the low lane: the weight is the broadcast's low lane
-  for (int s = 0; s < kSets; ++s) racc[s] = _mm_setzero_ps();
+  float racc[kSets] = {};  // the reach sums (scalar FMAs: see add_reach)
   for (int s = 0; s < kSets; ++s)
     for (int v = 0; v < V; ++v) acc[s][v] = _mm256_setzero_ps();
   // Nonzero q into set s. The tail (fewer than kSets nonzeros) loops over a constant count, so
@@ -54,7 +58,7 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
     const float* row = src + j * width + c0;
     const __m256 w = _mm256_broadcast_ss(a.values + q);
     for (int v = 0; v < V; ++v) acc[s][v] = _mm256_fmadd_ps(w, _mm256_load_ps(row + 8 * v), acc[s][v]);
-    if constexpr (Reach) racc[s] = _mm_fmadd_ss(_mm256_castps256_ps128(w), _mm_load_ss(a.reach_src + j), racc[s]);
+    if constexpr (Reach) racc[s] = add_reach(racc[s], _mm256_cvtss_f32(w), a.reach_src + j);
   };
   int64_t p = p0;
   for (; p + kSets <= p1; p += kSets)
@@ -64,12 +68,12 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
   if constexpr (kSets == 4) {
     for (int v = 0; v < V; ++v)
       acc[0][v] = _mm256_add_ps(_mm256_add_ps(acc[0][v], acc[1][v]), _mm256_add_ps(acc[2][v], acc[3][v]));
-    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(_mm_add_ss(racc[0], racc[1]), _mm_add_ss(racc[2], racc[3])));
+    if constexpr (Reach) *reach = (racc[0] + racc[1]) + (racc[2] + racc[3]);
   } else if constexpr (kSets == 2) {
     for (int v = 0; v < V; ++v) acc[0][v] = _mm256_add_ps(acc[0][v], acc[1][v]);
-    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
+    if constexpr (Reach) *reach = racc[0] + racc[1];
   } else if constexpr (Reach) {
-    *reach = _mm_cvtss_f32(racc[0]);
+    *reach = racc[0];
   }
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -100,18 +104,27 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
 template <bool Reach>
 inline void row_narrow(const SweepArgs& a, const float* src, float* out, const float* old, int64_t p0, int64_t p1,
                        int64_t p_limit, int label, const float* seed, RowMoves& moves, float* reach) {
-  // With the reach sums (the low lane of racc) each loop step does twice the work on two FMA
+  // With the reach sums each loop step does twice the work on two FMA
   // chains, so nonzero p adds into set (p - p0) % 2 and the sets are summed in a fixed order;
   // single labels keep one set (their sums, and results, as before).
   constexpr int kSets = Reach ? 2 : 1;
-  __m128 acc[kSets], racc[kSets];
-  for (int s = 0; s < kSets; ++s) acc[s] = racc[s] = _mm_setzero_ps();
+  __m128 acc[kSets];
+  float racc[kSets] = {};
+  for (int s = 0; s < kSets; ++s) acc[s] = _mm_setzero_ps();
   auto add = [&](int s, int64_t p) {
     prefetch_rows(a, src, p, p_limit, 0, 1);
     const int64_t j = a.indices[p];
     const __m128 w = _mm_broadcast_ss(a.values + p);
-    acc[s] = _mm_fmadd_ps(w, _mm_load_ps(src + j * 4), acc[s]);
-    if constexpr (Reach) racc[s] = _mm_fmadd_ss(w, _mm_load_ss(a.reach_src + j), racc[s]);
+    if constexpr (Reach) {
+      // 4 j: the row's offset in floats and the reach entry's in bytes. Written so, GCC makes the
+      // row's address with one lea per nonzero, where it otherwise copies j and shifts the copy.
+      const int64_t offset = j * 4;
+      acc[s] = _mm_fmadd_ps(w, _mm_load_ps(src + offset), acc[s]);
+      racc[s] = add_reach(racc[s], _mm_cvtss_f32(w), reinterpret_cast<const float*>(
+                                                         reinterpret_cast<const char*>(a.reach_src) + offset));
+    } else {
+      acc[s] = _mm_fmadd_ps(w, _mm_load_ps(src + j * 4), acc[s]);
+    }
   };
   int64_t p = p0;
   for (; p + kSets <= p1; p += kSets)
@@ -120,7 +133,7 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
   __m128 sum = acc[0];
   if constexpr (Reach) {
     sum = _mm_add_ps(acc[0], acc[1]);
-    *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
+    *reach = racc[0] + racc[1];
   }
   if (!a.clamp) {
     const __m128i hit = _mm_cmpeq_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(label));
@@ -141,8 +154,11 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
 }  // namespace
 
 // Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
-// seed code compiles away; Reach = false: no reach column (single labels), nor its code.
-template <bool Seeded, bool Reach>
+// seed code compiles away; Reach = false: no reach column (single labels), nor its code. Width:
+// the padded width when fixed at compile time (4, 8 or 16, chosen once per sweep by
+// sweep_fixed_avx2, so each row skips the width tests and its loop keeps more in registers;
+// benchmarks/multilabel/RESULTS.md, session 27), 0 when read per row (wider rows).
+template <bool Seeded, bool Reach, int Width = 0>
 float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
   return for_each_swept_row<Reach>(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0,
@@ -152,13 +168,13 @@ float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t 
     const float* seed = Seeded ? row_seed : nullptr;
     float reach = 0.0f, reach_move = 0.0f, reach_scale = 0.0f;
     RowMoves moves;
-    if (a.width == 4) {
+    if (Width ? Width == 4 : a.width == 4) {
       row_narrow<Reach>(a, src, out, old, p0, p1, p_limit, label, seed, moves, &reach);
-    } else if (a.width == 8) {
+    } else if (Width ? Width == 8 : a.width == 8) {
       row_block<1, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
-    } else if (a.width == 16) {
+    } else if (Width ? Width == 16 : a.width == 16) {
       row_block<2, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
-    } else {
+    } else if (Width == 0) {
       // The reach column is summed with the first column block: one pass over the nonzeros.
       int64_t c0 = 0;
       if (a.width >= 64) {
@@ -181,12 +197,22 @@ float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t 
   });
 }
 
+// Every sweep at a compile-time width where there is one (4, 8, 16), else reading it per row.
+template <bool Seeded, bool Reach>
+float sweep_fixed_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+  switch (a.width) {
+    case 4: return sweep_rows_avx2<Seeded, Reach, 4>(a, src, dst, begin, end);
+    case 8: return sweep_rows_avx2<Seeded, Reach, 8>(a, src, dst, begin, end);
+    case 16: return sweep_rows_avx2<Seeded, Reach, 16>(a, src, dst, begin, end);
+    default: return sweep_rows_avx2<Seeded, Reach>(a, src, dst, begin, end);
+  }
+}
+
 float sweep_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   if (a.reach_src)
-    return a.seeds ? sweep_rows_avx2<true, true>(a, src, dst, begin, end)
-                   : sweep_rows_avx2<false, true>(a, src, dst, begin, end);
-  return a.seeds ? sweep_rows_avx2<true, false>(a, src, dst, begin, end)
-                 : sweep_rows_avx2<false, false>(a, src, dst, begin, end);
+    return a.seeds ? sweep_fixed_avx2<true, true>(a, src, dst, begin, end) : sweep_fixed_avx2<false, true>(a, src, dst, begin, end);
+  return a.seeds ? sweep_fixed_avx2<true, false>(a, src, dst, begin, end)
+                 : sweep_fixed_avx2<false, false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

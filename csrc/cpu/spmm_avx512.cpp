@@ -24,6 +24,9 @@ inline float lane_max(__m512 v) {
   return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
 }
 
+// sum + w * *entry, rounded once (as in spmm_avx2.cpp: a scalar FMA keeps the sum in its register).
+inline float add_reach(float sum, float w, const float* entry) { return __builtin_fmaf(w, *entry, sum); }
+
 // Per-row lane-wise maxima of |new - old| and max(|new|, |old|), for the relative change.
 struct RowMoves {
   __m512 move = _mm512_setzero_ps();
@@ -48,8 +51,7 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
   // otherwise bound by the FMA latency); the sets are summed in a fixed order.
   constexpr int kSets = V == 1 ? 4 : (V == 2 ? 2 : 1);
   __m512 acc[kSets][V];
-  __m128 racc[kSets];  // the reach sums in the low lane (as in spmm_avx2.cpp)
-  for (int s = 0; s < kSets; ++s) racc[s] = _mm_setzero_ps();
+  float racc[kSets] = {};  // the reach sums (scalar FMAs: see add_reach)
   for (int s = 0; s < kSets; ++s)
     for (int v = 0; v < V; ++v) acc[s][v] = _mm512_setzero_ps();
   // Nonzero q into set s. The tail (fewer than kSets nonzeros) loops over a constant count, so
@@ -62,7 +64,7 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
     const float* row = src + j * width + c0;
     const __m512 w = _mm512_set1_ps(a.values[q]);
     for (int v = 0; v < V; ++v) acc[s][v] = _mm512_fmadd_ps(w, _mm512_load_ps(row + 16 * v), acc[s][v]);
-    if constexpr (Reach) racc[s] = _mm_fmadd_ss(_mm_load_ss(a.values + q), _mm_load_ss(a.reach_src + j), racc[s]);
+    if constexpr (Reach) racc[s] = add_reach(racc[s], a.values[q], a.reach_src + j);
   };
   int64_t p = p0;
   for (; p + kSets <= p1; p += kSets)
@@ -72,12 +74,12 @@ inline void row_block(const SweepArgs& a, const float* src, float* out, const fl
   if constexpr (kSets == 4) {
     for (int v = 0; v < V; ++v)
       acc[0][v] = _mm512_add_ps(_mm512_add_ps(acc[0][v], acc[1][v]), _mm512_add_ps(acc[2][v], acc[3][v]));
-    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(_mm_add_ss(racc[0], racc[1]), _mm_add_ss(racc[2], racc[3])));
+    if constexpr (Reach) *reach = (racc[0] + racc[1]) + (racc[2] + racc[3]);
   } else if constexpr (kSets == 2) {
     for (int v = 0; v < V; ++v) acc[0][v] = _mm512_add_ps(acc[0][v], acc[1][v]);
-    if constexpr (Reach) *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
+    if constexpr (Reach) *reach = racc[0] + racc[1];
   } else if constexpr (Reach) {
-    *reach = _mm_cvtss_f32(racc[0]);
+    *reach = racc[0];
   }
   for (int v = 0; v < V; ++v) {
     __m512 y = acc[0][v];
@@ -106,17 +108,14 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
   // Two accumulator sets with the reach sums, one for single labels (as in spmm_avx2.cpp).
   constexpr int kSets = Reach ? 2 : 1;
   __m512 acc[kSets];
-  __m128 racc[kSets];
-  for (int s = 0; s < kSets; ++s) {
-    acc[s] = _mm512_setzero_ps();
-    racc[s] = _mm_setzero_ps();
-  }
+  float racc[kSets] = {};
+  for (int s = 0; s < kSets; ++s) acc[s] = _mm512_setzero_ps();
   auto add = [&](int s, int64_t p) {
     prefetch_rows(a, src, p, p_limit, 0, 1);
     const int64_t j = a.indices[p];
     const __m512 w = _mm512_set1_ps(a.values[p]);
     acc[s] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes, src + j * W), acc[s]);
-    if constexpr (Reach) racc[s] = _mm_fmadd_ss(_mm_load_ss(a.values + p), _mm_load_ss(a.reach_src + j), racc[s]);
+    if constexpr (Reach) racc[s] = add_reach(racc[s], a.values[p], a.reach_src + j);
   };
   int64_t p = p0;
   for (; p + kSets <= p1; p += kSets)
@@ -125,7 +124,7 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
   __m512 sum = acc[0];
   if constexpr (Reach) {
     sum = _mm512_add_ps(acc[0], acc[1]);
-    *reach = _mm_cvtss_f32(_mm_add_ss(racc[0], racc[1]));
+    *reach = racc[0] + racc[1];
   }
   if (!a.clamp) {
     const __mmask16 hit = (label >= 0 && label < W) ? __mmask16(1u << label) : __mmask16(0);
@@ -144,8 +143,10 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
 }  // namespace
 
 // Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
-// seed code compiles away; Reach = false: no reach column (single labels), nor its code.
-template <bool Seeded, bool Reach>
+// seed code compiles away; Reach = false: no reach column (single labels), nor its code. Width:
+// the padded width when fixed at compile time (4, 8 or 16, chosen once per sweep as in
+// spmm_avx2.cpp), 0 when read per row (wider rows).
+template <bool Seeded, bool Reach, int Width = 0>
 float sweep_rows_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   const int64_t p_limit = swept_nonzero_limit(a, begin, end);
   return for_each_swept_row<Reach>(a, src, dst, begin, end, [&](int label, const float* row_seed, int64_t p0,
@@ -155,13 +156,13 @@ float sweep_rows_avx512(const SweepArgs& a, const float* src, float* dst, int64_
     const float* seed = Seeded ? row_seed : nullptr;
     float reach = 0.0f, reach_move = 0.0f, reach_scale = 0.0f;
     RowMoves moves;
-    if (a.width == 4) {
+    if (Width ? Width == 4 : a.width == 4) {
       row_narrow<4, Reach>(a, src, out, old, p0, p1, p_limit, label, seed, moves, &reach);
-    } else if (a.width == 8) {
+    } else if (Width ? Width == 8 : a.width == 8) {
       row_narrow<8, Reach>(a, src, out, old, p0, p1, p_limit, label, seed, moves, &reach);
-    } else if (a.width == 16) {
+    } else if (Width ? Width == 16 : a.width == 16) {
       row_block<1, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
-    } else {
+    } else if (Width == 0) {
       // The reach column is summed with the first column block: one pass over the nonzeros.
       int64_t c0 = 0;
       if (a.width >= 64) {
@@ -184,12 +185,22 @@ float sweep_rows_avx512(const SweepArgs& a, const float* src, float* dst, int64_
   });
 }
 
+// Every sweep at a compile-time width where there is one (4, 8, 16), else reading it per row.
+template <bool Seeded, bool Reach>
+float sweep_fixed_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
+  switch (a.width) {
+    case 4: return sweep_rows_avx512<Seeded, Reach, 4>(a, src, dst, begin, end);
+    case 8: return sweep_rows_avx512<Seeded, Reach, 8>(a, src, dst, begin, end);
+    case 16: return sweep_rows_avx512<Seeded, Reach, 16>(a, src, dst, begin, end);
+    default: return sweep_rows_avx512<Seeded, Reach>(a, src, dst, begin, end);
+  }
+}
+
 float sweep_avx512(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   if (a.reach_src)
-    return a.seeds ? sweep_rows_avx512<true, true>(a, src, dst, begin, end)
-                   : sweep_rows_avx512<false, true>(a, src, dst, begin, end);
-  return a.seeds ? sweep_rows_avx512<true, false>(a, src, dst, begin, end)
-                 : sweep_rows_avx512<false, false>(a, src, dst, begin, end);
+    return a.seeds ? sweep_fixed_avx512<true, true>(a, src, dst, begin, end) : sweep_fixed_avx512<false, true>(a, src, dst, begin, end);
+  return a.seeds ? sweep_fixed_avx512<true, false>(a, src, dst, begin, end)
+                 : sweep_fixed_avx512<false, false>(a, src, dst, begin, end);
 }
 
 }  // namespace labelgraph::detail

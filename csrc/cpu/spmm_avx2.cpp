@@ -155,7 +155,7 @@ inline void row_narrow(const SweepArgs& a, const float* src, float* out, const f
 
 // Seeded = false: no row reads seed values (every sweep of single labels, and clamp mode), so the
 // seed code compiles away; Reach = false: no reach column (single labels), nor its code. Width:
-// the padded width when fixed at compile time (4, 8 or 16, chosen once per sweep by
+// the padded width when fixed at compile time (4 to 64, chosen once per sweep by
 // sweep_fixed_avx2, so each row skips the width tests and its loop keeps more in registers;
 // benchmarks/multilabel/RESULTS.md, session 27), 0 when read per row (wider rows).
 template <bool Seeded, bool Reach, int Width = 0>
@@ -174,14 +174,15 @@ float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t 
       row_block<1, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
     } else if (Width ? Width == 16 : a.width == 16) {
       row_block<2, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
-    } else if (Width == 0) {
+    } else if (Width == 0 || Width >= 32) {
+      const int64_t width = Width ? Width : a.width;
       // The reach column is summed with the first column block: one pass over the nonzeros.
       int64_t c0 = 0;
-      if (a.width >= 64) {
+      if (width >= 64) {
         row_block<8, Reach>(a, src, out, old, p0, p1, p_limit, 0, label, seed, moves, &reach);
-        for (c0 = 64; c0 + 64 <= a.width; c0 += 64) row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
+        for (c0 = 64; c0 + 64 <= width; c0 += 64) row_block<8>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);
       }
-      const int64_t rest = a.width - c0;
+      const int64_t rest = width - c0;
       if (rest == 16) row_block<2>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves);  // c0 >= 64 here
       if (rest == 32) {
         if (c0 == 0) row_block<4, Reach>(a, src, out, old, p0, p1, p_limit, c0, label, seed, moves, &reach);
@@ -197,13 +198,16 @@ float sweep_rows_avx2(const SweepArgs& a, const float* src, float* dst, int64_t 
   });
 }
 
-// Every sweep at a compile-time width where there is one (4, 8, 16), else reading it per row.
+// Every sweep at a compile-time width up to 64 floats, wider rows reading it per row.
 template <bool Seeded, bool Reach>
 float sweep_fixed_avx2(const SweepArgs& a, const float* src, float* dst, int64_t begin, int64_t end) {
   switch (a.width) {
     case 4: return sweep_rows_avx2<Seeded, Reach, 4>(a, src, dst, begin, end);
     case 8: return sweep_rows_avx2<Seeded, Reach, 8>(a, src, dst, begin, end);
     case 16: return sweep_rows_avx2<Seeded, Reach, 16>(a, src, dst, begin, end);
+    case 32: return sweep_rows_avx2<Seeded, Reach, 32>(a, src, dst, begin, end);
+    case 48: return sweep_rows_avx2<Seeded, Reach, 48>(a, src, dst, begin, end);
+    case 64: return sweep_rows_avx2<Seeded, Reach, 64>(a, src, dst, begin, end);
     default: return sweep_rows_avx2<Seeded, Reach>(a, src, dst, begin, end);
   }
 }

@@ -146,6 +146,17 @@ def test_smoothing_steps_negative_or_for_another_method(user_files: UserFiles, o
     assert_nothing_written(out_dir)
 
 
+
+def test_select_tune_applies_to_single_label_next_batches(user_files: UserFiles) -> None:
+    done = run_cli("select", user_files.embeddings, "-n", 5, "--tune", "-o", user_files.folder / "x.csv")
+    assert_input_error(done, "select", "--tune", "applies to the next batch")
+    done = run_cli("select", user_files.embeddings, "--labels", user_files.labels_csv, "-n", 5, "--tune",
+                   "--temperature", 0.1, "-o", user_files.folder / "x.csv")
+    assert_input_error(done, "select", "--tune", "drop --temperature")
+    done = run_cli("select", user_files.embeddings, "-n", 5, "--no-tune", "-o", user_files.folder / "x.csv")
+    assert_input_error(done, "select", "--no-tune", "applies to the next batch")
+
+
 def test_missing_torch_is_exit_3_not_a_traceback(user_files: UserFiles, tmp_path: Path, out_dir: Path) -> None:
     """BYOL without the ssl extra says what to install (the demo's fallback is tested in test_commands)."""
     done = run_cli("embed", user_files.images, "-o", out_dir / "e.npy", env=without_torch(tmp_path / "hide"))

@@ -123,6 +123,17 @@ def test_select_next_batch_skips_labeled_rows(user_files: UserFiles, tmp_path: P
     assert len(read_csv(out)) == 5 and all(int(r["index"]) % 3 == 0 for r in read_csv(out))
 
 
+def test_select_next_batch_tunes_by_default_on_a_graph_built_at_k30(user_files: UserFiles, tmp_path: Path) -> None:
+    runs = {}
+    for name, extra in {"default": (), "tune": ("--tune", "--k", 30), "no-tune": ("--no-tune",),
+                        "no-tune k10": ("--no-tune", "--k", 10)}.items():
+        out = tmp_path / f"{name}.csv"
+        runs[name] = ok_json("select", user_files.embeddings, "--labels", user_files.labels_csv, "-n", 10,
+                             "--strategy", "reach_margin", "-o", out, *extra)["selected"]
+    assert runs["default"] == runs["tune"]
+    assert runs["no-tune"] == runs["no-tune k10"]  # without the search the graph keeps the default k
+
+
 def test_audit_ranks_flipped_labels_first(user_files: UserFiles, tmp_path: Path) -> None:
     noisy = user_files.folder / "noisy.csv"
     flipped = set(range(0, N_ROWS, 20))

@@ -315,22 +315,36 @@ def test_class_prior_normalises_the_session_result(setup):
 # The default strategy typiclust_reach: TypiClust while labels are few, then reach_margin (margin
 # uncertainty summed over the rows a label reaches).
 
-def reach_reference(graph: labelgraph.KnnGraph, u: np.ndarray, n_select: int, candidates: np.ndarray) -> list[int]:
-    """Dense numpy greedy, recomputed from scratch at every pick: value = u + A^T u over out-edges A."""
-    A = np.zeros((graph.n, graph.n))
-    A[np.repeat(np.arange(graph.n), graph.k), graph.indices.ravel()] = 1.0
-    np.fill_diagonal(A, 0.0)
+def update_shares_reference(graph: labelgraph.KnnGraph, temperature: float) -> np.ndarray:
+    """Dense float64 P: P[j, i] = exp(s_ji / T) / sum_l exp(s_jl / T) over j's k neighbours (D^-1 W), no diagonal."""
+    P = np.zeros((graph.n, graph.n))
+    rows = np.repeat(np.arange(graph.n), graph.k)
+    w = np.exp(graph.similarities.astype(np.float64) / temperature)
+    P[rows, graph.indices.ravel()] = (w / w.sum(axis=1, keepdims=True)).ravel()
+    np.fill_diagonal(P, 0.0)
+    return P
+
+
+def reach_reference(graph: labelgraph.KnnGraph, u: np.ndarray, n_select: int, candidates: np.ndarray,
+                    temperature: float = 0.1) -> list[int]:
+    """Dense numpy greedy over the update shares P: value = u + P^T u; a pick spends its own uncertainty and
+    that of every row listing it, each spent row's uncertainty taken in full from its own value and from the
+    value of each of its neighbours."""
+    P = update_shares_reference(graph, temperature)
     u = u.astype(np.float64).copy()
+    value = u + P.T @ u
     allowed = np.zeros(graph.n, dtype=bool)
     allowed[candidates] = True
     picks = []
     for _ in range(min(n_select, candidates.size)):
-        value = np.where(allowed, u + A.T @ u, -np.inf)
-        pick = int(np.argmax(value))
+        pick = int(np.argmax(np.where(allowed, value, -np.inf)))
         picks.append(pick)
         allowed[pick] = False
-        u[pick] = 0.0
-        u[A[:, pick] > 0] = 0.0  # the rows that list the pick among their neighbours
+        for j in [pick, *np.flatnonzero(P[:, pick] > 0).tolist()]:  # the pick and the rows listing it
+            if u[j] > 0:
+                value[j] -= u[j]
+                value[P[j] > 0] -= u[j]
+                u[j] = 0.0
     return picks
 
 
@@ -487,14 +501,23 @@ def test_the_session_retunes_with_labelgraph_tune_at_three_labels_per_class_and_
     np.testing.assert_array_equal(session.result.labels, cold.labels)
 
 
-def test_the_session_keeps_its_settings_by_default(setup) -> None:
+def test_the_session_tunes_by_default_where_the_search_applies(setup) -> None:
     graph, y, _ = setup
-    session = AnnotationSession(graph, 4)
-    for start in range(0, 40, 8):
-        rows = np.arange(start, 600, 75)[:8]
-        session.add_labels(rows, y[rows])
-    assert session.tuned is None
-    assert session.propagator.temperature == labelgraph.LabelPropagator(graph).temperature
+    sessions = {"default": AnnotationSession(graph, 4), "on": AnnotationSession(graph, 4, tune=True),
+                "fixed T": AnnotationSession(graph, 4, temperature=0.1), "csr": AnnotationSession(graph.to_csr(), 4),
+                "clamped": AnnotationSession(graph, 4, alpha=None), "off": AnnotationSession(graph, 4, tune=False)}
+    for session in sessions.values():
+        for start in range(0, 40, 8):
+            rows = np.arange(start, 600, 75)[:8]
+            session.add_labels(rows, y[rows])
+    assert sessions["default"].tuned is not None
+    assert (sessions["default"].tuned.k, sessions["default"].tuned.temperature, sessions["default"].tuned.alpha) == (
+        sessions["on"].tuned.k, sessions["on"].tuned.temperature, sessions["on"].tuned.alpha)
+    np.testing.assert_array_equal(sessions["default"].result.soft, sessions["on"].result.soft)
+    for name in ("fixed T", "csr", "clamped", "off"):  # "auto" leaves these settings alone
+        assert sessions[name].tuned is None, name
+    assert sessions["off"].propagator.temperature == labelgraph.LabelPropagator(graph).temperature
+    assert sessions["fixed T"].propagator.temperature == 0.1
 
 
 def test_tune_true_says_what_stops_it(setup) -> None:
@@ -507,6 +530,8 @@ def test_tune_true_says_what_stops_it(setup) -> None:
         AnnotationSession(graph, 4, alpha=None, tune=True)
     with pytest.raises(TypeError, match="tune must be"):
         AnnotationSession(graph, 4, tune="yes")
+    with pytest.raises(TypeError, match="'auto'"):
+        AnnotationSession(graph, 4, tune=None)
 
 
 @pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy"])
@@ -534,6 +559,11 @@ def test_in_neighbours_from_the_kernel_order_equal_the_callers(setup, reorder) -
                 in_neighbours(propagator.operator(internal_order=True), propagator.order)):
         assert got.dtype == np.float64 and got.has_canonical_format
         np.testing.assert_array_equal(got.toarray(), want)
+    # weighted=True keeps the operator's entries: with the row-normalised operator, the update shares.
+    rows = labelgraph.LabelPropagator(graph, 0.1, normalization="row", reorder=reorder)
+    for got in (in_neighbours(rows.operator(), weighted=True),
+                in_neighbours(rows.operator(internal_order=True), rows.order, weighted=True)):
+        np.testing.assert_allclose(got.toarray(), update_shares_reference(graph, 0.1).T, rtol=1e-6, atol=1e-9)
     # Explicit zeros and self-loops are dropped.
     odd = sp.csr_array((np.array([1.0, 0.0, 2.0, 3.0]), np.array([0, 1, 2, 0]), np.array([0, 2, 3, 4])), shape=(3, 3))
     np.testing.assert_array_equal(in_neighbours(odd).toarray(), [[0, 0, 1], [0, 0, 0], [0, 1, 0]])

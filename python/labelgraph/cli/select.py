@@ -34,6 +34,7 @@ from labelgraph.workflows import (
     typiclust_select,
     usl_select,
 )
+from labelgraph.tuning import K_GRID
 from labelgraph.workflows.clusters import kmeans_clusters
 
 COLD_START = ("centre_typical", "kmeans", "usl", "typiclust", "random")
@@ -70,13 +71,24 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     add_option(parser, "--strategy", choices=STRATEGIES + MULTILABEL_ONLY, default=DEFAULT_STRATEGY,
                help=f"next-batch strategy, with --labels (default {DEFAULT_STRATEGY}; with --multilabel: "
                     f"{', '.join(QUERY_STRATEGIES)}, default {DEFAULT_QUERY_STRATEGY})")
+    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=None,
+                        help="next batch: the session chooses k (up to the graph's; a graph built here is built at "
+                             f"k={max(K_GRID)} unless --k is given), T and alpha by cross-validation on the labels, "
+                             "as labelgraph.AnnotationSession(tune=...) does (default: on unless --temperature is "
+                             "given)")
     _multilabel.add_multilabel_options(parser)
     add_graph_options(parser)
     add_random_state(parser, "the draw (random) and the k-means (centre_typical, kmeans, typiclust, usl, cluster_margin)")
 
 
+def _tune_flag(args: argparse.Namespace) -> str:
+    return "--tune" if args.tune else "--no-tune"
+
+
 def _cold_start(args: argparse.Namespace, console: Console) -> np.ndarray:
     reject_given(args, ("strategy",), "applies to the next batch (with --labels); a cold start takes --method")
+    if args.tune is not None:
+        raise InputError("applies to the next batch (with --labels); a cold start propagates nothing", _tune_flag(args))
     reject_given(args, ("temperature",), "applies to the next batch (with --labels); a cold start weights no graph")
     if args.smoothing_steps and args.method != "typiclust":
         raise InputError(f"applies to --method typiclust, not {args.method}", "--smoothing-steps")
@@ -117,6 +129,11 @@ def _next_batch(args: argparse.Namespace, console: Console) -> tuple[np.ndarray,
     reject_given(args, ("smoothing_steps",), "is for a cold start (without --labels)")
     if args.strategy not in SEEDED_STRATEGIES:
         reject_given(args, ("random_state",), f"--strategy {args.strategy} draws nothing at random")
+    if args.tune and "temperature" in args.given:
+        raise InputError("chooses T itself; drop --temperature, or pass --no-tune to keep it", "--tune")
+    tune = "auto" if args.tune is None else args.tune
+    if tune and "k" not in args.given and "temperature" not in args.given:
+        args.k = max(K_GRID)  # a graph built here serves every k the session's search may choose
     graph, X = graph_input(args.embeddings, args, console)
     labels = _io.load_labels(args.labels, graph_rows(graph), rows_source=args.embeddings,
                              classes=_io.parse_classes(args.classes))
@@ -129,7 +146,7 @@ def _next_batch(args: argparse.Namespace, console: Console) -> tuple[np.ndarray,
             clusters, _ = kmeans_clusters(X / np.linalg.norm(X, axis=1, keepdims=True), min(20, X.shape[0]),
                                           random_state=args.random_state)
         session = AnnotationSession(graph, len(labels.classes), temperature=args.temperature, clusters=clusters,
-                                    embeddings=X, random_state=args.random_state)
+                                    embeddings=X, random_state=args.random_state, tune=tune)
     labeled = np.flatnonzero(labels.y >= 0)
     with about(args.labels):
         session.add_labels(labeled, labels.y[labeled])
@@ -146,6 +163,9 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     if args.labels is None:
         picks = _cold_start(args, console)
     elif args.multilabel:
+        if args.tune is not None:
+            raise InputError("covers single labels; the multi-label next batch keeps --k and --temperature",
+                             _tune_flag(args))
         picks, ids = _multilabel.run_select(args, console)
     else:
         picks, ids = _next_batch(args, console)

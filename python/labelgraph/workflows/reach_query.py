@@ -10,8 +10,8 @@ import scipy.sparse as sp
 from labelgraph._validation import positive_int, row_indices
 
 
-def in_neighbours(operator: Any, order: np.ndarray | None = None) -> sp.csr_array:
-    """``[n, n]`` 0/1 CSR whose row ``i`` lists the rows that have ``i`` among their neighbours.
+def in_neighbours(operator: Any, order: np.ndarray | None = None, *, weighted: bool = False) -> sp.csr_array:
+    """``[n, n]`` CSR whose row ``i`` lists the rows that have ``i`` among their neighbours.
 
     ``operator``: any square sparse matrix whose row ``j`` holds ``j``'s neighbours (a kNN
     adjacency or the propagation operator, where ``Y_j <- sum_i S_ji Y_i``: a label at ``i``
@@ -22,6 +22,10 @@ def in_neighbours(operator: Any, order: np.ndarray | None = None) -> sp.csr_arra
         order: None, or ``[n]`` ints: row ``r`` of ``operator`` is the caller's row ``order[r]``
             (:attr:`labelgraph.LabelPropagator.order`, with ``operator(internal_order=True)``);
             the result is in the caller's order either way.
+        weighted: False: entries 1. True: entry ``(i, j)`` is ``operator[j, i]``; with the
+            row-normalised operator (``normalization="row"``, ``D^-1 W``) that is the share of
+            row ``j``'s update that comes from ``i``, i.e. how far a label at ``i`` moves ``j``
+            in one step.
 
     Memory: the result, ``12 k + 8`` bytes per row (float64 ones, int32 columns), plus about
     ``25 k`` bytes per row while it is built (``k`` the entries per row of ``operator``).
@@ -31,12 +35,13 @@ def in_neighbours(operator: Any, order: np.ndarray | None = None) -> sp.csr_arra
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(S.indptr))
     keep = (S.data != 0) & (row != S.indices)
     source, target = row[keep], S.indices[keep].astype(np.int64)
+    values = S.data[keep].astype(np.float64) if weighted else np.ones(source.size)
     del row, keep
     if order is not None:
         order = np.asarray(order)
         source, target = order[source], order[target]
     # Entry (target, source): a label at `target` moves `source`. Built as COO, summed and sorted by scipy.
-    return sp.csr_array((np.ones(source.size), (target, source)), shape=S.shape)
+    return sp.csr_array((values, (target, source)), shape=S.shape)
 
 
 def reach_query(reached_by: sp.csr_array, uncertainty: Any, n_select: int, candidates: Any) -> np.ndarray:
@@ -44,9 +49,15 @@ def reach_query(reached_by: sp.csr_array, uncertainty: Any, n_select: int, candi
 
     A row's value is its own uncertainty plus that of every row that has it among its
     neighbours (``reached_by``, see :func:`in_neighbours`): the rows its label moves in one
-    propagation step. The best candidate is taken (ties to the lower row), the uncertainty of
-    the rows it reaches (itself included) is spent, the values are updated, and so on, so one
-    batch does not ask twice about the same neighbourhood.
+    propagation step, each counted with its entry of ``reached_by`` (1, or with
+    ``weighted=True`` the share of that row's update the label moves). The best candidate is
+    taken (ties to the lower row), the uncertainty of the rows it reaches (itself included) is
+    spent: taken in full out of its own value and out of the value of every row it points to,
+    and so on, so one batch does not ask twice about the same neighbourhood. With shares (below
+    1) a spent row takes more out of its neighbours' values than it put in, which pushes a
+    batch's picks further apart than recomputing the values from the uncertainty left would;
+    that is the rule measured (benchmarks/label_efficiency/results_tune.md, "Session 27": the
+    recomputed variant scored 0.7-1.1 points lower at 10 labels a class).
 
     Why not plain uncertainty: a row no label reaches counts as uniform (the most uncertain),
     and on sentence embeddings such rows are mostly small, tight groups of near-duplicates that

@@ -153,19 +153,20 @@ class AnnotationSession:
             :func:`labelgraph.class_mass.class_mass_normalize`). It changes :attr:`result`, the
             exports and the uncertainty strategies, not the propagation a later batch continues.
         n_threads: OpenMP threads of the propagation.
-        tune: False (default): the settings given, throughout. True: start from
-            :func:`labelgraph.tune`'s label-free reference k at its auto T (the graph is a
-            :class:`KnnGraph`; build it at k=30 to leave a choice), rerun the search on the labels
-            so far once they average ``TUNE_LABELS_PER_CLASS`` per class and again at every
-            ``RETUNE_GROWTH``-fold growth, and propagate with its k and alpha at the auto T of
-            that k (:attr:`tuned`). The session keeps a :class:`labelgraph.tuning.Tuner`: the
+        tune: "auto" (default): True where the search applies (a :class:`KnnGraph`, the default
+            temperature and a numeric alpha), else False. True: start from
+            :func:`labelgraph.tune`'s label-free reference k at its auto T (build the graph at
+            k=30 to leave a choice), rerun the search on the labels so far once they average
+            ``TUNE_LABELS_PER_CLASS`` per class and again at every ``RETUNE_GROWTH``-fold growth,
+            and propagate with its k and alpha at the auto T of that k (:attr:`tuned`); an
+            explicit True where the search does not apply is a ValueError. False: the settings
+            given, throughout. The session keeps a :class:`labelgraph.tuning.Tuner`: the
             operators of the k's searched are prepared once and kept (about ``12 n sum(k)``
-            bytes plus their iteration buffers). Needs the default temperature and a numeric
-            alpha. A batch that retunes costs the search plus, when the settings change, a
-            propagation from scratch. Not the default: with labels bought by the default
-            strategy it lost 1.3 points at 10 labels a class on Debian (the batches asked with
-            the tuned, wider operator buy labels worth less; benchmarks/label_efficiency/
-            results_tune.md, "Session 25").
+            bytes plus their iteration buffers). A batch that retunes costs the search plus,
+            when the settings change, a propagation from scratch. Tuning is the default since
+            "reach_margin" counts a reached row by its share of that row's update: the two
+            together scored above the untuned session at 10 labels a class on every family and
+            held-out seed measured (benchmarks/label_efficiency/results_tune.md, "Session 27").
 
     Memory: keeps the operator (:class:`LabelPropagator`: ``8 k + 16`` bytes per row, building
     it peaks at about ``16 k + 50``), the labels (``8``) and ``embeddings`` as given (no copy
@@ -190,7 +191,7 @@ class AnnotationSession:
                  temperature: float | None = DEFAULT_TEMPERATURE, symmetrize: str = "none", alpha: float | None = 0.9,
                  tol: float = 1e-3, max_iter: int = 300, clusters: np.ndarray | None = None,
                  embeddings: np.ndarray | None = None, random_state: int = 0, class_prior: Any = None,
-                 n_threads: int | None = None, tune: bool = False) -> None:
+                 n_threads: int | None = None, tune: bool | str = "auto") -> None:
         self.n_classes = positive_int(n_classes, "n_classes")
         self.tol = bounded_float(tol, "tol", low=0.0, low_open=True)
         self.max_iter = positive_int(max_iter, "max_iter")
@@ -357,7 +358,8 @@ class AnnotationSession:
         strongest while labels are few). Deterministic for a given seed and state.
 
         Memory: "reach_margin": the in-neighbour lists at the first such query (``12 k + 8``
-        bytes per row, kept; about ``25 k`` more while built), then per query
+        bytes per row, kept; while built, about ``25 k`` more and the row-normalised operator
+        they come from, ``8 k + 16``), then per query
         :func:`~labelgraph.workflows.reach_query`'s ``12 k + 24`` and the uncertainty (``8``),
         formed a block of rows at a time (:func:`score_uncertainty`: no ``[n, c]`` float64
         probabilities); the other score strategies ``~24`` bytes per row (uncertainty, ranking);
@@ -385,9 +387,8 @@ class AnnotationSession:
             return typiclust_query(self._embeddings, n_select, np.flatnonzero(self.labels >= 0), candidates=unlabeled,
                                    random_state=self._random_state)
         if strategy == "reach_margin":
-            if self._reached_by is None:  # from the operator in the kernel's order: no permuted copy of it
-                self._reached_by = in_neighbours(self._propagator.operator(internal_order=True),
-                                                 self._propagator.order)
+            if self._reached_by is None:
+                self._reached_by = self._update_shares()
             score = np.ones(self.n) if self._result is None else score_uncertainty(self.result.soft, strategy)
             # A floor so that where nothing is uncertain (one-hot scores) the picks still cover the
             # graph by reach instead of falling to the lowest row numbers.
@@ -412,6 +413,18 @@ class AnnotationSession:
             round_of[position] = seen.get(c, 0)
             seen[c] = round_of[position] + 1
         return ranked[np.argsort(round_of, kind="stable")][:n_select]
+
+    def _update_shares(self) -> sp.csr_array:
+        """reach_margin's in-neighbour lists: entry ``(i, j)`` the share of row ``j``'s update that comes from ``i``.
+
+        The row-normalised operator (``D^-1 W``) of the graph, k, temperature and symmetrisation
+        in use, prepared without renumbering and dropped once transposed: counting a reached row
+        by its share, not as 1, keeps a wide k's farthest neighbours from making hubs of dense
+        rows (benchmarks/label_efficiency/results_tune.md, "Session 27")."""
+        graph = _first_neighbours(self._graph, self._k) if isinstance(self._graph, KnnGraph) else self._graph
+        shares = LabelPropagator(graph, self._propagator.temperature, symmetrize=self._symmetrize,
+                                 normalization="row", reorder=None, n_threads=self._n_threads)
+        return in_neighbours(shares.operator(), weighted=True)
 
     def frozen_copy(self) -> "AnnotationSession":
         """A copy to :meth:`query` (e.g. in another thread) while this session takes further batches.
@@ -477,16 +490,18 @@ def _first_neighbours(graph: KnnGraph, k: int) -> KnnGraph:
     return KnnGraph(np.ascontiguousarray(graph.indices[:, :k]), np.ascontiguousarray(graph.similarities[:, :k]))
 
 
-def _tune_mode(tune: bool, graph: Any, temperature: Any, alpha: float | None) -> bool:
-    """Check ``tune``; True only where the search applies, else a ValueError saying what stops it."""
-    if not isinstance(tune, (bool, np.bool_)):
-        raise TypeError(f"tune must be True or False; got {tune!r}")
+def _tune_mode(tune: bool | str, graph: Any, temperature: Any, alpha: float | None) -> bool:
+    """Check ``tune``: "auto" is True where the search applies; True elsewhere is a ValueError saying what stops it."""
+    if not (isinstance(tune, (bool, np.bool_)) or (isinstance(tune, str) and tune == "auto")):
+        raise TypeError(f"tune must be True, False or 'auto'; got {tune!r}")
+    if tune == "auto":
+        return isinstance(graph, KnnGraph) and _is_default_temperature(temperature) and alpha is not None
     if not tune:
         return False
     blockers = []
     if not isinstance(graph, KnnGraph):
         blockers.append("the graph is a KnnGraph (tune picks k among its neighbour lists; a CSR adjacency has none)")
-    if temperature != DEFAULT_TEMPERATURE:
+    if not _is_default_temperature(temperature):
         blockers.append(f"temperature is left at its default {DEFAULT_TEMPERATURE!r} (the search sets T from k)")
     if alpha is None:
         blockers.append("alpha is a number (tune searches the alpha form; alpha=None is the clamped update)")
@@ -500,3 +515,9 @@ def _write_rows(path: Path, header: tuple[str, ...], rows: Any) -> None:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+
+def _is_default_temperature(temperature: Any) -> bool:
+    """``temperature`` is the default ("auto"); a number or None is not (no array comparison)."""
+    return isinstance(temperature, str) and temperature == DEFAULT_TEMPERATURE

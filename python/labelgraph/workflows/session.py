@@ -348,8 +348,9 @@ class AnnotationSession:
         ``TYPICLUST_LABELS_PER_CLASS * n_classes`` rows are labeled and the session has
         embeddings, "reach_margin" after that or without embeddings), "reach_margin"
         (:func:`~labelgraph.workflows.reach_query`: margin uncertainty summed over the rows a
-        label would reach, picked greedily so a batch covers distinct neighbourhoods; before the
-        first label a greedy cover of the graph), "random" (the paper's), "least_confidence",
+        label would reach, each by its share of that row's update, picked greedily so a batch
+        covers distinct neighbourhoods; before the first label a greedy cover of the graph),
+        "random" (the paper's), "least_confidence",
         "margin", "entropy" (on the propagated class probabilities; unreached rows count as
         uniform, so they come first) and
         "cluster_margin" (diversity: the lowest-margin row of each cluster in turn, clusters in

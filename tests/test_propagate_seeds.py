@@ -256,7 +256,6 @@ def test_reach_with_fewer_rows_than_a_block_and_reordering(simd_level, alpha):
         np.testing.assert_allclose(result.reach, want[:, c], rtol=1e-4, atol=2e-6)
 
 
-
 @pytest.mark.parametrize("tol", [0.0, 1e-3])
 @pytest.mark.parametrize("alpha", [None, 0.8])
 @pytest.mark.parametrize("c", [1, 4, 5, 8, 9, 16, 17])

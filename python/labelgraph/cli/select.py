@@ -24,6 +24,7 @@ from labelgraph.cli._errors import InputError, about
 from labelgraph.cli._output import write_csv, writable_output
 from labelgraph.cli.graph import build_knn_graph, graph_input, graph_rows
 from labelgraph.multilabel.query import DEFAULT_QUERY_STRATEGY, QUERY_STRATEGIES
+from labelgraph.tuning import K_GRID
 from labelgraph.workflows import (
     DEFAULT_STRATEGY,
     STRATEGIES,
@@ -34,7 +35,6 @@ from labelgraph.workflows import (
     typiclust_select,
     usl_select,
 )
-from labelgraph.tuning import K_GRID
 from labelgraph.workflows.clusters import kmeans_clusters
 
 COLD_START = ("centre_typical", "kmeans", "usl", "typiclust", "random")

@@ -93,7 +93,7 @@ def main() -> None:
     for criterion in ("accuracy", "log_likelihood"):
         for fallback in (False, True):
             for z in (1.0, 1.5, 2.0):
-                for alphas in (ALPHAS, (0.9,)):
+                for alphas in (ALPHAS, (0.9, 0.5), (0.9,)):
                     chosen = {}
                     for name, budget, seed, grid, cand in runs:
                         idx = [i for i, p in enumerate(cand["points"]) if p[2] in alphas]
@@ -108,7 +108,7 @@ def main() -> None:
                         cells.append((name, budget, 3 * group, 100 * (np.mean([chosen[k] for k in keys]) - oracle)))
                     worst = min(c[3] for c in cells)
                     print(f"| {criterion} | {'yes' if fallback else 'no'} | {z:g} | {'/'.join(map(str, alphas))} | "
-                          f"{worst:+.1f} | " + " ".join(f"{n[:2]} {100 * b:g}% s{s}: {d:+.1f}" for n, b, s, d in cells) + " |",
+                          f"{worst:+.1f} | " + " ".join(f"{n} {100 * b:g}% s{s}: {d:+.1f}" for n, b, s, d in cells) + " |",
                           flush=True)
 
 

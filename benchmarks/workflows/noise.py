@@ -3,8 +3,9 @@
 Data: 60k train rows / 10k test rows, centred pixels, PCA-256, unit rows; train graph exact cosine
 kNN k=50; test queries' 50 nearest train rows (exact). Noise: a fraction of train rows gets a
 different class drawn uniformly (symmetric). Per noise level and seed: the wrong-label fraction
-after each step t = 0..20 of the paper's plain un-clamped LP and of ``smooth_labels`` defaults
-(alpha form, alpha="auto"); weighted kNN (k=50, T=0.02) test accuracy on the noisy labels, on plain
+after each step t = 0..20 of the paper's plain un-clamped LP and of ``smooth_labels``' alpha form
+(``method="alpha"``, alpha="auto"; the default before session 28, whose ``"posterior"`` has no
+steps: benchmarks/label_efficiency/results_held_out.md); weighted kNN (k=50, T=0.02) test accuracy on the noisy labels, on plain
 LP's t=20 labels, and on ours (hard labels and soft rows). Timings: ``smooth_labels`` (no curve)
 beside scikit-learn's ``LabelSpreading(kernel="knn", n_neighbors=50)`` fit on the noisy labels.
 
@@ -75,9 +76,9 @@ def main() -> None:
         for seed in args.seeds:
             noisy = symmetric_noise(y, noise, seed)
             plain = smooth_labels(g, noisy, method="plain", max_iter=MAX_ITER, temperature=T, true_labels=y)
-            ours = smooth_labels(g, noisy, max_iter=MAX_ITER, temperature=T, true_labels=y)
+            ours = smooth_labels(g, noisy, method="alpha", max_iter=MAX_ITER, temperature=T, true_labels=y)
             t = time.perf_counter()
-            smooth_labels(g, noisy, max_iter=MAX_ITER, temperature=T)
+            smooth_labels(g, noisy, method="alpha", max_iter=MAX_ITER, temperature=T)
             ours_s = time.perf_counter() - t
             r = dict(noise=noise, seed=seed, noisy=acc(noisy), plain=acc(plain.labels), hard=acc(ours.labels),
                      soft=acc(ours.soft), alpha=ours.alpha, eta=ours.noise_estimate, seconds=ours_s,
@@ -115,7 +116,7 @@ def main() -> None:
         seconds, pick, transduction = sklearn_spreading(Xtr, noisy, args.sklearn_rows, 0)
         sub = labelgraph.knn_graph(np.ascontiguousarray(Xtr[pick]), K) if pick.size < N_TRAIN else g
         t = time.perf_counter()
-        ours = smooth_labels(sub, noisy[pick], max_iter=MAX_ITER, temperature=T)
+        ours = smooth_labels(sub, noisy[pick], method="alpha", max_iter=MAX_ITER, temperature=T)
         ours_s = time.perf_counter() - t
         print(f"\nLabelSpreading(kernel='knn', n_neighbors={K}, max_iter={MAX_ITER}) on {pick.size} rows, 20% noise: "
               f"fit {seconds:.1f} s, wrong labels {100 * np.mean(transduction != y[pick]):.1f}%; "

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 from synthetic import gaussian_clusters
-from test_audit import dense_operator, flip_labels, hostile_labels
+from test_audit import dense_operator, flip_labels, hostile_labels, reference_probabilities
 
 import labelgraph
 from labelgraph.workflows import auto_alpha, estimate_noise_rate, smooth_labels, weighted_knn_classify, \
@@ -20,12 +20,12 @@ def noisy_clusters(rng):
     return X, y, noisy, labelgraph.knn_graph(X, 10)
 
 
-@pytest.mark.parametrize("method", ["alpha", "plain"])
+@pytest.mark.parametrize("method", ["posterior", "alpha", "plain"])
 def test_smoothing_reduces_wrong_labels(noisy_clusters, method):
     _, y, noisy, graph = noisy_clusters
     result = smooth_labels(graph, noisy, method=method, max_iter=5, temperature=0.1, true_labels=y)
     assert np.mean(result.labels != y) < 0.5 * np.mean(noisy != y)
-    assert result.wrong_fraction.shape == (6,)
+    assert result.wrong_fraction.shape == ((2,) if method == "posterior" else (6,))
     assert result.wrong_fraction[0] == pytest.approx(np.mean(noisy != y))
     assert result.wrong_fraction[-1] == pytest.approx(np.mean(result.labels != y))
     np.testing.assert_allclose(result.soft.sum(axis=1), 1.0, atol=1e-9)
@@ -39,9 +39,9 @@ def test_alpha_form_matches_dense_reference(noisy_clusters):
     F = Y0.copy()
     for _ in range(7):
         F = 0.8 * S @ F + 0.2 * Y0
-    result = smooth_labels(graph, noisy, alpha=0.8, max_iter=7, temperature=0.1)
+    result = smooth_labels(graph, noisy, method="alpha", alpha=0.8, max_iter=7, temperature=0.1)
     np.testing.assert_allclose(result.soft, F / F.sum(axis=1, keepdims=True), atol=2e-5)
-    curve = smooth_labels(graph, noisy, alpha=0.8, max_iter=7, temperature=0.1, true_labels=y)
+    curve = smooth_labels(graph, noisy, method="alpha", alpha=0.8, max_iter=7, temperature=0.1, true_labels=y)
     np.testing.assert_allclose(curve.soft, result.soft, atol=2e-5)  # warm-started steps == one run
     assert result.alpha == 0.8
 
@@ -63,13 +63,13 @@ def test_auto_alpha_grows_with_noise(noisy_clusters):
     eta = estimate_noise_rate(graph, noisy, temperature=0.1)
     assert eta == pytest.approx(np.mean(np.argmax(weighted_knn_probabilities(graph, noisy, k=10, temperature=0.1),
                                                   axis=1) != noisy))
-    assert smooth_labels(graph, noisy, temperature=0.1).alpha == pytest.approx(auto_alpha(eta, 6))
+    assert smooth_labels(graph, noisy, method="alpha", temperature=0.1).alpha == pytest.approx(auto_alpha(eta, 6))
 
 
 def test_class_prior_and_determinism(noisy_clusters):
     _, _, noisy, graph = noisy_clusters
-    a = smooth_labels(graph, noisy, class_prior="uniform", temperature=0.1)
-    b = smooth_labels(graph, noisy.copy(), class_prior="uniform", temperature=0.1)
+    a = smooth_labels(graph, noisy, method="alpha", class_prior="uniform", temperature=0.1)
+    b = smooth_labels(graph, noisy.copy(), method="alpha", class_prior="uniform", temperature=0.1)
     np.testing.assert_array_equal(a.labels, b.labels)
     np.testing.assert_array_equal(a.soft, b.soft)
     assert a.wrong_fraction is None
@@ -82,9 +82,66 @@ def test_class_prior_and_determinism(noisy_clusters):
         F = a.alpha * S @ F + (1 - a.alpha) * Y0
     np.testing.assert_array_equal(a.labels, np.argmax(F / F.sum(axis=0), axis=1))
     weights = np.arange(1.0, 7.0)
-    c = smooth_labels(graph, noisy, class_prior=weights, temperature=0.1)
+    c = smooth_labels(graph, noisy, method="alpha", class_prior=weights, temperature=0.1)
     np.testing.assert_array_equal(c.labels, np.argmax(F * weights / F.sum(axis=0), axis=1))
     np.testing.assert_allclose(c.soft, a.soft)  # the prior changes the decision, not the probabilities
+
+
+def reference_posterior(held_out: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Bayes rule row by row: noise rate = share of rows whose held-out argmax is not their label."""
+    n, c = held_out.shape
+    eta = min(max(np.mean(np.argmax(held_out, axis=1) != given), 1e-3), (c - 1) / c - 1e-3)
+    out = np.zeros((n, c))
+    for i in range(n):
+        for j in range(c):
+            clean = max(held_out[i, j] - eta / (c - 1), 0.0)  # the neighbours' labels are noisy too
+            out[i, j] = clean * ((1 - eta) if j == given[i] else eta / (c - 1))
+        if out[i].sum() == 0:
+            out[i, given[i]] = 1.0
+        out[i] /= out[i].sum()
+    return out
+
+
+@pytest.mark.parametrize("max_iter", [1, 20])
+def test_posterior_matches_dense_bayes_reference(noisy_clusters, max_iter):
+    _, y, noisy, graph = noisy_clusters
+    held_out = reference_probabilities(graph, noisy, 0.1, 0.5, max_iter, 6)
+    want = reference_posterior(held_out, noisy)
+    got = smooth_labels(graph, noisy, max_iter=max_iter, temperature=0.1, true_labels=y)
+    np.testing.assert_allclose(got.soft, want, atol=1e-4)
+    margin = np.sort(want, axis=1)
+    decided = margin[:, -1] - margin[:, -2] > 1e-3  # float32 sweeps: compare where the reference is not a near-tie
+    np.testing.assert_array_equal(got.labels[decided], np.argmax(want, axis=1)[decided])
+    assert got.noise_estimate == pytest.approx(np.mean(np.argmax(held_out, axis=1) != noisy), abs=0.01)
+    assert np.isnan(got.alpha)
+    np.testing.assert_allclose(got.wrong_fraction, [np.mean(noisy != y), np.mean(got.labels != y)])
+    np.testing.assert_array_equal(got.confidence, got.soft[np.arange(y.size), got.labels])
+
+
+def test_posterior_keeps_consistent_labels_and_one_class():
+    # Two far-apart groups, labels all right: the vote agrees everywhere, nothing may change.
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(0, 0.05, (30, 8)) + np.eye(8)[0], rng.normal(0, 0.05, (30, 8)) + np.eye(8)[1]])
+    graph = labelgraph.knn_graph(X.astype(np.float32), 5)
+    y = np.repeat([0, 1], 30)
+    result = smooth_labels(graph, y)
+    np.testing.assert_array_equal(result.labels, y)
+    assert result.noise_estimate == 0.0
+    single = smooth_labels(graph, np.zeros(60, dtype=np.int64))  # one class: nothing to choose
+    np.testing.assert_array_equal(single.labels, 0)
+    np.testing.assert_allclose(single.soft, 1.0)
+
+
+def test_posterior_class_prior_and_determinism(noisy_clusters):
+    _, _, noisy, graph = noisy_clusters
+    plain = smooth_labels(graph, noisy, temperature=0.1)
+    again = smooth_labels(graph, noisy.copy(), temperature=0.1)
+    np.testing.assert_array_equal(plain.labels, again.labels)
+    np.testing.assert_array_equal(plain.soft, again.soft)
+    weights = np.arange(1.0, 7.0)
+    shifted = smooth_labels(graph, noisy, temperature=0.1, class_prior=weights)
+    P = plain.soft.astype(np.float32).astype(np.float64)
+    np.testing.assert_array_equal(shifted.labels, np.argmax(P * weights / P.sum(axis=0), axis=1))
 
 
 def dense_knn_vote(Q, X, labels, k, T, c):
@@ -148,6 +205,8 @@ def test_bad_arguments(noisy_clusters):
         smooth_labels(graph, noisy, class_prior=np.ones(3))
     with pytest.raises(ValueError, match="method='plain' takes no alpha"):
         smooth_labels(graph, noisy, method="plain", alpha=0.5)
+    with pytest.raises(ValueError, match="method='posterior' takes no alpha.*method='alpha'"):
+        smooth_labels(graph, noisy, alpha=0.5)
     with pytest.raises(ValueError, match="n_classes"):
         smooth_labels(graph, noisy, n_classes=3)
     with pytest.raises(ValueError, match="true_labels"):
@@ -250,7 +309,7 @@ def test_smoothing_without_an_init_array_equals_propagating_from_y0(noisy_cluste
     from labelgraph.class_mass import class_probabilities
 
     _, _, noisy, graph = noisy_clusters
-    result = smooth_labels(graph, noisy, alpha=0.7, max_iter=6, temperature=0.1)
+    result = smooth_labels(graph, noisy, method="alpha", alpha=0.7, max_iter=6, temperature=0.1)
     y0 = np.eye(6, dtype=np.float32)[noisy]
     soft = labelgraph.LabelPropagator(graph, 0.1).propagate(noisy, 6, alpha=0.7, n_classes=6, init=y0).soft
     np.testing.assert_array_equal(result.soft, class_probabilities(soft))

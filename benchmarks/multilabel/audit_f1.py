@@ -12,7 +12,7 @@ import time
 import numpy as np
 from cleanlab.multilabel_classification import filter as cl_filter
 from cleanlab.multilabel_classification import rank as cl_rank
-from data import debtags, synthetic
+from data import DATA
 from labelgraph.multilabel.audit import audit_multilabel
 from labelgraph.reporting.multilabel import inject_set_noise
 from sklearn.metrics import f1_score, roc_auc_score
@@ -20,11 +20,11 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", choices=("debtags", "synthetic"), default="debtags")
+    parser.add_argument("--data", choices=tuple(DATA), default="debtags")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--noise", type=float, nargs="+", default=[0.1, 0.3])
     args = parser.parse_args()
-    data = debtags() if args.data == "debtags" else synthetic()
+    data = DATA[args.data]()
     print(f"# {data.name}: n={data.X.shape[0]}, c={data.Y.shape[1]}")
     print("| noise | method | F1 | AUROC | flagged | seconds |")
     print("|---|---|---|---|---|---|")

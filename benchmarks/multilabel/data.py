@@ -1,4 +1,9 @@
-"""Data of the multi-label benchmarks: Debian debtags on the cached MiniLM embeddings, and the synthetic set."""
+"""Data of the multi-label benchmarks: Debian debtags on the cached MiniLM embeddings, and the synthetic set.
+
+``debtags``: the tags on at least ``DEBTAGS_MIN_ITEMS`` (100) packages, where every multi-label rule
+was chosen. ``debtags-rare`` (session 28, held out): the tags on 50-99 packages, which no rule
+looked at, over the packages carrying at least one of them.
+"""
 
 from __future__ import annotations
 
@@ -26,26 +31,58 @@ class MultiLabelSet:
     graph: labelgraph.KnnGraph
 
 
-def debtags(k: int = GRAPH_K) -> MultiLabelSet:
-    """Tagged Debian packages (DEBTAGS_MIN_ITEMS), embeddings = the "debian" family's rows (checked)."""
+def _packages_and_embeddings() -> tuple[datasets.DebianPackages, np.ndarray]:
+    """The package index and the "debian" family's embeddings, checked to be in the same order."""
     packages = datasets.load_debian_packages(os.environ.get("LABELGRAPH_DEBIAN_INDEX", "/tmp/lg/dumpavail.txt"))
     family = load_family("debian")
     _, sections = np.unique(packages.sections, return_inverse=True)
     if family.X.shape[0] != packages.names.size or not np.array_equal(family.y, sections):
         raise RuntimeError("the cached debian family does not align with load_debian_packages; rebuild the cache")
-    tags = datasets.load_debtags(packages=packages)
-    X = np.ascontiguousarray(family.X[tags.rows])
-    path = cache_dir() / f"debtags_graph_k50_{tags.rows.size}.npz"
+    return packages, family.X
+
+
+def _cut_graph(X: np.ndarray, name: str, k: int) -> labelgraph.KnnGraph:
+    """The rows' exact k = 50 graph (cached under ``name``), cut to its first k columns."""
+    path = cache_dir() / f"{name}_graph_k50_{X.shape[0]}.npz"
     if path.exists():
         saved = np.load(path)
         full = labelgraph.KnnGraph(saved["indices"], saved["similarities"])
     else:
         full = labelgraph.knn_graph(X, k=50)
         np.savez(path, indices=full.indices, similarities=full.similarities)
-    graph = labelgraph.KnnGraph(np.ascontiguousarray(full.indices[:, :k]), np.ascontiguousarray(full.similarities[:, :k]))
-    return MultiLabelSet("debtags", X, tags.indicator, tags.tag_names, graph)
+    return labelgraph.KnnGraph(np.ascontiguousarray(full.indices[:, :k]), np.ascontiguousarray(full.similarities[:, :k]))
+
+
+def debtags(k: int = GRAPH_K) -> MultiLabelSet:
+    """Tagged Debian packages (DEBTAGS_MIN_ITEMS), embeddings = the "debian" family's rows (checked)."""
+    packages, embeddings = _packages_and_embeddings()
+    tags = datasets.load_debtags(packages=packages)
+    X = np.ascontiguousarray(embeddings[tags.rows])
+    return MultiLabelSet("debtags", X, tags.indicator, tags.tag_names, _cut_graph(X, "debtags", k))
+
+
+def debtags_rare(k: int = GRAPH_K, low: int = 50) -> MultiLabelSet:
+    """Held out: the tags on ``low`` to ``DEBTAGS_MIN_ITEMS - 1`` packages, over the packages with one of them."""
+    packages, embeddings = _packages_and_embeddings()
+    counts: dict[str, int] = {}
+    for tags in packages.tags:
+        for tag in set(tags):
+            counts[tag] = counts.get(tag, 0) + 1
+    names = np.array(sorted(t for t, n in counts.items() if low <= n < datasets.DEBTAGS_MIN_ITEMS))
+    index = {t: j for j, t in enumerate(names.tolist())}
+    rows = np.array([i for i, tags in enumerate(packages.tags) if any(t in index for t in tags)], dtype=np.int64)
+    Y = np.zeros((rows.size, names.size), dtype=bool)
+    for r, i in enumerate(rows.tolist()):
+        for tag in packages.tags[i]:
+            if tag in index:
+                Y[r, index[tag]] = True
+    X = np.ascontiguousarray(embeddings[rows])
+    return MultiLabelSet("debtags-rare", X, Y, names, _cut_graph(X, "debtags-rare", k))
 
 
 def synthetic(k: int = GRAPH_K, n: int = 3000, n_classes: int = 8, random_state: int = 0) -> MultiLabelSet:
     X, Y = datasets.synthetic_multilabel(n, n_classes, 16, random_state=random_state)
     return MultiLabelSet("synthetic", X, Y, np.array([f"c{j}" for j in range(n_classes)]), labelgraph.knn_graph(X, k))
+
+
+DATA = {"debtags": debtags, "debtags-rare": debtags_rare, "synthetic": synthetic}

@@ -9,7 +9,7 @@ import argparse
 import time
 
 import numpy as np
-from data import GRAPH_K, debtags, synthetic
+from data import DATA, GRAPH_K
 from labelgraph.multilabel import MultiLabelPropagator
 from sklearn.metrics import f1_score
 from sklearn.neighbors import KNeighborsClassifier
@@ -51,12 +51,12 @@ def scores(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", choices=("debtags", "synthetic"), default="debtags")
+    parser.add_argument("--data", choices=tuple(DATA), default="debtags")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.10])
     parser.add_argument("--methods", nargs="+", default=list(VARIANTS) + ["ovr_knn", "mlknn"])
     args = parser.parse_args()
-    data = debtags() if args.data == "debtags" else synthetic()
+    data = DATA[args.data]()
     n = data.X.shape[0]
     print(f"# {data.name}: n={n}, c={data.Y.shape[1]}, k={GRAPH_K}")
     print("| fraction | method | micro F1 | macro F1 | seconds |")

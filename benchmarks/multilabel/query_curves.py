@@ -8,19 +8,19 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from data import debtags, synthetic
+from data import DATA
 from labelgraph.multilabel.query import QUERY_STRATEGIES
 from labelgraph.reporting.multilabel import query_curves
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", choices=("debtags", "synthetic"), default="debtags")
+    parser.add_argument("--data", choices=tuple(DATA), default="debtags")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--batch", type=float, default=0.01, help="labels a round, as a share of the rows")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    data = debtags() if args.data == "debtags" else synthetic()
+    data = DATA[args.data]()
     n = data.X.shape[0]
     batch = max(1, round(args.batch * n))
     curves = {s: [] for s in QUERY_STRATEGIES}

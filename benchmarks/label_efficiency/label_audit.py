@@ -12,9 +12,9 @@ against the injected errors.
   comparison), (a2) the very probabilities our audit used, and (b) on a subsample of at most
   ``--lr-rows`` rows, 5-fold cross-validated logistic-regression probabilities on the embeddings
   (cleanlab's recommended practice), beside our audit on that subsample's own k=50 graph.
-* Smoothing: ``smooth_labels`` defaults (``method="posterior"``, temperature "cv"), its alpha form
-  at "cv" (the default before session 28) and at T=0.02 (before issue 18): wrong-label share before
-  and after, and the share of rows whose correct label it broke.
+* Smoothing: ``smooth_labels`` defaults (the alpha form, temperature "cv"), ``method="posterior"``
+  (session 28, offered) and the defaults at T=0.02 (before issue 18): wrong-label share before and
+  after, and the share of rows whose correct label it broke.
 
 Run (from this folder):
   python label_audit.py --families debian --seeds 0 1 2 --subsample 20000 --lr-rows 3000   # where the rule was chosen
@@ -133,10 +133,9 @@ def run_case(family, graph, noise: float, kind: str, seed: int, lr_rows: int) ->
         lr = lr_probabilities(family.X[sub], sub_noisy, seed)
         rows[f"cleanlab on 5-fold LR probs, {sub.size} rows (b)"] = (*cleanlab_scores(truth[sub], sub_noisy, lr),
                                                                      float("nan"), time.perf_counter() - t0)
-    for name, kwargs in (("smooth_labels (defaults: posterior, T=cv)", {}),
-                         ("smooth_labels (alpha form, T=cv: the default before session 28)", {"method": "alpha"}),
-                         ("smooth_labels (alpha form, T=0.02: the default before issue 18)",
-                          {"method": "alpha", "temperature": ISSUE_TEMPERATURE})):
+    for name, kwargs in (("smooth_labels (defaults: alpha form, T=cv)", {}),
+                         ("smooth_labels (posterior, T=cv: offered, not the default)", {"method": "posterior"}),
+                         ("smooth_labels (T=0.02, the default before issue 18)", {"temperature": ISSUE_TEMPERATURE})):
         t0 = time.perf_counter()
         smoothed = smooth_labels(graph, noisy, **kwargs)
         wrong_after = float(np.mean(smoothed.labels != y))

@@ -3,9 +3,8 @@
 Data: 60k train rows / 10k test rows, centred pixels, PCA-256, unit rows; train graph exact cosine
 kNN k=50; test queries' 50 nearest train rows (exact). Noise: a fraction of train rows gets a
 different class drawn uniformly (symmetric). Per noise level and seed: the wrong-label fraction
-after each step t = 0..20 of the paper's plain un-clamped LP and of ``smooth_labels``' alpha form
-(``method="alpha"``, alpha="auto"; the default before session 28, whose ``"posterior"`` has no
-steps: benchmarks/label_efficiency/results_held_out.md); weighted kNN (k=50, T=0.02) test accuracy on the noisy labels, on plain
+after each step t = 0..20 of the paper's plain un-clamped LP and of ``smooth_labels`` defaults
+(alpha form, alpha="auto"); weighted kNN (k=50, T=0.02) test accuracy on the noisy labels, on plain
 LP's t=20 labels, and on ours (hard labels and soft rows). Timings: ``smooth_labels`` (no curve)
 beside scikit-learn's ``LabelSpreading(kernel="knn", n_neighbors=50)`` fit on the noisy labels.
 

@@ -63,7 +63,7 @@ def test_auto_alpha_grows_with_noise(noisy_clusters):
     eta = estimate_noise_rate(graph, noisy, temperature=0.1)
     assert eta == pytest.approx(np.mean(np.argmax(weighted_knn_probabilities(graph, noisy, k=10, temperature=0.1),
                                                   axis=1) != noisy))
-    assert smooth_labels(graph, noisy, method="alpha", temperature=0.1).alpha == pytest.approx(auto_alpha(eta, 6))
+    assert smooth_labels(graph, noisy, temperature=0.1).alpha == pytest.approx(auto_alpha(eta, 6))  # the default
 
 
 def test_class_prior_and_determinism(noisy_clusters):
@@ -107,7 +107,7 @@ def test_posterior_matches_dense_bayes_reference(noisy_clusters, max_iter):
     _, y, noisy, graph = noisy_clusters
     held_out = reference_probabilities(graph, noisy, 0.1, 0.5, max_iter, 6)
     want = reference_posterior(held_out, noisy)
-    got = smooth_labels(graph, noisy, max_iter=max_iter, temperature=0.1, true_labels=y)
+    got = smooth_labels(graph, noisy, method="posterior", max_iter=max_iter, temperature=0.1, true_labels=y)
     np.testing.assert_allclose(got.soft, want, atol=1e-4)
     margin = np.sort(want, axis=1)
     decided = margin[:, -1] - margin[:, -2] > 1e-3  # float32 sweeps: compare where the reference is not a near-tie
@@ -124,22 +124,22 @@ def test_posterior_keeps_consistent_labels_and_one_class():
     X = np.vstack([rng.normal(0, 0.05, (30, 8)) + np.eye(8)[0], rng.normal(0, 0.05, (30, 8)) + np.eye(8)[1]])
     graph = labelgraph.knn_graph(X.astype(np.float32), 5)
     y = np.repeat([0, 1], 30)
-    result = smooth_labels(graph, y)
+    result = smooth_labels(graph, y, method="posterior")
     np.testing.assert_array_equal(result.labels, y)
     assert result.noise_estimate == 0.0
-    single = smooth_labels(graph, np.zeros(60, dtype=np.int64))  # one class: nothing to choose
+    single = smooth_labels(graph, np.zeros(60, dtype=np.int64), method="posterior")  # one class: nothing to choose
     np.testing.assert_array_equal(single.labels, 0)
     np.testing.assert_allclose(single.soft, 1.0)
 
 
 def test_posterior_class_prior_and_determinism(noisy_clusters):
     _, _, noisy, graph = noisy_clusters
-    plain = smooth_labels(graph, noisy, temperature=0.1)
-    again = smooth_labels(graph, noisy.copy(), temperature=0.1)
+    plain = smooth_labels(graph, noisy, method="posterior", temperature=0.1)
+    again = smooth_labels(graph, noisy.copy(), method="posterior", temperature=0.1)
     np.testing.assert_array_equal(plain.labels, again.labels)
     np.testing.assert_array_equal(plain.soft, again.soft)
     weights = np.arange(1.0, 7.0)
-    shifted = smooth_labels(graph, noisy, temperature=0.1, class_prior=weights)
+    shifted = smooth_labels(graph, noisy, method="posterior", temperature=0.1, class_prior=weights)
     P = plain.soft.astype(np.float32).astype(np.float64)
     np.testing.assert_array_equal(shifted.labels, np.argmax(P * weights / P.sum(axis=0), axis=1))
 
@@ -206,7 +206,7 @@ def test_bad_arguments(noisy_clusters):
     with pytest.raises(ValueError, match="method='plain' takes no alpha"):
         smooth_labels(graph, noisy, method="plain", alpha=0.5)
     with pytest.raises(ValueError, match="method='posterior' takes no alpha.*method='alpha'"):
-        smooth_labels(graph, noisy, alpha=0.5)
+        smooth_labels(graph, noisy, method="posterior", alpha=0.5)
     with pytest.raises(ValueError, match="n_classes"):
         smooth_labels(graph, noisy, n_classes=3)
     with pytest.raises(ValueError, match="true_labels"):

@@ -127,8 +127,7 @@ def curves_csv(results: dict[str, Any]) -> str:
             for method, accuracy in results[key].accuracy.items():
                 writer.writerows((kind, method, x, f"{a:.5f}") for x, a in zip(results[key].labels, accuracy))
     for r in results.get("noise", []):
-        # plain and alpha: one value per step; smoothed (the default): before (0) and after (1)
-        for method, curve in (("plain", r.wrong_plain), ("alpha", r.wrong_alpha), ("smoothed", r.wrong_smoothed)):
+        for method, curve in (("plain", r.wrong_plain), ("smoothed", r.wrong_smoothed)):
             writer.writerows((f"wrong_fraction@{r.noise:g}", method, t, f"{v:.5f}") for t, v in enumerate(curve))
         for method, v in (("precision", r.precision), ("recall", r.recall), ("f1", r.f1), ("auroc", r.auroc)):
             writer.writerow((f"audit@{r.noise:g}", method, "", f"{v:.5f}"))

@@ -57,20 +57,17 @@ def write_report(folder: Path, *, title: str, summary: str, settings: dict[str, 
         written += ["noise_curves.png", "audit_pr.png"]
         steps = len(noise[0].wrong_plain) - 1
         smoothing_rows = [[f"{100 * r.noise:.0f}%", _pct(r.wrong_plain[0]), _pct(min(r.wrong_plain)),
-                           _pct(r.wrong_plain[-1]), _pct(r.wrong_alpha[-1]), f"{r.alpha:.2f}", _pct(r.wrong_smoothed[-1]),
-                           _pct(r.noise_estimate)]
+                           _pct(r.wrong_plain[-1]), _pct(r.wrong_smoothed[-1]), f"{r.alpha:.2f}", _pct(r.noise_estimate)]
                           for r in noise]
         audit_rows = [[f"{100 * r.noise:.0f}%", f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}",
                        f"{r.auroc:.3f}", f"{r.average_precision:.3f}", f"{r.seconds:.1f}"] for r in noise]
         sections.append(html.Section(
             "Learning under label noise",
             ["A share of the known labels is replaced by a different class drawn uniformly. Plain LP is the paper's "
-             "un-clamped F <- S F from the noisy labels; the alpha form is F <- alpha S F + (1 - alpha) Y0 (alpha "
-             "chosen from the estimated noise); the default (smooth_labels' \"posterior\") gives each row its most "
-             "probable true class from its neighbours' held-out vote and its own label at the estimated noise rate. "
-             "Wrong labels in %."],
-            [(["noise", "given (t=0)", "plain LP best", f"plain LP t={steps}", f"alpha form t={steps}", "alpha",
-               "default", "estimated noise"], smoothing_rows)], ["noise_curves.png"]))
+             "un-clamped F <- S F from the noisy labels; smoothed is labelgraph's default (F <- alpha S F + (1 - alpha) "
+             "Y0, alpha chosen from the estimated noise). Wrong labels in %."],
+            [(["noise", "given (t=0)", "plain LP best", f"plain LP t={steps}", f"smoothed t={steps}", "alpha",
+               "estimated noise"], smoothing_rows)], ["noise_curves.png"]))
         sections.append(html.Section(
             "Label audit",
             ["Every label is scored by how strongly its neighbours disagree with it (1 - p_given, own label left "

@@ -39,7 +39,7 @@ def accuracy_curves(curves: CurveSet, path: Path, title: str) -> None:
 
 
 def noise_curves(results: Sequence[NoiseResult], path: Path) -> None:
-    """Wrong-label % after each propagation step: the paper's plain LP, the alpha form, and smooth_labels' default."""
+    """Wrong-label % after each propagation step: the paper's plain LP against smooth_labels' default."""
     fig = _figure()
     ax = fig.add_subplot()
     for i, r in enumerate(results):
@@ -47,10 +47,8 @@ def noise_curves(results: Sequence[NoiseResult], path: Path) -> None:
         steps = np.arange(len(r.wrong_plain))
         ax.plot(steps, 100 * np.asarray(r.wrong_plain), color=color, linestyle="--",
                 label=f"{100 * r.noise:.0f}% noise, plain LP")
-        ax.plot(steps, 100 * np.asarray(r.wrong_alpha), color=color,
-                label=f"{100 * r.noise:.0f}% noise, alpha form (alpha={r.alpha:.2f})")
-        ax.axhline(100 * r.wrong_smoothed[-1], color=color, linestyle=":",
-                   label=f"{100 * r.noise:.0f}% noise, default (posterior)")
+        ax.plot(steps, 100 * np.asarray(r.wrong_smoothed), color=color,
+                label=f"{100 * r.noise:.0f}% noise, smoothed (alpha={r.alpha:.2f})")
     _finish(fig, ax, path, "propagation steps", "wrong labels (%)", "Label noise against smoothing steps")
 
 

@@ -188,9 +188,8 @@ class NoiseResult:
 
     noise: float
     wrong_plain: list[float]  # wrong-label fraction after t = 0..max_iter steps, the paper's plain LP
-    wrong_alpha: list[float]  # the same for the alpha form (smooth_labels(method="alpha"), alpha "auto")
-    alpha: float  # the alpha form's alpha
-    wrong_smoothed: list[float]  # before and after smooth_labels' default (method="posterior")
+    wrong_smoothed: list[float]  # the same for smooth_labels' default (alpha form, alpha="auto")
+    alpha: float
     noise_estimate: float
     precision: float
     recall: float
@@ -241,8 +240,6 @@ def noise_simulation(graph: KnnGraph, y: np.ndarray, *, noise_levels: Iterable[f
         start = time.perf_counter()
         noisy = inject_symmetric_noise(y, level, random_state=random_state)
         plain = smooth_labels(graph, noisy, method="plain", max_iter=max_iter, temperature=temperature, true_labels=y)
-        alpha_form = smooth_labels(graph, noisy, method="alpha", max_iter=max_iter, temperature=temperature,
-                                   true_labels=y)
         smoothed = smooth_labels(graph, noisy, max_iter=max_iter, temperature=temperature, true_labels=y)
         audit = audit_labels(graph, noisy, temperature=temperature)
         table = audit.table
@@ -257,8 +254,8 @@ def noise_simulation(graph: KnnGraph, y: np.ndarray, *, noise_levels: Iterable[f
         suspicious = [{"index": int(r["index"]), "given": int(r["given"]), "suggested": int(r["suggested"]),
                        "score": float(r["score"]), "truly_wrong": bool(t)} for r, t in zip(table[:top], truth[:top])]
         results.append(NoiseResult(
-            float(level), plain.wrong_fraction.tolist(), alpha_form.wrong_fraction.tolist(), alpha_form.alpha,
-            smoothed.wrong_fraction.tolist(), smoothed.noise_estimate, precision, recall, f1,
+            float(level), plain.wrong_fraction.tolist(), smoothed.wrong_fraction.tolist(), smoothed.alpha,
+            smoothed.noise_estimate, precision, recall, f1,
             float(roc_auc_score(truth, table["score"])) if both else float("nan"),
             float(average_precision_score(truth, table["score"])) if both else float("nan"),
             pr_recall, pr_precision, suspicious, time.perf_counter() - start))

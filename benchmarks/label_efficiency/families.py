@@ -99,14 +99,21 @@ def _debian() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X, y.astype(np.int64), names
 
 
-def _debian_facet(facet: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The Debian family's rows with exactly one ``facet::value`` debtag, classed by that value."""
-    packages = datasets.load_debian_packages(os.environ.get("LABELGRAPH_DEBIAN_INDEX"))
+def debian_packages_and_embeddings(path: str | None = None) -> tuple[datasets.DebianPackages, np.ndarray]:
+    """The package index (``path``, default ``$LABELGRAPH_DEBIAN_INDEX``) and the "debian" family's
+    embeddings, checked to be in the same order."""
+    packages = datasets.load_debian_packages(path or os.environ.get("LABELGRAPH_DEBIAN_INDEX"))
     debian = load_family("debian")
     if debian.X.shape[0] != packages.names.size or not np.array_equal(
             debian.class_names[debian.y], packages.sections):
         raise RuntimeError("the cached debian family does not follow this package index: delete "
                            f"{cache_dir()} and rebuild")
+    return packages, debian.X
+
+
+def _debian_facet(facet: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Debian family's rows with exactly one ``facet::value`` debtag, classed by that value."""
+    packages, embeddings = debian_packages_and_embeddings()
     rows, values = [], []
     for i, tags in enumerate(packages.tags):
         own = [t.split("::", 1)[1] for t in tags if t.startswith(facet + "::")]
@@ -117,7 +124,7 @@ def _debian_facet(facet: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kept = set(names[counts >= FACET_MIN_ITEMS].tolist())
     keep = np.array([v in kept for v in values])
     names, y = np.unique(np.asarray(values)[keep], return_inverse=True)
-    return debian.X[np.asarray(rows)[keep]], y.astype(np.int64), names
+    return embeddings[np.asarray(rows)[keep]], y.astype(np.int64), names
 
 
 def load_family(name: str) -> Family:

@@ -17,7 +17,7 @@ import numpy as np
 from labelgraph import datasets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "label_efficiency"))
-from families import cache_dir, load_family
+from families import cache_dir, debian_packages_and_embeddings
 
 GRAPH_K = 20  # the neighbours every multi-label method uses (graph, OvR kNN, MLkNN); 20 beat 10 on debtags seed 0
 
@@ -33,12 +33,7 @@ class MultiLabelSet:
 
 def _packages_and_embeddings() -> tuple[datasets.DebianPackages, np.ndarray]:
     """The package index and the "debian" family's embeddings, checked to be in the same order."""
-    packages = datasets.load_debian_packages(os.environ.get("LABELGRAPH_DEBIAN_INDEX", "/tmp/lg/dumpavail.txt"))
-    family = load_family("debian")
-    _, sections = np.unique(packages.sections, return_inverse=True)
-    if family.X.shape[0] != packages.names.size or not np.array_equal(family.y, sections):
-        raise RuntimeError("the cached debian family does not align with load_debian_packages; rebuild the cache")
-    return packages, family.X
+    return debian_packages_and_embeddings(os.environ.get("LABELGRAPH_DEBIAN_INDEX", "/tmp/lg/dumpavail.txt"))
 
 
 def _cut_graph(X: np.ndarray, name: str, k: int) -> labelgraph.KnnGraph:
@@ -64,18 +59,11 @@ def debtags(k: int = GRAPH_K) -> MultiLabelSet:
 def debtags_rare(k: int = GRAPH_K, low: int = 50) -> MultiLabelSet:
     """Held out: the tags on ``low`` to ``DEBTAGS_MIN_ITEMS - 1`` packages, over the packages with one of them."""
     packages, embeddings = _packages_and_embeddings()
-    counts: dict[str, int] = {}
-    for tags in packages.tags:
-        for tag in set(tags):
-            counts[tag] = counts.get(tag, 0) + 1
-    names = np.array(sorted(t for t, n in counts.items() if low <= n < datasets.DEBTAGS_MIN_ITEMS))
-    index = {t: j for j, t in enumerate(names.tolist())}
-    rows = np.array([i for i, tags in enumerate(packages.tags) if any(t in index for t in tags)], dtype=np.int64)
-    Y = np.zeros((rows.size, names.size), dtype=bool)
-    for r, i in enumerate(rows.tolist()):
-        for tag in packages.tags[i]:
-            if tag in index:
-                Y[r, index[tag]] = True
+    tags = datasets.load_debtags(min_items=low, packages=packages)
+    rare = tags.indicator.sum(axis=0) < datasets.DEBTAGS_MIN_ITEMS
+    names, Y = tags.tag_names[rare], tags.indicator[:, rare]
+    carrying = Y.any(axis=1)
+    rows, Y = tags.rows[carrying], np.ascontiguousarray(Y[carrying])
     X = np.ascontiguousarray(embeddings[rows])
     return MultiLabelSet("debtags-rare", X, Y, names, _cut_graph(X, "debtags-rare", k))
 

@@ -36,7 +36,7 @@ N_ITER, CLASSES = 20, 10
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    cluster = dask_distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = dask_distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = dask_distributed.Client(cluster)
     yield client
     client.close()

@@ -6,8 +6,9 @@ from typing import Any
 
 
 def start_cluster() -> tuple[Any, Any]:
-    """``(LocalCluster, Client)``: two worker processes, one thread each, no dashboard (its port may be taken)."""
+    """``(LocalCluster, Client)``: two worker processes, one thread each, the scheduler's HTTP server on a free port
+    (with dashboard_address=None it still binds 8787, and a taken port fails the start under -W error)."""
     from dask.distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     return cluster, Client(cluster)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-import time
 from typing import Any
 
 import numpy as np
@@ -14,20 +12,45 @@ import pytest
 da = pytest.importorskip("dask.array")
 pytest.importorskip("dask.distributed")
 
+from distributed.diagnostics.plugin import SchedulerPlugin  # noqa: E402
+
 import labelgraph  # noqa: E402
 from labelgraph import distributed  # noqa: E402
 from local_cluster import start_cluster  # noqa: E402
 
 
-def _tasks_in_memory(dask_scheduler: Any, part: str) -> int:  # runs on the scheduler
-    return sum(1 for key, ts in dask_scheduler.tasks.items() if part in str(key) and ts.state == "memory")
+class KillWhenTasksLand(SchedulerPlugin):
+    """Kills the worker holding the ``count``-th task whose key contains ``part``, as that task reaches memory.
+
+    It acts inside the scheduler's own transition, so the moment of the kill is set by the run's progress,
+    not by how soon a poller notices it (a poller raced on faster machines). At the kill it notes how many
+    tasks whose key contains ``watch`` sit in memory.
+    """
+
+    name = "labelgraph-test-kill-when-tasks-land"
+
+    def __init__(self, part: str, count: int, pids: dict[str, int], watch: str = "") -> None:
+        self.part, self.count, self.pids, self.watch = part, count, pids, watch
+        self.landed, self.killed_key, self.watched_in_memory = 0, None, None
+
+    async def start(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, stimulus_id: str, **kwargs: Any) -> None:
+        if finish != "memory" or self.killed_key is not None or self.part not in str(key):
+            return
+        self.landed += 1
+        if self.landed < self.count:
+            return
+        tasks = self.scheduler.tasks
+        self.watched_in_memory = sum(1 for k, ts in tasks.items() if self.watch in str(k) and ts.state == "memory")
+        self.killed_key = str(key)
+        os.kill(self.pids[next(iter(tasks[key].who_has)).address], signal.SIGKILL)
 
 
-def _wait_for_tasks(client: Any, part: str, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while client.run_on_scheduler(_tasks_in_memory, part=part) < count:
-        assert time.monotonic() < deadline, f"no {count} tasks '{part}' finished within a minute"
-        time.sleep(0.01)
+def _kill_record(dask_scheduler: Any) -> tuple[str | None, int | None]:  # runs on the scheduler
+    plugin = dask_scheduler.plugins[KillWhenTasksLand.name]
+    return plugin.killed_key, plugin.watched_in_memory
 
 
 # A SIGKILLed worker leaves sockets that the garbage collector closes later (ResourceWarning,
@@ -43,19 +66,16 @@ def test_worker_killed_mid_graph_build(rng: np.random.Generator) -> None:
     want = labelgraph.knn_graph(X, k=10)
     cluster, client = start_cluster()
     try:
-        pids = client.run(os.getpid)
+        # Kill as the 20th result (a block, a candidate part) lands, long before the 12 merges finish:
+        # the scheduler must recompute what the victim held.
+        client.register_plugin(KillWhenTasksLand("lg-knn-", 20, client.run(os.getpid), watch="-indices-"))
         graph = distributed.knn_graph(da.from_array(X, chunks=(1000, -1)), k=10, client=client)
-        # Kill once 20 results (blocks, candidate parts) sit on the workers and before the merges
-        # finish: the scheduler must recompute what the victim held.
-        _wait_for_tasks(client, "lg-knn-", 20)
-        holdings = client.has_what()
-        victim = max(holdings, key=lambda w: len(holdings[w]))
-        os.kill(pids[victim], signal.SIGKILL)
-        finished_blocks = client.run_on_scheduler(_tasks_in_memory, part="-indices-")
         result = graph.compute()
         np.testing.assert_array_equal(result.indices, want.indices)
         np.testing.assert_array_equal(result.similarities, want.similarities)
-        assert finished_blocks < 12, "the build ended before the kill; make the input larger"
+        killed, finished_blocks = client.run_on_scheduler(_kill_record)
+        assert killed is not None, "the plugin never killed a worker"
+        assert finished_blocks < 12, "every block was merged before the kill; make the input larger"
     finally:
         client.close()
         cluster.close()
@@ -71,26 +91,17 @@ def test_worker_killed_mid_propagation(rng: np.random.Generator) -> None:
     want = labelgraph.propagate(graph, labels, max_iter=20, temperature=0.1, reorder=None)
     cluster, client = start_cluster()
     try:
-        pids = client.run(os.getpid)
-        returned: list[bool] = []
-        killed_while_running: list[bool] = []
-
-        def kill_a_worker_after_some_sweeps() -> None:
-            _wait_for_tasks(client, "-sweep-", 10)
-            os.kill(next(iter(pids.values())), signal.SIGKILL)
-            killed_while_running.append(not returned)
-
-        killer = threading.Thread(target=kill_a_worker_after_some_sweeps)
-        killer.start()
-        # tol > 0 makes one round trip per iteration, so the run is still going when the kill lands.
+        # tol > 0 makes one round trip per iteration: when a sweep of iteration 3 lands, the driver is
+        # still waiting for that iteration's stopping test, so the kill falls mid-run by construction.
+        client.register_plugin(KillWhenTasksLand("-it3-sweep-", 1, client.run(os.getpid)))
         got = distributed.propagate(graph, labels, max_iter=20, temperature=0.1, tol=1e-30, block_rows=500,
                                    client=client)
-        returned.append(True)
-        killer.join()
         result = got.compute()
         np.testing.assert_array_equal(result.soft, want.soft)
         np.testing.assert_array_equal(result.labels, want.labels)
-        assert killed_while_running == [True]
+        assert got.n_iter == 20
+        killed, _ = client.run_on_scheduler(_kill_record)
+        assert killed is not None and "-it3-sweep-" in killed, "the plugin never killed a worker"
     finally:
         client.close()
         cluster.close()
